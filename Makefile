@@ -1,0 +1,95 @@
+# Checkpoint — edge daemon for border-control desks and e-gates.
+# `make help` lists the targets. `make run` starts the demo, `make test` runs
+# the test suite; both install what they need on a Debian 12 machine first.
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin
+SHARED       ?= $(abspath ../shared)
+MODELS_DIR   ?= models
+MODELS_SRC   ?= $(SHARED)/models
+# Official download address for machines with internet access (dlib-models).
+MODELS_URL   ?= http://dlib.net/files
+PKG          := ./...
+TESTFLAGS    ?=
+GOTEST_TIMEOUT ?= 20m
+export CGO_ENABLED := 1
+# One BLAS thread per forward pass: vision pools one network per core.
+export OPENBLAS_NUM_THREADS ?= 1
+
+# Debian 12 packages: C/C++ libraries for cgo (OpenCV 4.6 for gocv v0.31.0,
+# dlib 19.24 + OpenBLAS for vision/), tools the tests drive for real
+# (socat for PTY pairs, chromium for the officer page).
+DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
+	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
+	chromium systemd
+
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: help deps models build test test-short bench bench-scale fuzz fmt lint run install clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install the Debian packages the build and tests need (idempotent)
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+	@command -v $(GO) >/dev/null || { echo "deps: Go toolchain not found: install Go >= 1.26 (see README)"; exit 1; }
+	@$(GO) mod download
+
+models: ## put the face models in $(MODELS_DIR) and verify their sha256
+	@mkdir -p $(MODELS_DIR)
+	@for f in dlib_face_recognition_resnet_model_v1.dat mmod_human_face_detector.dat; do \
+		if [ ! -s $(MODELS_DIR)/$$f ]; then \
+			if [ -s $(MODELS_SRC)/$$f ]; then cp $(MODELS_SRC)/$$f $(MODELS_DIR)/$$f; \
+			else echo "models: $$f missing: copy it from ../shared/models or fetch $(MODELS_URL)/$$f.bz2 and bunzip2 it into $(MODELS_DIR)"; exit 1; fi; \
+		fi; \
+	done
+	@cp $(MODELS_SRC)/SHA256SUMS $(MODELS_DIR)/SHA256SUMS 2>/dev/null || true
+	@cd $(MODELS_DIR) && sha256sum --quiet -c SHA256SUMS && echo "models: verified in $(MODELS_DIR)"
+	@test -s /usr/share/dlib/shape_predictor_68_face_landmarks.dat || { echo "models: landmarks model missing: make deps (libdlib-data)"; exit 1; }
+
+build: ## build the binaries into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+test: deps models ## install what is needed, then vet and run every test (race detector on)
+	$(GO) vet $(PKG)
+	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
+		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
+
+test-short: ## quick tests without installing anything
+	$(GO) test -short $(PKG)
+
+bench: deps models ## benchmarks at CI scale (-benchmem)
+	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
+		$(GO) test -run '^$$' -bench . -benchmem -short $(PKG)
+
+bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
+	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
+		done; \
+	done
+
+fmt: ## gofmt every Go file
+	gofmt -w $$(git ls-files '*.go')
+
+lint: ## go vet (and gofmt check)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "lint: run make fmt"; exit 1; }
+	$(GO) vet $(PKG)
+
+run: deps models build ## the demo: simulated scanner on a PTY feeding the document path
+	@./scripts/demo.sh
+
+clean: ## remove build output
+	rm -rf $(BIN)
