@@ -1,0 +1,158 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func mustOpen(t *testing.T, path string) *Log {
+	t.Helper()
+	l, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func writeN(t *testing.T, path string, n int) {
+	t.Helper()
+	l := mustOpen(t, path)
+	for i := 0; i < n; i++ {
+		if _, err := l.Append(KindOfficerDecision, "officer-7", "confirm", map[string]string{"txn": "t" + strings.Repeat("x", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+}
+
+func TestAppendVerifyReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	writeN(t, path, 5)
+	rep, err := Verify(path)
+	if err != nil || rep.Entries != 5 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+	// Reopen continues the chain.
+	l := mustOpen(t, path)
+	e, err := l.Append(KindWatchlistChange, "system", "install", map[string]string{"sequence": "42"})
+	if err != nil || e.Seq != 6 || e.Prev != rep.Head {
+		t.Fatalf("append after reopen: %+v %v", e, err)
+	}
+	l.Close()
+	if rep, err := Verify(path); err != nil || rep.Entries != 6 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", st.Mode())
+	}
+}
+
+func TestTamper(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func([][]byte) [][]byte
+	}{
+		{"edited field", func(l [][]byte) [][]byte {
+			l[2] = bytes.Replace(l[2], []byte("confirm"), []byte("dismiss"), 1)
+			return l
+		}},
+		{"deleted entry", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }},
+		{"swapped entries", func(l [][]byte) [][]byte { l[1], l[2] = l[2], l[1]; return l }},
+		{"garbage line", func(l [][]byte) [][]byte { l[3] = []byte("{not json}\n"); return l }},
+		{"unknown field", func(l [][]byte) [][]byte {
+			l[0] = bytes.Replace(l[0], []byte(`{"seq"`), []byte(`{"x":1,"seq"`), 1)
+			return l
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			writeN(t, path, 5)
+			b, _ := os.ReadFile(path)
+			lines := bytes.SplitAfter(b, []byte("\n"))
+			lines = lines[:len(lines)-1] // trailing empty
+			os.WriteFile(path, bytes.Join(tc.edit(lines), nil), 0o600)
+			if _, err := Verify(path); !errors.Is(err, ErrBroken) {
+				t.Fatalf("Verify err = %v, want ErrBroken", err)
+			}
+			if _, _, err := Open(path); !errors.Is(err, ErrBroken) {
+				t.Fatalf("Open err = %v, want ErrBroken", err)
+			}
+		})
+	}
+}
+
+// A crash in the middle of a write leaves an unterminated last line: Open
+// cuts it and the chain continues from the last complete entry.
+func TestCrashTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	writeN(t, path, 3)
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"seq":4,"time":"2026-`)
+	f.Close()
+	rep, err := Verify(path)
+	if err != nil || !rep.Incomplete || rep.Entries != 3 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+	l, res, err := Open(path)
+	if err != nil || res.TruncatedTail == 0 {
+		t.Fatalf("Open = %+v, %v", res, err)
+	}
+	if _, err := l.Append(KindSystem, "system", "start", nil); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if rep, err := Verify(path); err != nil || rep.Entries != 4 || rep.Incomplete {
+		t.Fatalf("Verify after recovery = %+v, %v", rep, err)
+	}
+}
+
+func TestConcurrentAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := mustOpen(t, path)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if _, err := l.Append(KindSystem, "system", "tick", nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	if _, err := l.Append(KindSystem, "system", "late", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("append after close: %v", err)
+	}
+	if rep, err := Verify(path); err != nil || rep.Entries != 160 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	dir := f.TempDir()
+	path := filepath.Join(dir, "seed.log")
+	l, _, _ := Open(path)
+	l.Append(KindSystem, "a", "b", map[string]string{"k": "v"})
+	l.Append(KindSystem, "a", "c", nil)
+	l.Close()
+	seed, _ := os.ReadFile(path)
+	f.Add(seed)
+	f.Add([]byte("{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := verify(bytes.NewReader(data))
+		if err == nil && st.good+st.tail != int64(len(data)) {
+			t.Fatalf("accounting: good %d + tail %d != %d", st.good, st.tail, len(data))
+		}
+	})
+}

@@ -1,0 +1,355 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Version is the configuration format this build reads.
+const Version = 1
+
+// Config is checkpointd's whole configuration.
+type Config struct {
+	Version   int       `yaml:"version"`
+	Unit      Unit      `yaml:"unit"`
+	StateDir  string    `yaml:"state_dir"`
+	Scanner   Scanner   `yaml:"scanner"`
+	Camera    Camera    `yaml:"camera"`
+	Vision    Vision    `yaml:"vision"`
+	Watchlist Watchlist `yaml:"watchlist"`
+	Policy    Policy    `yaml:"policy"`
+	Outbox    Outbox    `yaml:"outbox"`
+	Hub       Hub       `yaml:"hub"`
+	Web       Web       `yaml:"web"`
+	Gate      Gate      `yaml:"gate"`
+	Audit     Audit     `yaml:"audit"`
+	Log       Log       `yaml:"log"`
+}
+
+// Unit identifies the box.
+type Unit struct {
+	ID   string `yaml:"id"`
+	Mode string `yaml:"mode"` // desk or egate
+	Site string `yaml:"site"`
+}
+
+// Scanner is the serial document reader.
+type Scanner struct {
+	Enabled     bool     `yaml:"enabled"`
+	Port        string   `yaml:"port"` // /dev/ttyUSB0, or empty with vid/pid
+	VID         string   `yaml:"vid"`
+	PID         string   `yaml:"pid"`
+	Serial      string   `yaml:"serial"`
+	Baud        int      `yaml:"baud"`
+	DataBits    int      `yaml:"data_bits"`
+	Parity      string   `yaml:"parity"` // none, even, odd
+	StopBits    int      `yaml:"stop_bits"`
+	Framing     string   `yaml:"framing"` // lines, stx, stx-bcc, vendor, json
+	LineTimeout Duration `yaml:"line_timeout"`
+	Autocorrect bool     `yaml:"autocorrect"`
+}
+
+// Camera is the face camera.
+type Camera struct {
+	Enabled bool    `yaml:"enabled"`
+	Device  string  `yaml:"device"` // /dev/video0, an index, a video file or a GStreamer pipeline
+	Width   int     `yaml:"width"`
+	Height  int     `yaml:"height"`
+	FPS     float64 `yaml:"fps"`
+	FourCC  string  `yaml:"fourcc"`
+	Loop    bool    `yaml:"loop"` // replay a video file forever (demo)
+}
+
+// Vision configures face detection and embedding.
+type Vision struct {
+	ModelsDir     string   `yaml:"models_dir"`
+	Landmarks     string   `yaml:"landmarks"`
+	Detector      string   `yaml:"detector"` // hog or cnn
+	Workers       int      `yaml:"workers"`
+	CaptureWindow Duration `yaml:"capture_window"`
+}
+
+// Watchlist configures the local encrypted watchlist and its updates.
+type Watchlist struct {
+	Path     string   `yaml:"path"`
+	Key      string   `yaml:"key"` // file:PATH, credential:NAME or env:VAR (tests)
+	MaxAge   Duration `yaml:"max_age"`
+	Trust    string   `yaml:"trust"`    // root-of-trust file
+	Identity string   `yaml:"identity"` // the unit's age identity (file:, credential:)
+	MaxSize  int64    `yaml:"max_bundle_bytes"`
+}
+
+// Policy turns match results into decisions.
+type Policy struct {
+	ReferWhenStale     bool    `yaml:"refer_when_stale"`
+	ReferWithoutFace   bool    `yaml:"refer_without_face"`
+	ReferInvalidMRZ    bool    `yaml:"refer_invalid_mrz"`
+	FaceSearchDistance float32 `yaml:"face_search_distance"` // 1:N threshold; 0 = calibrated default
+	FaceImages         string  `yaml:"face_images"`          // which results carry the face image: hits, all, none
+}
+
+// Outbox is the durable queue of results for headquarters.
+type Outbox struct {
+	Path         string `yaml:"path"`
+	Key          string `yaml:"key"`
+	RoutineQuota int64  `yaml:"routine_quota_bytes"`
+}
+
+// Hub is headquarters.
+type Hub struct {
+	URL          string   `yaml:"url"` // empty: offline post, hand-carry only
+	CA           string   `yaml:"ca"`
+	Cert         string   `yaml:"cert"`
+	Key          string   `yaml:"key"`
+	PollInterval Duration `yaml:"poll_interval"`
+	MaxBandwidth int64    `yaml:"max_bandwidth_bytes_per_second"`
+}
+
+// Web is the officer's page.
+type Web struct {
+	Listen     string   `yaml:"listen"`
+	TLSCert    string   `yaml:"tls_cert"`
+	TLSKey     string   `yaml:"tls_key"`
+	Accounts   string   `yaml:"accounts"` // officer accounts file (hashed PINs)
+	SessionTTL Duration `yaml:"session_ttl"`
+	Metrics    bool     `yaml:"metrics"` // serve /metrics on this listener
+}
+
+// Gate is the e-gate controller API.
+type Gate struct {
+	Socket    string `yaml:"socket"`     // Unix socket (default)
+	Listen    string `yaml:"listen"`     // optional TCP address; needs a token
+	TokenFile string `yaml:"token_file"` // bearer token for TCP clients
+}
+
+// Audit is the hash-chained audit log.
+type Audit struct {
+	Path string `yaml:"path"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Duration reads "3s", "48h" and friends.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 3s, 48h)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Default returns a configuration with every default filled, for stateDir.
+func Default(stateDir string) Config {
+	return Config{
+		Version:  Version,
+		Unit:     Unit{Mode: "desk"},
+		StateDir: stateDir,
+		Scanner:  Scanner{Enabled: true, Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1, Framing: "lines", LineTimeout: Duration(300 * time.Millisecond), Autocorrect: true},
+		Camera:   Camera{Enabled: true, Device: "/dev/video0", Width: 640, Height: 480, FPS: 15, FourCC: "MJPG"},
+		Vision: Vision{
+			ModelsDir: "/usr/local/share/checkpoint/models", Landmarks: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
+			Detector: "hog", Workers: 2, CaptureWindow: Duration(2 * time.Second),
+		},
+		Watchlist: Watchlist{Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30},
+		Policy:    Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits"},
+		Outbox:    Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
+		Hub:       Hub{PollInterval: Duration(15 * time.Minute)},
+		Web:       Web{Listen: "127.0.0.1:8080", SessionTTL: Duration(8 * time.Hour), Metrics: true},
+		Gate:      Gate{},
+		Log:       Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads, decodes strictly and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML onto the defaults and validates the result.
+func Parse(b []byte) (*Config, error) {
+	// Peek at the version first so an old or future file gets a clear
+	// message rather than a list of unknown keys.
+	var head struct {
+		Version int `yaml:"version"`
+	}
+	if err := yaml.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if head.Version != Version {
+		return nil, fmt.Errorf("version %d is not supported (this build reads version %d)", head.Version, Version)
+	}
+	var probe struct {
+		StateDir string `yaml:"state_dir"`
+	}
+	_ = yaml.Unmarshal(b, &probe)
+	c := Default(probe.StateDir)
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	c.fillPaths()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// fillPaths derives state files from StateDir where they were not given.
+func (c *Config) fillPaths() {
+	if c.StateDir == "" {
+		return
+	}
+	def := func(p *string, name string) {
+		if *p == "" {
+			*p = filepath.Join(c.StateDir, name)
+		}
+	}
+	def(&c.Watchlist.Path, "watchlist.db")
+	def(&c.Outbox.Path, "outbox.db")
+	def(&c.Audit.Path, "audit.log")
+	if c.Gate.Socket == "" && c.Gate.Listen == "" {
+		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
+	}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Unit.ID == "" {
+		bad("unit.id", "required (the unit's name, as in its TLS certificate)")
+	}
+	if c.Unit.Mode != "desk" && c.Unit.Mode != "egate" {
+		bad("unit.mode", "%q: want desk or egate", c.Unit.Mode)
+	}
+	if c.StateDir == "" {
+		bad("state_dir", "required")
+	}
+	if c.Scanner.Enabled {
+		if c.Scanner.Port == "" && (c.Scanner.VID == "" || c.Scanner.PID == "") {
+			bad("scanner", "give port, or vid and pid")
+		}
+		switch c.Scanner.Framing {
+		case "lines", "stx", "stx-bcc", "vendor", "json":
+		default:
+			bad("scanner.framing", "%q: want lines, stx, stx-bcc, vendor or json", c.Scanner.Framing)
+		}
+		if c.Scanner.Baud <= 0 {
+			bad("scanner.baud", "must be positive")
+		}
+		switch c.Scanner.Parity {
+		case "none", "even", "odd":
+		default:
+			bad("scanner.parity", "%q: want none, even or odd", c.Scanner.Parity)
+		}
+	}
+	if c.Camera.Enabled {
+		if c.Camera.Device == "" {
+			bad("camera.device", "required when the camera is enabled")
+		}
+		if c.Camera.Width < 0 || c.Camera.Height < 0 || c.Camera.FPS < 0 {
+			bad("camera", "width, height and fps must not be negative")
+		}
+		if c.Vision.ModelsDir == "" {
+			bad("vision.models_dir", "required when the camera is enabled")
+		}
+		if c.Vision.Detector != "hog" && c.Vision.Detector != "cnn" {
+			bad("vision.detector", "%q: want hog or cnn", c.Vision.Detector)
+		}
+		if c.Vision.Workers < 1 {
+			bad("vision.workers", "at least 1")
+		}
+		if c.Vision.CaptureWindow.D() <= 0 || c.Vision.CaptureWindow.D() > 30*time.Second {
+			bad("vision.capture_window", "between 0 and 30s")
+		}
+	}
+	if c.Watchlist.Key == "" {
+		bad("watchlist.key", "required (file:PATH or credential:NAME)")
+	}
+	if strings.HasPrefix(c.Watchlist.Key, "env:") && c.Unit.Mode == "egate" {
+		bad("watchlist.key", "env: keys are for tests only")
+	}
+	if c.Watchlist.MaxAge.D() <= 0 {
+		bad("watchlist.max_age", "must be positive")
+	}
+	if c.Outbox.Key == "" {
+		bad("outbox.key", "required")
+	}
+	switch c.Policy.FaceImages {
+	case "hits", "all", "none":
+	default:
+		bad("policy.face_images", "%q: want hits, all or none", c.Policy.FaceImages)
+	}
+	if c.Hub.URL != "" {
+		if !strings.HasPrefix(c.Hub.URL, "https://") {
+			bad("hub.url", "must be https://")
+		}
+		if c.Hub.CA == "" || c.Hub.Cert == "" || c.Hub.Key == "" {
+			bad("hub", "ca, cert and key are required for mutual TLS")
+		}
+	}
+	if c.Web.Listen != "" {
+		host, _, err := net.SplitHostPort(c.Web.Listen)
+		if err != nil {
+			bad("web.listen", "%v", err)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && c.Web.TLSCert == "" {
+			bad("web.listen", "%s is reachable from other hosts: serve on loopback, or give tls_cert and tls_key", c.Web.Listen)
+		}
+		if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
+			bad("web", "tls_cert and tls_key go together")
+		}
+		if c.Web.Accounts == "" {
+			bad("web.accounts", "required: the officer accounts file")
+		}
+	}
+	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
+		bad("gate.token_file", "required when gate.listen (TCP) is set")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "%q: want json or text", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,201 @@
+package gate
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/checkpoint-edge/checkpoint/lane"
+	"github.com/checkpoint-edge/checkpoint/mrz"
+)
+
+// Backend is what the gate API needs from the lane.
+type Backend interface {
+	Process(ctx context.Context, ev lane.DocumentEvent) (*lane.Transaction, error)
+	Transaction(id string) *lane.Transaction
+	Health() lane.Health
+	Subscribe(buffer int) (<-chan lane.Event, func())
+}
+
+// Options configure the API.
+type Options struct {
+	Token  string // required for TCP listeners; empty for the Unix socket
+	MRZ    mrz.Options
+	Logger *slog.Logger
+}
+
+// Message is what the gate receives: a decision and its codes, no names.
+type Message struct {
+	Type      string        `json:"type"`
+	TxID      string        `json:"tx_id"`
+	State     string        `json:"state"`
+	Decision  lane.Decision `json:"decision,omitempty"`
+	Reasons   []string      `json:"reasons,omitempty"`
+	Actions   []string      `json:"actions,omitempty"` // action codes of hits (arrest, refer…)
+	Stale     bool          `json:"stale"`
+	Valid     bool          `json:"document_valid"`
+	FaceOK    bool          `json:"face_captured"`
+	LatencyMS float64       `json:"latency_ms,omitempty"`
+	At        time.Time     `json:"at"`
+}
+
+// FromTransaction strips a transaction to what a gate may see.
+func FromTransaction(typ string, tx *lane.Transaction) Message {
+	m := Message{Type: typ, TxID: tx.ID, State: tx.State, Decision: tx.Decision, Reasons: tx.Reasons,
+		Stale: tx.Stale, Valid: tx.Document.Valid, FaceOK: tx.Face.Captured, LatencyMS: tx.LatencyMS, At: time.Now().UTC()}
+	for _, h := range tx.Hits {
+		m.Actions = append(m.Actions, h.Action)
+	}
+	return m
+}
+
+// Handler returns the API's HTTP handler.
+func Handler(b Backend, opt Options) http.Handler {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		h := b.Health()
+		writeJSON(w, http.StatusOK, map[string]any{"unit": h.Unit, "mode": h.Mode, "scanner": h.Scanner, "camera": h.Camera,
+			"watchlist_sequence": h.WatchlistSeq, "stale": h.Stale, "alarms": h.Alarms})
+	})
+	mux.HandleFunc("GET /v1/transactions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		tx := b.Transaction(r.PathValue("id"))
+		if tx == nil {
+			writeError(w, http.StatusNotFound, "unknown transaction")
+			return
+		}
+		writeJSON(w, http.StatusOK, FromTransaction("transaction", tx))
+	})
+	mux.HandleFunc("POST /v1/documents", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			MRZ []string `json:"mrz"`
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, "body must be {\"mrz\": [\"line1\", \"line2\"(, \"line3\")]}: "+err.Error())
+			return
+		}
+		if len(req.MRZ) < 2 || len(req.MRZ) > 3 {
+			writeError(w, http.StatusBadRequest, "mrz must have 2 or 3 lines")
+			return
+		}
+		doc := mrz.Parse(req.MRZ, opt.MRZ)
+		tx, err := b.Process(r.Context(), lane.DocumentEvent{Document: doc, Source: "gate", At: time.Now()})
+		if tx == nil {
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("transaction failed: %v", err))
+			return
+		}
+		// A transaction whose result could not be stored is still answered
+		// (as REFER): the gate must not hang.
+		writeJSON(w, http.StatusOK, FromTransaction(lane.EventDecision, tx))
+	})
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		fl, ok := w.(http.Flusher)
+		if !ok {
+			writeError(w, http.StatusInternalServerError, "streaming unsupported")
+			return
+		}
+		ch, cancel := b.Subscribe(64)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+		fl.Flush()
+		enc := json.NewEncoder(w)
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				if ev.Transaction == nil || ev.Type == lane.EventOfficerDecision {
+					continue
+				}
+				if err := enc.Encode(FromTransaction(ev.Type, ev.Transaction)); err != nil {
+					return
+				}
+				fl.Flush()
+			}
+		}
+	})
+	if opt.Token == "" {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(opt.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="checkpoint-gate"`)
+			writeError(w, http.StatusUnauthorized, "bearer token required")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// ListenUnix listens on a Unix socket with mode 0660, replacing a stale
+// socket left by a crash.
+func ListenUnix(path string) (net.Listener, error) {
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("gate: %s exists and is not a socket", path)
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("gate: %s is in use by another process", path)
+		}
+		os.Remove(path)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	return l, nil
+}
+
+// ReadToken reads a bearer token file (at least 16 characters, not
+// readable by others).
+func ReadToken(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("gate: token: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("gate: token file %s is readable by other users (mode %v)", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("gate: token: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if len(t) < 16 {
+		return "", errors.New("gate: token must be at least 16 characters")
+	}
+	return t, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

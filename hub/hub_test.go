@@ -1,0 +1,358 @@
+package hub_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/checkpoint-edge/checkpoint/hub"
+	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/sync/outbox"
+)
+
+func rec(unit string, seq int, p outbox.Priority) outbox.Record {
+	return outbox.Record{
+		Key: fmt.Sprintf("%s:%032x", unit, seq), Seq: uint64(seq), Kind: "result", Priority: p,
+		CreatedAt: time.Unix(1_800_000_000+int64(seq), 0).UTC(),
+		Payload:   json.RawMessage(fmt.Sprintf(`{"surname":"ERIKSSON","n":%d}`, seq)),
+	}
+}
+
+func openHub(t testing.TB) (*hub.Hub, string, seal.KeyProvider) {
+	t.Helper()
+	d := t.TempDir()
+	kp := seal.FileKey{Path: filepath.Join(d, "hub.kek")}
+	if err := seal.GenerateKeyFile(kp.Path); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d, "hub.db")
+	h, err := hub.Open(path, kp, hub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, path, kp
+}
+
+func TestIngestDedupOrderPersistence(t *testing.T) {
+	h, path, kp := openHub(t)
+	b1 := []outbox.Record{rec("u1", 1, outbox.Hit), rec("u1", 2, outbox.Routine), rec("u1", 3, outbox.Routine)}
+	res, err := h.Ingest("u1", b1, hub.SourceUpload)
+	if err != nil || res.New != 3 || res.Duplicates != 0 || len(res.Acked) != 3 {
+		t.Fatalf("first batch: %+v, %v", res, err)
+	}
+	// A resend overlapping the first (lost response) plus new records, and
+	// a key repeated inside one batch.
+	b2 := []outbox.Record{rec("u1", 2, outbox.Routine), rec("u1", 3, outbox.Routine), rec("u1", 4, outbox.Hit), rec("u1", 4, outbox.Hit)}
+	res, err = h.Ingest("u1", b2, hub.SourceUpload)
+	if err != nil || res.New != 1 || res.Duplicates != 3 || len(res.Acked) != 4 {
+		t.Fatalf("second batch: %+v, %v", res, err)
+	}
+	if _, err := h.Ingest("u2", []outbox.Record{rec("u2", 1, outbox.Hit)}, hub.SourceUpload); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	if err := h.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := h.Ingest("u1", b1, hub.SourceUpload); !errors.Is(err, hub.ErrClosed) {
+		t.Fatalf("Ingest after Close: %v", err)
+	}
+
+	raw, _ := os.ReadFile(path)
+	if bytes.Contains(raw, []byte("ERIKSSON")) {
+		t.Fatal("hub database holds payloads in clear")
+	}
+	h2, err := hub.Open(path, kp, hub.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	got, err := h2.Results("u1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for i, r := range got {
+		if r.UnitSeq != uint64(i+1) || r.Unit != "u1" || r.Source != hub.SourceUpload {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	if fmt.Sprint(seqs) != "[1 2 3 4]" {
+		t.Fatalf("arrival order %v", seqs)
+	}
+	if string(got[0].Payload) != `{"surname":"ERIKSSON","n":1}` {
+		t.Fatalf("payload %s", got[0].Payload)
+	}
+	page, _ := h2.Results("u1", 2, 1)
+	if len(page) != 1 || page[0].UnitSeq != 3 {
+		t.Fatalf("paging: %+v", page)
+	}
+	if _, err := h2.Results("nobody", 0, 0); !errors.Is(err, hub.ErrUnknownUnit) {
+		t.Fatalf("unknown unit: %v", err)
+	}
+	units, _ := h2.Units()
+	if len(units) != 2 || units[0].Unit != "u1" || units[0].Records != 4 || units[0].Duplicates != 3 || units[0].LastContact.IsZero() {
+		t.Fatalf("units %+v", units)
+	}
+	if _, err := hub.Open(path, seal.FileKey{Path: kp.(seal.FileKey).Path + ".other"}, hub.Options{}); err == nil {
+		t.Fatal("opened with a missing key")
+	}
+}
+
+func TestIngestRefusesBadRecords(t *testing.T) {
+	h, _, _ := openHub(t)
+	bad := func(f func(*outbox.Record)) []outbox.Record {
+		r := rec("u1", 1, outbox.Hit)
+		f(&r)
+		return []outbox.Record{rec("u1", 2, outbox.Hit), r}
+	}
+	for _, tc := range []struct {
+		name string
+		unit string
+		recs []outbox.Record
+	}{
+		{"other unit's key", "u1", bad(func(r *outbox.Record) { r.Key = "u2:" + strings.Repeat("0", 32) })},
+		{"prefix trick", "u1", bad(func(r *outbox.Record) { r.Key = "u10:" + strings.Repeat("0", 32) })},
+		{"no key", "u1", bad(func(r *outbox.Record) { r.Key = "" })},
+		{"no kind", "u1", bad(func(r *outbox.Record) { r.Kind = "" })},
+		{"no priority", "u1", bad(func(r *outbox.Record) { r.Priority = 0 })},
+		{"payload not json", "u1", bad(func(r *outbox.Record) { r.Payload = json.RawMessage(`{`) })},
+		{"bad unit", "u 1", []outbox.Record{rec("u 1", 1, outbox.Hit)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := h.Ingest(tc.unit, tc.recs, hub.SourceUpload); !errors.Is(err, hub.ErrBadBatch) {
+				t.Fatalf("err = %v, want ErrBadBatch", err)
+			}
+		})
+	}
+	// All or nothing: the good record in each bad batch was not stored.
+	if _, err := h.Results("u1", 0, 0); !errors.Is(err, hub.ErrUnknownUnit) {
+		t.Fatalf("something was stored: %v", err)
+	}
+}
+
+func client(cfg *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+}
+
+func do(t *testing.T, c *http.Client, method, url string, body []byte, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestHTTPResultsAndUnits(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{})
+	desk1 := client(srv.Fleet.ClientTLS(t, "desk-1"))
+	desk2 := client(srv.Fleet.ClientTLS(t, "desk-2"))
+	ops := client(srv.Fleet.ClientTLS(t, "ops"))
+
+	batch, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{rec("desk-1", 1, outbox.Hit), rec("desk-1", 2, outbox.Routine)}})
+	resp, body := do(t, desk1, "POST", srv.URL+"/v1/results", batch)
+	var br outbox.BatchResponse
+	json.Unmarshal(body, &br)
+	if resp.StatusCode != 200 || br.Unit != "desk-1" || len(br.Acked) != 2 {
+		t.Fatalf("POST: %s %s", resp.Status, body)
+	}
+	// desk-2 cannot file desk-1's records under its name or desk-1's.
+	if resp, body := do(t, desk2, "POST", srv.URL+"/v1/results", batch); resp.StatusCode != 400 {
+		t.Fatalf("foreign keys: %s %s", resp.Status, body)
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"not json", `{"items":`},
+		{"empty batch", `{"items":[]}`},
+		{"unknown priority", `{"items":[{"key":"desk-1:x","kind":"r","priority":"urgent","payload":{}}]}`},
+	} {
+		if resp, body := do(t, desk1, "POST", srv.URL+"/v1/results", []byte(tc.body)); resp.StatusCode != 400 {
+			t.Errorf("%s: %s %s", tc.name, resp.Status, body)
+		}
+	}
+
+	if resp, body := do(t, desk1, "GET", srv.URL+"/v1/results", nil); resp.StatusCode != 200 || !strings.Contains(string(body), `"unit_seq":2`) {
+		t.Fatalf("own results: %s %s", resp.Status, body)
+	}
+	if resp, _ := do(t, desk2, "GET", srv.URL+"/v1/results?unit=desk-1", nil); resp.StatusCode != 403 {
+		t.Fatalf("desk-2 read desk-1's results: %s", resp.Status)
+	}
+	if resp, _ := do(t, desk1, "GET", srv.URL+"/v1/units", nil); resp.StatusCode != 403 {
+		t.Fatalf("a desk listed units: %s", resp.Status)
+	}
+	resp, body = do(t, ops, "GET", srv.URL+"/v1/results?unit=desk-1&after=1&limit=5", nil)
+	var rr struct{ Results []hub.Stored }
+	json.Unmarshal(body, &rr)
+	if resp.StatusCode != 200 || len(rr.Results) != 1 || rr.Results[0].UnitSeq != 2 {
+		t.Fatalf("ops paging: %s %s", resp.Status, body)
+	}
+	resp, body = do(t, ops, "GET", srv.URL+"/v1/units", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"unit":"desk-1"`) {
+		t.Fatalf("units: %s %s", resp.Status, body)
+	}
+	if resp, _ := do(t, ops, "GET", srv.URL+"/v1/results?unit=ghost", nil); resp.StatusCode != 404 {
+		t.Fatalf("unknown unit: %s", resp.Status)
+	}
+	if resp, body := do(t, desk1, "GET", srv.URL+"/healthz", nil); resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("healthz: %s %q", resp.Status, body)
+	}
+	// Without a client certificate there is no connection at all.
+	anon := client(&tls.Config{RootCAs: srv.Fleet.ClientTLS(t, "x").RootCAs, MinVersion: tls.VersionTLS13})
+	if _, err := anon.Get(srv.URL + "/healthz"); err == nil {
+		t.Fatal("hub accepted a connection without a client certificate")
+	}
+	// Imports are off unless the hub has an identity.
+	if resp, _ := do(t, desk1, "POST", srv.URL+"/v1/imports", []byte("x")); resp.StatusCode != 400 {
+		t.Fatalf("import without identity: %s", resp.Status)
+	}
+}
+
+func TestHTTPImport(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{Import: true})
+	kp := seal.FileKey{Path: filepath.Join(t.TempDir(), "k")}
+	seal.GenerateKeyFile(kp.Path)
+	o, err := outbox.Open(filepath.Join(t.TempDir(), "o.db"), kp, outbox.Options{UnitID: "post-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for i := range 5 {
+		o.Enqueue(context.Background(), outbox.Item{Kind: "result", Priority: outbox.Hit, Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	var buf bytes.Buffer
+	if _, err := o.Export(&buf, []age.Recipient{srv.Recipient}, srv.Fleet.Certificate(t, "post-3")); err != nil {
+		t.Fatal(err)
+	}
+	// Carried by a technician whose laptop has the "ops" certificate.
+	ops := client(srv.Fleet.ClientTLS(t, "ops"))
+	resp, body := do(t, ops, "POST", srv.URL+"/v1/imports", buf.Bytes())
+	var res hub.IngestResult
+	json.Unmarshal(body, &res)
+	if resp.StatusCode != 200 || res.Unit != "post-3" || res.New != 5 {
+		t.Fatalf("import: %s %s", resp.Status, body)
+	}
+	if resp, _ := do(t, ops, "POST", srv.URL+"/v1/imports", buf.Bytes()[:100]); resp.StatusCode != 400 {
+		t.Fatalf("truncated import: %s", resp.Status)
+	}
+	if got := srv.Results(t, "post-3"); len(got) != 5 || got[0].Source != hub.SourceImport {
+		t.Fatalf("stored %+v", got)
+	}
+}
+
+func TestBundles(t *testing.T) {
+	dir := t.TempDir()
+	content := bytes.Repeat([]byte("bundle-bytes-"), 1000)
+	os.WriteFile(filepath.Join(dir, "full-42.cpb"), content, 0o644)
+	os.MkdirAll(filepath.Join(dir, "delta"), 0o755)
+	os.WriteFile(filepath.Join(dir, "delta", "41-42.cpb"), []byte("delta"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".hidden"), []byte("secret"), 0o644)
+	os.WriteFile(filepath.Join(filepath.Dir(dir), "outside"), []byte("outside"), 0o644)
+	srv := hubtest.Start(t, hubtest.Options{BundleDir: dir})
+	c := client(srv.Fleet.ClientTLS(t, "desk-1"))
+	sum := sha256.Sum256(content)
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	url := srv.URL + "/v1/bundles/full-42.cpb"
+
+	resp, body := do(t, c, "GET", url, nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, content) || resp.Header.Get("ETag") != etag || resp.Header.Get("Accept-Ranges") != "bytes" {
+		t.Fatalf("GET: %s etag %q", resp.Status, resp.Header.Get("ETag"))
+	}
+	for _, tc := range []struct {
+		name  string
+		hdr   []string
+		code  int
+		want  []byte
+		ctRng string
+	}{
+		{"if-none-match", []string{"If-None-Match", etag}, 304, nil, ""},
+		{"if-none-match stale", []string{"If-None-Match", `"abc"`}, 200, content, ""},
+		{"range", []string{"Range", "bytes=100-199"}, 206, content[100:200], fmt.Sprintf("bytes 100-199/%d", len(content))},
+		{"resume", []string{"Range", "bytes=12000-", "If-Range", etag}, 206, content[12000:], ""},
+		{"resume after change", []string{"Range", "bytes=12000-", "If-Range", `"old"`}, 200, content, ""},
+		{"bad range", []string{"Range", "bytes=999999-"}, 416, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := do(t, c, "GET", url, nil, tc.hdr...)
+			if resp.StatusCode != tc.code || (tc.want != nil && !bytes.Equal(body, tc.want)) {
+				t.Fatalf("%s, %d bytes", resp.Status, len(body))
+			}
+			if tc.ctRng != "" && resp.Header.Get("Content-Range") != tc.ctRng {
+				t.Fatalf("Content-Range %q", resp.Header.Get("Content-Range"))
+			}
+		})
+	}
+	if resp, body := do(t, c, "GET", srv.URL+"/v1/bundles/delta/41-42.cpb", nil); resp.StatusCode != 200 || string(body) != "delta" {
+		t.Fatalf("subdirectory: %s", resp.Status)
+	}
+	if resp, _ := do(t, c, "HEAD", url, nil); resp.StatusCode != 200 || resp.Header.Get("ETag") != etag {
+		t.Fatalf("HEAD: %s", resp.Status)
+	}
+	for _, p := range []string{"/v1/bundles/.hidden", "/v1/bundles/../outside", "/v1/bundles/%2e%2e/outside", "/v1/bundles/delta", "/v1/bundles/nope", "/v1/bundles/"} {
+		if resp, body := do(t, c, "GET", srv.URL+p, nil); resp.StatusCode == 200 {
+			t.Errorf("%s served: %q", p, body)
+		}
+	}
+	// A republished file gets a new ETag (cache keyed by size and mtime).
+	newer := append(bytes.Clone(content), '!')
+	os.WriteFile(filepath.Join(dir, "full-42.cpb"), newer, 0o644)
+	resp, _ = do(t, c, "GET", url, nil, "If-None-Match", etag)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
+		t.Fatalf("after republish: %s etag %s", resp.Status, resp.Header.Get("ETag"))
+	}
+}
+
+// FuzzIngestBatch feeds arbitrary request bodies through the same decoding
+// and validation as POST /v1/results: never a panic, and a batch is
+// either refused whole or acknowledged whole.
+func FuzzIngestBatch(f *testing.F) {
+	good, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{rec("u1", 1, outbox.Hit), rec("u1", 2, outbox.Routine)}})
+	f.Add(good)
+	f.Add([]byte(`{"items":[{"key":"u1:a","kind":"r","priority":"hit","payload":{}}]}`))
+	f.Add([]byte(`{"items":[{"key":"u1:a","kind":"r","priority":"routine","payload":"\u0000"},{"key":"u1:a","kind":"r","priority":"hit","payload":1}]}`))
+	f.Add([]byte(`{"items":[{"key":"u2:a","kind":"r","priority":"hit","payload":{}}]}`))
+	f.Add([]byte(`{"items":null}`))
+	f.Add([]byte(`[]`))
+	h, _, _ := openHub(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b outbox.Batch
+		if err := json.Unmarshal(body, &b); err != nil {
+			return
+		}
+		res, err := h.Ingest("u1", b.Items, hub.SourceUpload)
+		if err != nil {
+			if !errors.Is(err, hub.ErrBadBatch) {
+				t.Fatalf("unexpected error class: %v", err)
+			}
+			return
+		}
+		if len(res.Acked) != len(b.Items) || res.New+res.Duplicates != len(b.Items) {
+			t.Fatalf("partial acknowledgement: %+v for %d items", res, len(b.Items))
+		}
+	})
+}

@@ -1,0 +1,196 @@
+package lane
+
+import (
+	"context"
+	"time"
+
+	"github.com/checkpoint-edge/checkpoint/mrz"
+)
+
+// DocumentEvent is a document read by the lane's scanner or pushed by a
+// gate controller.
+type DocumentEvent struct {
+	Document *mrz.Document
+	Source   string    // "scanner" or "gate"
+	At       time.Time // when the last byte of the document arrived
+	Repeat   bool      // the same document as the previous scan
+}
+
+// FaceCapture is the best face of a capture window.
+type FaceCapture struct {
+	Captured   bool // a face passed the quality gate
+	FacesSeen  int  // faces detected in the window, passing or not
+	Multiple   bool // several faces in the capture zone
+	Quality    float64
+	Reasons    []string // quality gate failures of the best face
+	Descriptor []float32
+	ModelID    string
+	JPEG       []byte // the captured face, for the officer and (by policy) HQ
+	Frames     int
+}
+
+// FaceSource captures the traveller's face.
+type FaceSource interface {
+	// Capture returns the best face seen within window; it may return
+	// early once a face is good enough.
+	Capture(ctx context.Context, window time.Duration) (FaceCapture, error)
+	// Up reports whether the camera is delivering frames.
+	Up() bool
+}
+
+// CheckResult is the watchlist's answer for one traveller.
+type CheckResult struct {
+	Hits            []HitView
+	IntegrityErrors int
+	Sequence        uint64
+	Stale           bool
+	Empty           bool // no watchlist installed
+}
+
+// Checker matches a traveller against the watchlist.
+type Checker interface {
+	Check(ctx context.Context, doc *mrz.Document, face *FaceCapture) (CheckResult, error)
+}
+
+// Item is what the lane hands to the outbox; Priority is true for hits.
+type Item struct {
+	Kind     string
+	Hit      bool
+	Payload  []byte
+	Created  time.Time
+	TxID     string
+	Decision Decision
+}
+
+// Queue persists results durably before they are acknowledged.
+type Queue interface {
+	Enqueue(ctx context.Context, it Item) error
+}
+
+// Auditor appends to the audit log.
+type Auditor interface {
+	Append(kind, actor, action string, fields map[string]string) error
+}
+
+// DocumentView is what the officer sees of the document.
+type DocumentView struct {
+	Format         string   `json:"format"`
+	DocumentCode   string   `json:"document_code"`
+	IssuingState   string   `json:"issuing_state"`
+	IssuingName    string   `json:"issuing_name,omitempty"`
+	DocumentNumber string   `json:"document_number"`
+	Surname        string   `json:"surname"`
+	GivenNames     string   `json:"given_names"`
+	Nationality    string   `json:"nationality"`
+	BirthDate      string   `json:"birth_date"`
+	Sex            string   `json:"sex"`
+	ExpiryDate     string   `json:"expiry_date"`
+	Valid          bool     `json:"valid"`
+	Expired        bool     `json:"expired"`
+	Repeat         bool     `json:"repeat"`
+	Problems       []string `json:"problems,omitempty"`
+	Corrections    []string `json:"corrections,omitempty"`
+}
+
+// FaceView is what the officer sees of the face capture.
+type FaceView struct {
+	Wanted    bool     `json:"wanted"`
+	Captured  bool     `json:"captured"`
+	Quality   float64  `json:"quality"`
+	Reasons   []string `json:"reasons,omitempty"`
+	FacesSeen int      `json:"faces_seen"`
+	Multiple  bool     `json:"multiple"`
+	HasImage  bool     `json:"has_image"`
+}
+
+// FieldView explains one field of a match score.
+type FieldView struct {
+	Field  string  `json:"field"`
+	Score  float64 `json:"score"`
+	Detail string  `json:"detail"`
+}
+
+// HitView is one watchlist hit as the officer sees it.
+type HitView struct {
+	Kind        string      `json:"kind"` // document, person, face
+	RefID       string      `json:"ref_id"`
+	Source      string      `json:"source"`
+	Category    string      `json:"category"` // person category or document status
+	Action      string      `json:"action"`
+	Score       float64     `json:"score"`
+	Distance    float64     `json:"distance,omitempty"`
+	Strength    string      `json:"strength,omitempty"`
+	Explanation string      `json:"explanation"`
+	Fields      []FieldView `json:"fields,omitempty"`
+	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
+	HasPhoto    bool        `json:"has_photo"`
+	Photo       []byte      `json:"-"`
+}
+
+// OfficerDecision is the officer's verdict on a transaction.
+type OfficerDecision struct {
+	Officer  string    `json:"officer"`
+	Verdict  string    `json:"verdict"` // confirmed, false_positive, referred, cleared
+	Note     string    `json:"note,omitempty"`
+	At       time.Time `json:"at"`
+	Recorded bool      `json:"recorded"` // durable in the outbox and the audit log
+}
+
+// Transaction is one traveller at the lane.
+type Transaction struct {
+	ID         string           `json:"id"`
+	Source     string           `json:"source"`
+	State      string           `json:"state"` // started, face_captured, decided
+	StartedAt  time.Time        `json:"started_at"`
+	DecidedAt  time.Time        `json:"decided_at,omitzero"`
+	Document   DocumentView     `json:"document"`
+	Face       FaceView         `json:"face"`
+	Hits       []HitView        `json:"hits"`
+	Decision   Decision         `json:"decision,omitempty"`
+	Reasons    []string         `json:"reasons,omitempty"`
+	Texts      []string         `json:"reason_texts,omitempty"`
+	Stale      bool             `json:"stale"`
+	Sequence   uint64           `json:"watchlist_sequence"`
+	LatencyMS  float64          `json:"latency_ms"`
+	Officer    *OfficerDecision `json:"officer_decision,omitempty"`
+	FaceJPEG   []byte           `json:"-"`
+	doc        *mrz.Document
+	descriptor []float32
+}
+
+// Event is published to the officer's page and the gate.
+type Event struct {
+	Type        string       `json:"type"` // transaction_started, face_captured, decision, officer_decision, health
+	Transaction *Transaction `json:"transaction,omitempty"`
+	Health      *Health      `json:"health,omitempty"`
+}
+
+// Event types.
+const (
+	EventStarted         = "transaction_started"
+	EventFaceCaptured    = "face_captured"
+	EventDecision        = "decision"
+	EventOfficerDecision = "officer_decision"
+	EventHealth          = "health"
+)
+
+// Health is the lane's device and data state for the page and status.
+type Health struct {
+	Unit             string    `json:"unit"`
+	Mode             string    `json:"mode"`
+	Scanner          string    `json:"scanner"` // connected, disconnected, disabled
+	ScannerError     string    `json:"scanner_error,omitempty"`
+	Camera           string    `json:"camera"`
+	CameraError      string    `json:"camera_error,omitempty"`
+	WatchlistSeq     uint64    `json:"watchlist_sequence"`
+	WatchlistAge     string    `json:"watchlist_age"`
+	WatchlistIssued  time.Time `json:"watchlist_issued_at,omitzero"`
+	Stale            bool      `json:"stale"`
+	Link             string    `json:"link"` // up, down, degraded, offline
+	OutboxDepth      int64     `json:"outbox_depth"`
+	OutboxHits       int64     `json:"outbox_hits"`
+	IntegrityAlarms  int64     `json:"integrity_alarms"`
+	Alarms           []string  `json:"alarms,omitempty"`
+	LastTransaction  time.Time `json:"last_transaction,omitzero"`
+	TransactionsDone int64     `json:"transactions"`
+}

@@ -1,0 +1,22 @@
+// Package bundle builds, verifies and installs watchlist bundles: signed
+// (Ed25519, by an issuing-authority key listed in the unit's root of trust,
+// see sync/trust) and encrypted (age, X25519) files carrying a full
+// snapshot or a delta of a watchlist as compressed JSON Lines of
+// watchlist.Change. FORMAT.md describes the file and the static publication
+// layout (index.json + bundle files) that any web server can serve.
+//
+// A unit refuses a bundle, with a sentinel error and nothing changed, when
+// it is not for this unit, damaged, truncated, too large, forged, signed by
+// an unknown, expired or revoked key, expired, a rollback or replay, a
+// delta for another base, or when the records do not hash to the signed
+// state. Install verifies the whole file first (signature, payload hash,
+// bounded decompression, every record), then streams it a second time into
+// the store's atomic swap (watchlist.Store.ReplaceAll or ApplyDelta), which
+// re-checks the payload hash and the state hash before committing. The
+// file is read twice rather than copied in clear: the caller passes a
+// private copy (a download's .part file, a sideloaded file copied off the
+// stick) and it stays encrypted at rest.
+//
+// Ownership: the caller owns the bundle file and the store; Install closes
+// every file it opens. Nothing in this package logs record content.
+package bundle

@@ -1,0 +1,334 @@
+package watchlist_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
+	"github.com/checkpoint-edge/checkpoint/watchlist/match"
+	"github.com/checkpoint-edge/checkpoint/watchlist/synth"
+)
+
+// Benchmarks run at CI scale by default (and with -short); at national
+// scale with CHECKPOINT_SCALE=full (make bench-scale); CHECKPOINT_SCALE=N
+// sets the document count directly (e.g. 10000000).
+func scale(short, full int64) int64 {
+	v := os.Getenv("CHECKPOINT_SCALE")
+	switch {
+	case v == "full":
+		return full
+	case v != "":
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			return min(n, full)
+		}
+	}
+	return short
+}
+
+var benchDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp(os.Getenv("CHECKPOINT_BENCH_DIR"), "watchlist-bench-*")
+	if err != nil {
+		panic(err)
+	}
+	benchDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// built is a store built once per process and shared by benchmarks.
+type built struct {
+	once    sync.Once
+	path    string
+	kp      seal.KeyProvider
+	gen     *synth.Generator
+	n       int64
+	took    time.Duration
+	size    int64
+	err     error
+	storeMu sync.Mutex
+	store   *watchlist.Store
+}
+
+func (bs *built) build(b *testing.B, name string, cfg synth.Config) {
+	bs.once.Do(func() {
+		dir := filepath.Join(benchDir, name)
+		os.MkdirAll(dir, 0o700)
+		bs.path = filepath.Join(dir, "watchlist.db")
+		kp := seal.FileKey{Path: filepath.Join(dir, "kek")}
+		if bs.err = seal.GenerateKeyFile(kp.Path); bs.err != nil {
+			return
+		}
+		bs.kp = kp
+		bs.gen = synth.New(cfg)
+		bs.n = bs.gen.Total()
+		s, err := watchlist.Open(bs.path, kp, watchlist.Options{})
+		if err != nil {
+			bs.err = err
+			return
+		}
+		t0 := time.Now()
+		bs.err = s.ReplaceAll(context.Background(), watchlist.Meta{WatchlistID: name, Sequence: 1, FaceModelID: cfg.FaceModelID, IssuedAt: time.Now()}, bs.gen)
+		bs.took = time.Since(t0)
+		s.Close()
+		st, _ := os.Stat(bs.path)
+		if st != nil {
+			bs.size = st.Size()
+		}
+	})
+	if bs.err != nil {
+		b.Fatal(bs.err)
+	}
+}
+
+func (bs *built) open(b *testing.B) *watchlist.Store {
+	bs.storeMu.Lock()
+	defer bs.storeMu.Unlock()
+	if bs.store == nil {
+		s, err := watchlist.Open(bs.path, bs.kp, watchlist.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bs.store = s
+	}
+	return bs.store
+}
+
+// threadCPU is the calling thread's CPU time: on a shared, loaded machine
+// it shows what an operation costs when wall-clock latency is inflated by
+// waiting for a core.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return time.Duration(ts.Nano())
+}
+
+func percentiles(b *testing.B, lat []time.Duration, unit string) { percentilesNamed(b, lat, unit, "") }
+
+func percentilesNamed(b *testing.B, lat []time.Duration, unit, prefix string) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	div := float64(time.Microsecond)
+	if unit == "ms" {
+		div = float64(time.Millisecond)
+	}
+	b.ReportMetric(float64(lat[len(lat)/2])/div, prefix+"p50-"+unit)
+	b.ReportMetric(float64(lat[len(lat)*99/100])/div, prefix+"p99-"+unit)
+	b.ReportMetric(0, "ns/op") // latency percentiles say it better than the mean
+}
+
+var docStore built
+
+func buildDocs(b *testing.B) {
+	docStore.build(b, "docs", synth.Config{Docs: scale(100_000, 100_000_000), Seed: 1})
+}
+
+// BenchmarkDocumentImport reports the import of the document store (done
+// once; run with -benchtime 1x).
+func BenchmarkDocumentImport(b *testing.B) {
+	buildDocs(b)
+	for b.Loop() {
+	}
+	b.ReportMetric(float64(docStore.n), "records")
+	b.ReportMetric(float64(docStore.n)/docStore.took.Seconds(), "records/s")
+	b.ReportMetric(float64(docStore.size)/float64(docStore.n), "file-bytes/record")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDocumentLookup measures LookupDocument over a sample of 100k
+// queries, half listed numbers and half unlisted (each miss also tries the
+// OCR variants of the number).
+func BenchmarkDocumentLookup(b *testing.B) {
+	buildDocs(b)
+	s := docStore.open(b)
+	r := rand.New(rand.NewPCG(9, 9))
+	const sample = 100_000
+	type q struct{ state, number, typ string }
+	qs := make([]q, sample)
+	for i := range qs {
+		d := docStore.gen.Document(r.Int64N(docStore.n))
+		if i%2 == 1 {
+			d.Number = fmt.Sprintf("Q%08d", r.IntN(1e8)) // unlisted
+		}
+		qs[i] = q{d.IssuingState, d.Number, d.DocumentType}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	lat := make([]time.Duration, 0, b.N)
+	cpu := make([]time.Duration, 0, b.N)
+	hits := 0
+	i := 0
+	for b.Loop() {
+		x := qs[i%sample]
+		t0, c0 := time.Now(), threadCPU()
+		h, err := s.LookupDocument(x.state, x.number, x.typ)
+		lat, cpu = append(lat, time.Since(t0)), append(cpu, threadCPU()-c0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(h) > 0 {
+			hits++
+		}
+		i++
+	}
+	b.ReportMetric(float64(docStore.n), "records")
+	b.ReportMetric(float64(hits)/float64(i), "hit-rate")
+	percentiles(b, lat, "us")
+	percentilesNamed(b, cpu, "us", "cpu-")
+}
+
+var personStore built
+
+func buildPersons(b *testing.B) {
+	personStore.build(b, "persons", synth.Config{Persons: scale(50_000, 1_000_000), Seed: 2})
+}
+
+func BenchmarkPersonImport(b *testing.B) {
+	buildPersons(b)
+	for b.Loop() {
+	}
+	b.ReportMetric(float64(personStore.n), "records")
+	b.ReportMetric(float64(personStore.n)/personStore.took.Seconds(), "records/s")
+	b.ReportMetric(float64(personStore.size)/float64(personStore.n), "file-bytes/record")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkPersonSearch: fuzzy name + DOB queries built from listed
+// persons as an MRZ would show them (recommended transliteration,
+// sometimes another spelling of the name or a truncated last given name).
+func BenchmarkPersonSearch(b *testing.B) {
+	buildPersons(b)
+	s := personStore.open(b)
+	r := rand.New(rand.NewPCG(5, 5))
+	const sample = 2000
+	qs := make([]match.PersonQuery, sample)
+	for i := range qs {
+		p := personStore.gen.Person(r.Int64N(personStore.n))
+		name := p.Name
+		if len(p.Aliases) > 0 && r.IntN(3) == 0 {
+			name = p.Aliases[0]
+		}
+		watchlist.FillMRZ(&watchlist.PersonAlert{Name: name})
+		fn := match.ParseMRZName(strings.ToUpper(name.Surname) + "<<" + strings.ReplaceAll(name.GivenNames, " ", "<"))
+		if len(name.MRZ) > 0 {
+			fn = match.ParseMRZName(name.MRZ[0])
+		}
+		birth, _ := match.ParseDate(p.Birth)
+		if birth.Day == 0 && birth.Year != 0 {
+			birth.Month, birth.Day = 1+r.IntN(12), 1+r.IntN(28)
+		}
+		qs[i] = match.PersonQuery{Surname: fn.Surname, GivenNames: fn.GivenNames, Birth: birth, Nationality: p.Nationality, Sex: p.Sex}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	lat := make([]time.Duration, 0, b.N)
+	cpu := make([]time.Duration, 0, b.N)
+	i, found := 0, 0
+	for b.Loop() {
+		t0, c0 := time.Now(), threadCPU()
+		h, err := s.SearchPerson(qs[i%sample], 10)
+		lat, cpu = append(lat, time.Since(t0)), append(cpu, threadCPU()-c0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(h) > 0 && h[0].Score.Hit {
+			found++
+		}
+		i++
+	}
+	b.ReportMetric(float64(personStore.n), "records")
+	b.ReportMetric(float64(found)/float64(i), "hit-rate")
+	percentiles(b, lat, "ms")
+	percentilesNamed(b, cpu, "ms", "cpu-")
+}
+
+var faceStore built
+
+func buildFaces(b *testing.B) {
+	n := scale(100_000, 1_000_000)
+	faceStore.build(b, "faces", synth.Config{Persons: n, Faces: n, Seed: 3, FaceModelID: "dlib-resnet-v1"})
+}
+
+// rssBytes is the process's anonymous resident memory (heap and the face
+// slab), leaving out the file pages bbolt's mmap happens to have touched.
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "RssAnon:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkFaceOpen measures opening a store with N face templates:
+// decrypting them into the in-memory index, and the resident memory it
+// adds.
+func BenchmarkFaceOpen(b *testing.B) {
+	buildFaces(b)
+	var took time.Duration
+	var rss int64
+	for b.Loop() {
+		runtime.GC()
+		before := rssBytes()
+		t0 := time.Now()
+		s, err := watchlist.Open(faceStore.path, faceStore.kp, watchlist.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = time.Since(t0)
+		runtime.GC()
+		rss = rssBytes() - before
+		if s.Meta().Faces != faceStore.n {
+			b.Fatalf("faces = %d", s.Meta().Faces)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(faceStore.n), "templates")
+	b.ReportMetric(took.Seconds()*1000, "open-ms")
+	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkFaceSearch is the store-level 1:N top-10 (index scan plus
+// decrypting the hit persons).
+func BenchmarkFaceSearch(b *testing.B) {
+	buildFaces(b)
+	s := faceStore.open(b)
+	r := rand.New(rand.NewPCG(7, 7))
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		i := r.Int64N(faceStore.n)
+		v := faceStore.gen.FaceVector(i)
+		v[1] += 0.02
+		t0 := time.Now()
+		h, err := s.SearchFace(v, "dlib-resnet-v1", 10)
+		lat = append(lat, time.Since(t0))
+		if err != nil || len(h) == 0 {
+			b.Fatalf("face %d: %v %v", i, h, err)
+		}
+	}
+	b.ReportMetric(float64(faceStore.n), "templates")
+	percentiles(b, lat, "ms")
+}

@@ -1,0 +1,231 @@
+package watchlist
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/checkpoint-edge/checkpoint/mrz"
+	"github.com/checkpoint-edge/checkpoint/watchlist/match"
+)
+
+// Query is one traveller to check: the parsed document and, when a face
+// was captured, its embedding.
+type Query struct {
+	Document    *mrz.Document
+	Face        []float32
+	FaceModelID string
+	// PersonLimit and FaceLimit cap the hits of each kind (0 = 10).
+	PersonLimit int
+	FaceLimit   int
+}
+
+// Hit kinds.
+const (
+	HitDocument = "document"
+	HitPerson   = "person"
+	HitFace     = "face"
+)
+
+// PersonSummary is what the officer's screen shows of a listed person.
+// It is personal data: never log it.
+type PersonSummary struct {
+	DisplayName string `json:"display_name"`
+	Birth       string `json:"birth,omitempty"`
+	Nationality string `json:"nationality,omitempty"`
+	Sex         string `json:"sex,omitempty"`
+	Aliases     int    `json:"aliases,omitempty"`
+	HasPhoto    bool   `json:"has_photo,omitempty"`
+}
+
+// Hit is one match of a Check, explained.
+type Hit struct {
+	Kind     string  `json:"kind"`   // document, person, face
+	RefID    string  `json:"ref_id"` // the alert's id in the watchlist
+	Source   string  `json:"source,omitempty"`
+	Category string  `json:"category,omitempty"` // person category
+	Status   string  `json:"status,omitempty"`   // document status
+	Action   string  `json:"action"`
+	Score    float64 `json:"score"`              // 0..1
+	Distance float32 `json:"distance,omitempty"` // faces
+	Strength string  `json:"strength"`
+	// Explanation is one line for the officer; Fields break a person score
+	// down field by field.
+	Explanation string             `json:"explanation"`
+	Fields      []match.FieldScore `json:"fields,omitempty"`
+	// Variant is the document number that matched when an OCR confusion
+	// was undone.
+	Variant string         `json:"variant,omitempty"`
+	Person  *PersonSummary `json:"person,omitempty"`
+}
+
+// LogValue keeps personal data out of logs even when a Hit is logged
+// whole: only kind, action, strength and score.
+func (h Hit) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", h.Kind), slog.String("action", h.Action),
+		slog.String("strength", h.Strength), slog.Float64("score", h.Score))
+}
+
+// MetaSummary is the watchlist version a Result was computed against.
+type MetaSummary struct {
+	WatchlistID string `json:"watchlist_id"`
+	Sequence    uint64 `json:"sequence"`
+	StateHash   string `json:"state_hash"`
+	IssuedAt    string `json:"issued_at,omitempty"`
+}
+
+// Result is the outcome of a Check.
+type Result struct {
+	Hits []Hit       `json:"hits"`
+	Meta MetaSummary `json:"meta"`
+	// Errors are records that failed authentication (IntegrityError) or a
+	// part of the check that could not run; the hits of the other parts
+	// stand.
+	Errors []error `json:"-"`
+}
+
+// ErrorStrings renders Errors for JSON output.
+func (r *Result) ErrorStrings() []string {
+	out := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		out[i] = e.Error()
+	}
+	return out
+}
+
+// Check runs the document, person and face checks of one traveller
+// against one pinned watchlist version and returns every hit, strongest
+// first. Integrity failures are listed in Result.Errors; the rest of the
+// store still answers.
+func (s *Store) Check(ctx context.Context, q Query) (*Result, error) {
+	if q.Document == nil && len(q.Face) == 0 {
+		return nil, fmt.Errorf("%w: nothing to check", ErrBadQuery)
+	}
+	sn, tx, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer s.done(sn, tx)
+	res := &Result{Meta: MetaSummary{WatchlistID: sn.meta.WatchlistID, Sequence: sn.meta.Sequence, StateHash: sn.meta.StateHash}}
+	if !sn.meta.IssuedAt.IsZero() {
+		res.Meta.IssuedAt = sn.meta.IssuedAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	keepErr := func(err error) {
+		if err == nil {
+			return
+		}
+		if _, ok := err.(*IntegrityError); ok {
+			res.Errors = append(res.Errors, err)
+			return
+		}
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			res.Errors = append(res.Errors, u.Unwrap()...)
+			return
+		}
+		res.Errors = append(res.Errors, err)
+	}
+
+	if d := q.Document; d != nil {
+		dq := documentQuery(d)
+		if dq.state != "" && dq.number != "" {
+			hits, err := s.lookupDocument(tx, sn, dq.state, dq.number, NormalizeDocType(dq.docType))
+			keepErr(err)
+			for _, h := range hits {
+				res.Hits = append(res.Hits, documentHit(h))
+			}
+		}
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		if len(match.NameTokens(dq.person.Surname)) > 0 || len(dq.person.GivenNames) > 0 {
+			hits, err := s.searchPerson(tx, sn, dq.person, max(q.PersonLimit, 10))
+			keepErr(err)
+			for _, h := range hits {
+				if h.Score.Hit {
+					res.Hits = append(res.Hits, personHit(h))
+				}
+			}
+		}
+	}
+	if len(q.Face) > 0 {
+		if err := checkCtx(ctx); err != nil {
+			return nil, err
+		}
+		hits, err := s.searchFace(sn, tx, q.Face, q.FaceModelID, max(q.FaceLimit, 10))
+		keepErr(err)
+		for _, h := range hits {
+			res.Hits = append(res.Hits, faceHit(h))
+		}
+	}
+	slices.SortStableFunc(res.Hits, func(a, b Hit) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	return res, nil
+}
+
+func documentHit(h DocumentHit) Hit {
+	a := h.Alert
+	expl := fmt.Sprintf("document %s of %s listed as %s by %s", strings.ToLower(docTypeName(a.DocumentType)), a.IssuingState, a.Status, a.Source)
+	score, strength := 1.0, "strong"
+	if len(h.Changes) > 0 {
+		expl += " (matched after undoing OCR confusion " + strings.Join(h.Changes, ", ") + ")"
+		score, strength = 0.9, "possible"
+	}
+	hit := Hit{Kind: HitDocument, RefID: a.ID, Source: a.Source, Status: a.Status, Action: a.Action,
+		Score: score, Strength: strength, Explanation: expl}
+	if len(h.Changes) > 0 {
+		hit.Variant = h.Variant
+	}
+	return hit
+}
+
+func docTypeName(t string) string {
+	switch NormalizeDocType(t) {
+	case "P":
+		return "passport"
+	case "I", "A", "C":
+		return "identity card"
+	case "V":
+		return "visa"
+	}
+	return "document"
+}
+
+func summary(p *PersonAlert) *PersonSummary {
+	name := p.Name.Surname
+	if p.Name.GivenNames != "" {
+		name += ", " + p.Name.GivenNames
+	}
+	return &PersonSummary{DisplayName: name, Birth: p.Birth, Nationality: p.Nationality, Sex: p.Sex,
+		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0}
+}
+
+func personHit(h PersonHit) Hit {
+	return Hit{Kind: HitPerson, RefID: h.Alert.ID, Source: h.Alert.Source, Category: h.Alert.Category,
+		Action: h.Alert.Action, Score: h.Score.Score, Strength: h.Score.Strength,
+		Explanation: h.Score.Explanation, Fields: h.Score.Fields, Person: summary(&h.Alert)}
+}
+
+func faceHit(h FaceHit) Hit {
+	return Hit{Kind: HitFace, RefID: h.Alert.ID, Source: h.Alert.Source, Category: h.Alert.Category,
+		Action: h.Alert.Action, Score: h.Score, Distance: h.Distance, Strength: h.Strength,
+		Explanation: fmt.Sprintf("face template at distance %.3f (threshold %.2f)", h.Distance, DefaultFaceMaxDistance),
+		Person:      summary(&h.Alert)}
+}
+
+// DocumentHitOf presents a document lookup result as a Hit.
+func DocumentHitOf(h DocumentHit) Hit { return documentHit(h) }
+
+// PersonHitOf presents a person search result as a Hit.
+func PersonHitOf(h PersonHit) Hit { return personHit(h) }
+
+// FaceHitOf presents a face search result as a Hit.
+func FaceHitOf(h FaceHit) Hit { return faceHit(h) }

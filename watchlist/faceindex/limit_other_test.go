@@ -1,0 +1,5 @@
+//go:build !linux
+
+package faceindex
+
+func memlockLimit() uint64 { return 0 }

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package faceindex
+
+// slab falls back to the Go heap where mmap/mlock are not available; the
+// memory is still zeroed on free but never locked.
+type slab struct {
+	f      []float32
+	locked bool
+}
+
+func newSlab(n int) (*slab, error) { return &slab{f: make([]float32, n)}, nil }
+
+func (s *slab) free() {
+	if s == nil {
+		return
+	}
+	s.wipe()
+	s.f = nil
+}
+
+// wipe zeroes the templates; free calls it before the memory is released.
+func (s *slab) wipe() { clear(s.f) }

@@ -1,0 +1,32 @@
+// Package match scores how well a traveller (a parsed MRZ) matches a listed
+// person, and turns names into the plaintext keys of the store's blind
+// candidate indexes.
+//
+// Names are compared in MRZ form: upper-case A–Z tokens, ICAO 9303 Part 3
+// transliteration for anything else (NameTokens). Token order does not
+// matter (surname and given names may be swapped, tokens reordered, merged
+// or split: "ABDUL RAHMAN" = "ABDULRAHMAN"); tokens agree exactly, through
+// an embedded table of name-variant classes (MOHAMED ~ MUHAMMAD, ALEXANDER ~
+// OLEKSANDR, ZHOU ~ CHOU, LEE ~ RHEE…), through a phonetic key (Phonetic),
+// fuzzily (Jaro-Winkler, optimal-string-alignment edit distance) or, for a
+// truncated MRZ name, as a prefix. Dates of birth may be partial on either
+// side, have day and month swapped, or differ in one digit. Every score comes
+// with a field-by-field explanation.
+//
+// Screening by name alone drowns officers in false hits on common names, so
+// tokens are weighted by rarity (an embedded list of globally common tokens
+// plus Config.TokenFrequency, which the store fills from its own data), names
+// whose matched tokens carry little information need a corroborating date of
+// birth, a conflicting date of birth vetoes a hit and a conflicting sex
+// lowers the score.
+//
+// Explanations and matched names hold personal data: show them to the
+// officer, never log them.
+//
+// Candidate keys (IndexKeys, QueryKeys, BirthYearKey) are plaintext: the
+// store HMACs them and must never log or persist them in the clear. Nothing
+// in this package logs.
+//
+// All functions are pure and safe for concurrent use; the embedded tables
+// are read-only after package initialisation.
+package match

@@ -1,0 +1,84 @@
+package match
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzNameTokens: any input normalises to A–Z tokens without panicking,
+// and normalising again changes nothing.
+func FuzzNameTokens(f *testing.F) {
+	for _, tc := range nameTokenCases {
+		f.Add(tc.in)
+	}
+	f.Add("Ǆ\u0301ÿ\x00<\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		toks := NameTokens(s)
+		for _, tok := range toks {
+			if !isMRZToken(tok) {
+				t.Fatalf("NameTokens(%q) gave %q", s, tok)
+			}
+			_ = Phonetic(tok)
+		}
+		again := NameTokens(strings.Join(toks, " "))
+		if strings.Join(again, " ") != strings.Join(toks, " ") {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, toks, again)
+		}
+	})
+}
+
+// FuzzParseDate: no panic; accepted dates print back to a form that parses
+// to the same date.
+func FuzzParseDate(f *testing.F) {
+	for _, tc := range parseDateCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil || !d.Known() {
+			return
+		}
+		if d.Month == 0 && d.Day != 0 {
+			return // "1980-00-12" prints as such; covered by the table
+		}
+		back, err := ParseDate(d.String())
+		if err != nil || back != d {
+			t.Fatalf("ParseDate(%q) = %v, reparsed %v, %v", s, d, back, err)
+		}
+	})
+}
+
+// FuzzScorePerson: arbitrary names and dates never panic, scores stay in
+// [0, 1], a hit is never declared on a conflicting DOB, and the key
+// functions accept the same input.
+func FuzzScorePerson(f *testing.F) {
+	for _, tc := range scoreCases {
+		var rs, rg string
+		if len(tc.r.Names) > 0 {
+			rs, rg = tc.r.Names[0].Surname, strings.Join(tc.r.Names[0].GivenNames, " ")
+		}
+		f.Add(tc.q.Surname, strings.Join(tc.q.GivenNames, " "), rs, rg,
+			tc.q.Birth.Year, tc.q.Birth.Month, tc.q.Birth.Day, tc.r.Birth.Year, tc.r.Birth.Month, tc.r.Birth.Day,
+			tc.q.NameTruncated, tc.q.Sex+tc.r.Sex)
+	}
+	f.Fuzz(func(t *testing.T, qs, qg, rs, rg string, qy, qm, qd, ry, rm, rd int, trunc bool, sex string) {
+		if !utf8.ValidString(qs + qg + rs + rg) {
+			return
+		}
+		q := PersonQuery{Surname: qs, GivenNames: strings.Fields(qg), NameTruncated: trunc,
+			Birth: Date{qy, qm, qd}, Sex: sex}
+		r := PersonRecord{Names: []FullName{{rs, strings.Fields(rg)}}, Birth: Date{ry, rm, rd}}
+		got := ScorePerson(q, r, DefaultConfig())
+		if math.IsNaN(got.Score) || got.Score < 0 || got.Score > 1.0000001 {
+			t.Fatalf("score %v for %+v vs %+v", got.Score, q, r)
+		}
+		if got.Hit && compareDates(q.Birth, r.Birth).conflict {
+			t.Fatalf("hit despite DOB conflict: %s", got.Explanation)
+		}
+		_ = QueryKeys(q)
+		_ = IndexKeys(r.Names[0])
+		_ = BirthYearKey(q.Birth)
+	})
+}

@@ -1,0 +1,357 @@
+package match
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// FullName is one name of a person in MRZ form or any script: the primary
+// name, an alias, or one transliteration of either.
+type FullName struct {
+	Surname    string
+	GivenNames []string
+}
+
+// String renders the name as "SURNAME, GIVEN NAMES".
+func (n FullName) String() string {
+	if len(n.GivenNames) == 0 {
+		return n.Surname
+	}
+	return n.Surname + ", " + strings.Join(n.GivenNames, " ")
+}
+
+// tok is one normalised token with what the comparison needs, computed
+// once per token rather than once per pair.
+type tok struct {
+	s        string
+	ph       string // Phonetic(s)
+	cls      string // variant class canonical, or ""
+	surname  bool
+	particle bool
+	w        float64 // information weight (rarity)
+}
+
+func newTok(s string, surname bool, cfg *Config) tok {
+	return tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s], w: weight(s, cfg)}
+}
+
+// Similarity levels for token pairs. Exact agreement is 1; the others are
+// ranked by how much a differing spelling still supports identity.
+const (
+	simClass     = 0.95 // name-variant class
+	simParticle  = 0.93 // same once an attached AL/EL is removed
+	simPrefix    = 0.92 // truncated MRZ token, at least 4 letters
+	simShortPref = 0.8  // truncated MRZ token of 2–3 letters
+	simOneEdit   = 0.9
+	simPhonetic  = 0.88
+	simTwoEdits  = 0.8
+	simMatched   = 0.75 // below this a pair does not count as matched
+)
+
+// tokenSim compares a query token with a record token. prefixOK allows the
+// query token to be a truncation of the record token. The reason is "" for
+// equal tokens.
+func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
+	if a.s == b.s {
+		return 1, ""
+	}
+	if a.cls != "" && a.cls == b.cls {
+		return simClass, "name-variant class"
+	}
+	if prefixOK && len(a.s) >= 2 && len(a.s) < len(b.s) && strings.HasPrefix(b.s, a.s) {
+		if len(a.s) >= 4 {
+			return simPrefix, "truncated in MRZ"
+		}
+		return simShortPref, "truncated in MRZ (short)"
+	}
+	if sa, sb := stripParticle(a.s), stripParticle(b.s); (len(sa) != len(a.s) || len(sb) != len(b.s)) && sa == sb {
+		return simParticle, "attached particle"
+	}
+	best, why := 0.0, ""
+	if a.ph == b.ph && len(a.ph) >= 2 {
+		best, why = simPhonetic, "phonetic key "+a.ph
+	}
+	la, lb := len(a.s), len(b.s)
+	if min(la, lb) <= 3 {
+		// Short tokens are one or two edits from hundreds of others:
+		// only a phonetic agreement counts.
+		return best, why
+	}
+	if la-lb <= 2 && lb-la <= 2 {
+		ed := EditDistance(a.s, b.s)
+		switch {
+		case ed == 1 && simOneEdit > best:
+			best, why = simOneEdit, "one letter differs"
+		case ed == 2 && min(la, lb) >= 7 && simTwoEdits > best:
+			best, why = simTwoEdits, "two letters differ"
+		}
+	}
+	// Jaro-Winkler >= 0.88 is out of reach when one token is less than
+	// about two thirds of the other.
+	if 3*min(la, lb) >= 2*max(la, lb) {
+		if jw := JaroWinkler(a.s, b.s); jw >= 0.88 {
+			// Map 0.88..1 onto 0.75..0.9: Jaro-Winkler alone is generous.
+			if s := 0.75 + (jw-0.88)/0.12*0.15; s > best {
+				best, why = s, "Jaro-Winkler "+f2(jw)
+			}
+		}
+	}
+	return best, why
+}
+
+// stripParticle removes an attached Arabic article ("ALRASHID" →
+// "RASHID") from tokens long enough to carry one.
+func stripParticle(t string) string {
+	if len(t) >= 6 && (strings.HasPrefix(t, "AL") || strings.HasPrefix(t, "EL") || strings.HasPrefix(t, "UL")) {
+		return t[2:]
+	}
+	return t
+}
+
+// weight is a token's information weight: log10(1/frequency)/5 clamped to
+// [0.15, 1], so a token one person in 100,000 bears counts fully and
+// MOHAMMED (about 5%) counts 0.26. Short tokens are capped at 0.5 and
+// initials at 0.1, particles count 0.05.
+func weight(t string, cfg *Config) float64 {
+	if particles[t] {
+		return 0.05
+	}
+	if len(t) == 1 {
+		return 0.1
+	}
+	f := commonFreq[classKey(t)]
+	if cfg.TokenFrequency != nil {
+		f = max(f, cfg.TokenFrequency(t))
+	}
+	w := 1.0
+	if f > 0 {
+		w = min(max(math.Log10(1/f)/5, 0.15), 1)
+	}
+	if len(t) <= 3 {
+		w = min(w, 0.5)
+	}
+	return w
+}
+
+// maxTokens caps the tokens of one name that are compared or indexed. An
+// MRZ name field holds at most 39 letters (about 15 tokens) and listed names
+// rarely have more than 8; the cap keeps the quadratic alignment bounded on
+// hostile or broken input.
+const maxTokens = 16
+
+// capTokens keeps at most maxTokens tokens, surname first.
+func capTokens(sur, given []string) ([]string, []string) {
+	if len(sur) > maxTokens {
+		sur = sur[:maxTokens]
+	}
+	if len(sur)+len(given) > maxTokens {
+		given = given[:maxTokens-len(sur)]
+	}
+	return sur, given
+}
+
+func makeToks(sur, given []string, cfg *Config) []tok {
+	sur, given = capTokens(sur, given)
+	out := make([]tok, 0, len(sur)+len(given))
+	for _, s := range sur {
+		out = append(out, newTok(s, true, cfg))
+	}
+	for _, s := range given {
+		out = append(out, newTok(s, false, cfg))
+	}
+	return out
+}
+
+// mergeSplit joins adjacent tokens of a whose concatenation is a token of
+// b ("ABDUL RAHMAN" against "ABDULRAHMAN"), so that both spellings align
+// one to one. Only cheap agreements count here: equal, same class, same
+// once a particle is stripped, or one edit apart.
+func mergeSplit(a, b []tok, cfg *Config) []tok {
+	for i := 0; i+1 < len(a); i++ {
+		n := len(a[i].s) + len(a[i+1].s)
+		for _, t := range b {
+			if d := len(t.s) - n; d < -1 || d > 1 || t.s == a[i].s || t.s == a[i+1].s {
+				continue
+			}
+			joined := a[i].s + a[i+1].s
+			if t.s == joined || (t.cls != "" && t.cls == classOf[joined]) ||
+				stripParticle(t.s) == stripParticle(joined) || EditDistance(t.s, joined) <= 1 {
+				m := newTok(joined, a[i].surname, cfg)
+				out := append(append(append(make([]tok, 0, len(a)-1), a[:i]...), m), a[i+2:]...)
+				return mergeSplit(out, b, cfg)
+			}
+		}
+	}
+	return a
+}
+
+// pair is one aligned query/record token pair.
+type pair struct {
+	i, j int
+	sim  float64
+	why  string
+}
+
+// nameResult is the comparison of the query name with one record name.
+// The explanation is built only for the best name (details).
+type nameResult struct {
+	score    float64 // similarity, 0..1
+	evidence float64 // information carried by the matched tokens
+	swapped  bool
+	matched  int // matched non-particle tokens
+	qTokens  int // non-particle query tokens
+	q, r     []tok
+	pairs    []pair // chosen pairs
+	usedQ    []bool
+	usedR    []bool
+}
+
+// compareNames aligns the tokens of the query with those of one record
+// name, order-insensitively, greedily by similarity.
+func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameResult {
+	r := makeToks(rs, rg, cfg)
+	q := mergeSplit(q0, r, cfg)
+	r = mergeSplit(r, q, cfg)
+	res := nameResult{q: q, r: r}
+	for _, t := range q {
+		if !t.particle {
+			res.qTokens++
+		}
+	}
+	if len(q) == 0 || len(r) == 0 {
+		return res
+	}
+	var buf [64]pair
+	cands := buf[:0]
+	for i := range q {
+		// Only the last query token can be cut short by MRZ truncation.
+		prefixOK := truncated && i == len(q)-1
+		for j := range r {
+			if s, why := tokenSim(&q[i], &r[j], prefixOK); s >= simMatched {
+				cands = append(cands, pair{i, j, s, why})
+			}
+		}
+	}
+	// Greedy assignment, best pairs first; on equal similarity prefer
+	// pairs in the same role (surname with surname), then rarer tokens.
+	for x := 1; x < len(cands); x++ {
+		for y := x; y > 0 && better(cands[y], cands[y-1], q, r); y-- {
+			cands[y], cands[y-1] = cands[y-1], cands[y]
+		}
+	}
+	res.usedQ = make([]bool, len(q))
+	res.usedR = make([]bool, len(r))
+	var matched, denom float64
+	surSur, surGiven := false, false
+	for _, p := range cands {
+		if res.usedQ[p.i] || res.usedR[p.j] {
+			continue
+		}
+		res.usedQ[p.i], res.usedR[p.j] = true, true
+		res.pairs = append(res.pairs, p)
+		a, b := &q[p.i], &r[p.j]
+		pw := (a.w + b.w) / 2
+		matched += p.sim * pw
+		denom += pw
+		res.evidence += p.sim * min(a.w, b.w)
+		if !a.particle {
+			res.matched++
+		}
+		if a.surname && b.surname {
+			surSur = true
+		} else if a.surname != b.surname && !a.particle {
+			surGiven = true
+		}
+	}
+	for i := range q {
+		if !res.usedQ[i] {
+			denom += 0.6 * q[i].w
+		}
+	}
+	for j := range r {
+		if res.usedR[j] {
+			continue
+		}
+		// A truncated MRZ drops whole given names, and travellers often
+		// carry fewer given names than a watchlist entry.
+		f := 0.6
+		if truncated && !r[j].surname {
+			f = 0.2
+		}
+		denom += f * r[j].w
+	}
+	if res.matched == 0 || denom == 0 {
+		res.score, res.evidence = 0, 0
+		return res
+	}
+	res.score = matched / denom
+	if surGiven && !surSur {
+		res.swapped = true
+		res.score *= 0.97
+	}
+	return res
+}
+
+// details explains the alignment in the traveller's token order.
+func (res *nameResult) details() []string {
+	if res.matched == 0 {
+		return []string{"no name token in common"}
+	}
+	byQ := make([]string, len(res.q))
+	for _, p := range res.pairs {
+		a, b := res.q[p.i], res.r[p.j]
+		if p.why == "" {
+			byQ[p.i] = role(a, b) + " " + a.s + " = " + b.s
+		} else {
+			byQ[p.i] = role(a, b) + " " + a.s + " ~ " + b.s + ": " + p.why
+		}
+	}
+	var out, missQ, missR []string
+	for i, dt := range byQ {
+		if dt != "" {
+			out = append(out, dt)
+		} else if !res.q[i].particle {
+			missQ = append(missQ, res.q[i].s)
+		}
+	}
+	for j, used := range res.usedR {
+		if !used && !res.r[j].particle {
+			missR = append(missR, res.r[j].s)
+		}
+	}
+	if res.swapped {
+		out = append(out, "surname and given names swapped")
+	}
+	if len(missQ) > 0 {
+		out = append(out, "not in listed name: "+strings.Join(missQ, " "))
+	}
+	if len(missR) > 0 {
+		out = append(out, "not in traveller's name: "+strings.Join(missR, " "))
+	}
+	return out
+}
+
+func better(x, y pair, q, r []tok) bool {
+	if x.sim != y.sim {
+		return x.sim > y.sim
+	}
+	same1, same2 := q[x.i].surname == r[x.j].surname, q[y.i].surname == r[y.j].surname
+	if same1 != same2 {
+		return same1
+	}
+	return min(q[x.i].w, r[x.j].w) > min(q[y.i].w, r[y.j].w)
+}
+
+func role(a, b tok) string {
+	switch {
+	case a.surname && b.surname:
+		return "surname"
+	case !a.surname && !b.surname:
+		return "given name"
+	}
+	return "name"
+}
+
+// f2 formats a score with two decimals.
+func f2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }

@@ -1,0 +1,164 @@
+package match
+
+// Phonetic returns a key for an MRZ-form token (A–Z) that survives the
+// usual differences between transliterations of one name. It is a
+// consonant skeleton designed for MRZ names of many origins:
+//
+//  1. Digraphs that transliteration systems spell differently collapse to
+//     one code. The hushing sounds share one: TSCH TCH TSH CH ZH DJ DZH
+//     SCH SH and J → J, because CH is Ч in English but Ш in French
+//     (SHEVCHENKO ~ CHEVTCHENKO), SCH is German Ш, ZH/J/DJ are Ж or ج,
+//     and Chinese zh/ch/j vary between romanisations. KH → H; PH → F;
+//     TH → T; TS TZ → S (Ц as TS or German Z); CK QU Q → K; X → KS;
+//     C → S before E, I, Y, else K.
+//  2. Voiced and voiceless pairs merge: B P → P, D T → T, G K → K,
+//     V F W → F, Z S → S. L M N R J keep their own codes.
+//  3. A E I O U Y and H are vowels: H is silent or guttural depending on the
+//     language (MOHAMED ~ MOAMED, RHEE ~ REE), Y and I swap across systems
+//     (YURIY ~ IURII).
+//  4. Runs of one code collapse (MM → M; "OHA" → one vowel); then vowels are
+//     dropped, except that a token starting with a vowel keeps an "A"
+//     marker.
+//
+// Skeletons shorter than three codes say too little (LI, KIM, ZHOU), so
+// for those the vowels are kept as "A" marks instead: LI and LEE → "LA",
+// KIM and GIM → "KAM", ZHOU and CHOU → "JA".
+//
+// Examples: MOHAMMED, MUHAMMAD, MEHMET → "MMT"; ALEXANDER, ALEKSANDR,
+// OLEKSANDR → "ALKSNTR"; YURIY, IURII → "ARA"; MUELLER, MULLER → "MLR".
+func Phonetic(tok string) string {
+	var codes [80]byte
+	n := 0
+	emit := func(c byte) {
+		if n < len(codes) && (n == 0 || codes[n-1] != c) {
+			codes[n] = c
+			n++
+		}
+	}
+	at := func(i int) byte {
+		if i < len(tok) {
+			return tok[i]
+		}
+		return 0
+	}
+	const vowel = 'a'
+	for i := 0; i < len(tok); {
+		c, c1, c2 := tok[i], at(i+1), at(i+2)
+		step := 1
+		switch c {
+		case 'T':
+			switch {
+			case c1 == 'S' && c2 == 'C' && at(i+3) == 'H':
+				emit('J')
+				step = 4
+			case (c1 == 'C' || c1 == 'S') && c2 == 'H':
+				emit('J')
+				step = 3
+			case c1 == 'S' || c1 == 'Z':
+				emit('S')
+				step = 2
+			case c1 == 'H':
+				emit('T')
+				step = 2
+			default:
+				emit('T')
+			}
+		case 'D':
+			switch {
+			case c1 == 'Z' && c2 == 'H':
+				emit('J')
+				step = 3
+			case c1 == 'J':
+				emit('J')
+				step = 2
+			default:
+				emit('T')
+			}
+		case 'S':
+			switch {
+			case c1 == 'C' && c2 == 'H':
+				emit('J')
+				step = 3
+			case c1 == 'H':
+				emit('J')
+				step = 2
+			default:
+				emit('S')
+			}
+		case 'C':
+			switch {
+			case c1 == 'H':
+				emit('J')
+				step = 2
+			case c1 == 'K':
+				emit('K')
+				step = 2
+			case c1 == 'E' || c1 == 'I' || c1 == 'Y':
+				emit('S')
+			default:
+				emit('K')
+			}
+		case 'Z':
+			if c1 == 'H' {
+				emit('J')
+				step = 2
+			} else {
+				emit('S')
+			}
+		case 'K':
+			if c1 == 'H' {
+				emit(vowel)
+				step = 2
+			} else {
+				emit('K')
+			}
+		case 'P':
+			if c1 == 'H' {
+				emit('F')
+				step = 2
+			} else {
+				emit('P')
+			}
+		case 'Q':
+			if c1 == 'U' {
+				step = 2
+			}
+			emit('K')
+		case 'A', 'E', 'I', 'O', 'U', 'Y', 'H':
+			emit(vowel)
+		case 'B':
+			emit('P')
+		case 'G':
+			emit('K')
+		case 'V', 'F', 'W':
+			emit('F')
+		case 'X':
+			emit('K')
+			emit('S')
+		case 'J', 'L', 'M', 'N', 'R':
+			emit(c)
+		}
+		i += step
+	}
+	var buf [80]byte
+	out := buf[:0]
+	for i := 0; i < n; i++ {
+		if codes[i] != vowel {
+			out = append(out, codes[i])
+		} else if i == 0 {
+			out = append(out, 'A')
+		}
+	}
+	if len(out) >= 3 {
+		return string(out)
+	}
+	out = out[:0]
+	for i := 0; i < n; i++ {
+		if codes[i] == vowel {
+			out = append(out, 'A')
+		} else {
+			out = append(out, codes[i])
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,247 @@
+package watchlist
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/checkpoint-edge/checkpoint/watchlist/match"
+)
+
+// Person candidates come from the blind name index: every query key (from
+// match.QueryKeys) is HMACed and its postings read by prefix scan. A
+// counter per key (bucket "c") says how long a posting list is before it is
+// read, so rare keys are read first and keys too common to be useful (a
+// phonetic code shared by 5% of the list) are skipped, or, for token and
+// variant keys, replaced by the key combined with the traveller's birth
+// year. Candidates are ranked by the rarity of the keys they share with the
+// query (sum of log(N/count)) and the best MaxCandidates are decrypted and
+// scored by match.ScorePerson.
+
+// nameKeySize is the truncated blind key of a name index entry: a collision
+// only adds a candidate that scoring then rejects.
+const nameKeySize = 8
+
+var subKeyCount = []byte("c") // blind(index key) → uint32 postings
+
+func init() { subBuckets = append(subBuckets, subKeyCount) }
+
+// yearKeyed says which index keys also get a birth-year composite: the
+// exact-token and variant keys, whose commonest values (MOHAMMED, LI, KIM)
+// need a second selector.
+func yearKeyed(k string) bool { return strings.HasPrefix(k, "t:") || strings.HasPrefix(k, "v:") }
+
+func yearComposite(k string, year int) string { return fmt.Sprintf("%s|y:%04d", k, year) }
+
+// personIndexTerms returns the plaintext name index keys (with birth-year
+// composites) and the distinct name tokens of a person, each once.
+func personIndexTerms(p *PersonAlert) (keys, tokens []string) {
+	birth, _ := match.ParseDate(p.Birth)
+	for _, n := range personNames(p) {
+		for _, k := range match.IndexKeys(n) {
+			keys = append(keys, k)
+			if birth.Year != 0 && yearKeyed(k) {
+				keys = append(keys, yearComposite(k, birth.Year))
+			}
+		}
+		tokens = append(tokens, match.NameTokens(n.Surname)...)
+		for _, g := range n.GivenNames {
+			tokens = append(tokens, match.NameTokens(g)...)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	slices.Sort(tokens)
+	tokens = slices.Compact(tokens)
+	return keys, tokens
+}
+
+func (b *blinder) nameKey(k string) [nameKeySize]byte {
+	full := b.name(k)
+	var out [nameKeySize]byte
+	copy(out[:], full[:])
+	return out
+}
+
+// PersonHit is a listed person scored against a query.
+type PersonHit struct {
+	// Alert is the listed person; face templates carry no vectors.
+	Alert PersonAlert       `json:"alert"`
+	Score match.PersonScore `json:"score"`
+}
+
+// personRecord is the form match scores.
+func personRecord(p *PersonAlert) match.PersonRecord {
+	birth, _ := match.ParseDate(p.Birth)
+	return match.PersonRecord{Names: personNames(p), Birth: birth, Nationality: p.Nationality, Sex: p.Sex}
+}
+
+// SearchPerson returns listed persons similar to q, best first, at most
+// limit (0 = 20). Hits (Score.Hit) and near misses (Strength "weak") are
+// both returned; the caller decides what to show. Records that fail
+// authentication are skipped and returned as an error with the hits.
+func (s *Store) SearchPerson(q match.PersonQuery, limit int) ([]PersonHit, error) {
+	if len(match.NameTokens(q.Surname)) == 0 && len(q.GivenNames) == 0 {
+		return nil, fmt.Errorf("%w: person search needs a name", ErrBadQuery)
+	}
+	sn, tx, err := s.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer s.done(sn, tx)
+	return s.searchPerson(tx, sn, q, limit)
+}
+
+type candidate struct {
+	key  blindKey
+	rank float64
+}
+
+func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, limit int) ([]PersonHit, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	g := tx.Bucket(genName(sn.gen))
+	if g == nil || sn.meta.Persons == 0 {
+		return nil, nil
+	}
+	counts, idx, persons := g.Bucket(subKeyCount), g.Bucket(subNameIdx), g.Bucket(subPersons)
+	if counts == nil || idx == nil || persons == nil {
+		return nil, fmt.Errorf("%w: person buckets missing", ErrCorrupt)
+	}
+	total := float64(max(sn.meta.Persons, 1))
+	maxCand := s.opts.MaxCandidates
+	// A key listing more persons than this says little about any of them.
+	commonLimit := max(8*maxCand, int(total/200))
+
+	type qkey struct {
+		bk    [nameKeySize]byte
+		count int
+	}
+	var keys []qkey
+	countOf := func(k string) qkey {
+		bk := s.blind.nameKey(k)
+		qk := qkey{bk: bk}
+		if v := counts.Get(bk[:]); len(v) == 4 {
+			qk.count = int(binary.BigEndian.Uint32(v))
+		}
+		return qk
+	}
+	for _, k := range match.QueryKeys(q) {
+		qk := countOf(k)
+		if qk.count == 0 {
+			continue
+		}
+		if qk.count > commonLimit {
+			if q.Birth.Year == 0 || !yearKeyed(k) {
+				continue
+			}
+			if qk = countOf(yearComposite(k, q.Birth.Year)); qk.count == 0 || qk.count > commonLimit {
+				continue
+			}
+		}
+		keys = append(keys, qk)
+	}
+	slices.SortFunc(keys, func(a, b qkey) int { return a.count - b.count })
+
+	ranks := make(map[blindKey]float64)
+	scanned, budget := 0, 64*maxCand
+	c := idx.Cursor()
+	for _, qk := range keys {
+		if scanned+qk.count > budget && len(ranks) > 0 {
+			break
+		}
+		w := math.Log(1 + total/float64(qk.count))
+		for k, _ := c.Seek(qk.bk[:]); k != nil && bytes.HasPrefix(k, qk.bk[:]); k, _ = c.Next() {
+			var pk blindKey
+			copy(pk[:], k[nameKeySize:])
+			ranks[pk] += w
+			scanned++
+		}
+	}
+	cands := make([]candidate, 0, len(ranks))
+	for k, r := range ranks {
+		cands = append(cands, candidate{k, r})
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if a.rank != b.rank {
+			if a.rank > b.rank {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.key[:], b.key[:])
+	})
+	if len(cands) > maxCand {
+		cands = cands[:maxCand]
+	}
+
+	cfg := s.matchConfig(g, total)
+	var hits []PersonHit
+	var errs []error
+	for _, cd := range cands {
+		v := persons.Get(cd.key[:])
+		if v == nil {
+			continue
+		}
+		p, err := s.openPerson(g, cd.key, v, false)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sc := match.ScorePerson(q, personRecord(p), cfg)
+		if sc.Strength == match.StrengthNone {
+			continue
+		}
+		hits = append(hits, PersonHit{Alert: *p, Score: sc})
+	}
+	slices.SortStableFunc(hits, func(a, b PersonHit) int {
+		switch {
+		case a.Score.Score > b.Score.Score:
+			return -1
+		case a.Score.Score < b.Score.Score:
+			return 1
+		}
+		return strings.Compare(a.Alert.ID, b.Alert.ID)
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, errors.Join(errs...)
+}
+
+// matchConfig is the configured scoring with token frequencies read from
+// the installed version's counters.
+func (s *Store) matchConfig(g *bolt.Bucket, total float64) match.Config {
+	cfg := match.DefaultConfig()
+	if s.opts.MatchConfig != nil {
+		cfg = *s.opts.MatchConfig
+	}
+	if cfg.TokenFrequency != nil {
+		return cfg
+	}
+	tf := g.Bucket(subTokenFrq)
+	if tf == nil {
+		return cfg
+	}
+	cache := make(map[string]float64)
+	cfg.TokenFrequency = func(tok string) float64 {
+		if f, ok := cache[tok]; ok {
+			return f
+		}
+		bk := s.blind.token(tok)
+		var f float64
+		if v := tf.Get(bk[:]); len(v) == 4 {
+			f = float64(binary.BigEndian.Uint32(v)) / total
+		}
+		cache[tok] = f
+		return f
+	}
+	return cfg
+}

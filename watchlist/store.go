@@ -1,0 +1,669 @@
+package watchlist
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/watchlist/faceindex"
+	"github.com/checkpoint-edge/checkpoint/watchlist/match"
+)
+
+// DefaultFaceMaxDistance is the Euclidean distance under which two dlib
+// ResNet embeddings are taken as the same person (dlib's own threshold).
+const DefaultFaceMaxDistance = 0.6
+
+// FaceDim is the dimension of the face templates the store indexes.
+const FaceDim = 128
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// Timeout bounds the wait for the file lock held by another process;
+	// 0 means 5 s (bbolt would otherwise wait forever).
+	Timeout time.Duration
+	// Logger receives operational messages (counts, durations, generation
+	// numbers; never record content). nil discards.
+	Logger *slog.Logger
+	// MatchConfig tunes person scoring; nil means match.DefaultConfig with
+	// token frequencies from the installed watchlist.
+	MatchConfig *match.Config
+	// FaceMaxDistance is the 1:N threshold; 0 means DefaultFaceMaxDistance.
+	FaceMaxDistance float32
+	// MaxCandidates caps the person records decrypted and scored per
+	// search (the best-ranked by shared rare keys); 0 means 256.
+	MaxCandidates int
+	// OnIntegrity is called (from the goroutine that found it) for every
+	// value that fails authentication. It must not block.
+	OnIntegrity func(*IntegrityError)
+	// NoSync skips fsync on commit: benchmarks and tests only.
+	NoSync bool
+	// ReadOnly opens the file shared and read-only (checkpointctl info,
+	// search while the daemon runs). The store must already exist.
+	ReadOnly bool
+	// SpillDir holds the temporary sorted runs of large imports (sealed
+	// values and blind keys only); "" means the store's directory.
+	SpillDir string
+	// MemoryRecords is how many encoded entries ReplaceAll sorts in memory
+	// before spilling to partition files; 0 means 2 million.
+	MemoryRecords int
+	// Progress, if set, is called from ReplaceAll and ApplyDelta with the
+	// number of changes consumed so far (every 10,000).
+	Progress func(n int64)
+}
+
+// Store is an open watchlist file.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	opts   Options
+	log    *slog.Logger
+	sealer *seal.Sealer
+	blind  *blinder
+	dek    []byte
+
+	writeMu sync.Mutex   // serialises ReplaceAll, ApplyDelta, RotateKEK
+	mu      sync.RWMutex // guards cur and closed; held exclusively across a flip
+	cur     *snapshot
+	closed  bool
+
+	integrity atomic.Int64
+	alarms    chan *IntegrityError
+}
+
+// snapshot is one installed generation and its in-memory face index. Readers
+// pin it for the duration of a query; a retired snapshot's index is closed
+// (templates zeroed) when its last reader leaves.
+type snapshot struct {
+	gen      uint64
+	meta     Meta
+	faces    *faceindex.Index // nil when the version has no templates
+	faceRefs []blindKey       // faceindex Ref → person blind key
+	refs     atomic.Int64
+	retired  atomic.Bool
+	// keepFaces is set when the next snapshot (a delta that touched no
+	// template) took over the face index: closing this one must not free it.
+	keepFaces atomic.Bool
+	once      sync.Once
+}
+
+func (sn *snapshot) close() {
+	sn.once.Do(func() {
+		if !sn.keepFaces.Load() {
+			if sn.faces != nil {
+				sn.faces.Close()
+			}
+			clear(sn.faceRefs)
+		}
+	})
+}
+
+func (sn *snapshot) release() {
+	if sn.refs.Add(-1) == 0 && sn.retired.Load() {
+		sn.close()
+	}
+}
+
+func (sn *snapshot) retire() {
+	sn.retired.Store(true)
+	if sn.refs.Load() == 0 {
+		sn.close()
+	}
+}
+
+// Bucket and key names. Generation buckets are "g" + 8-byte big-endian
+// number; inside them the sub-buckets below.
+var (
+	bucketStore = []byte("store")
+	keyDEK      = []byte("dek")
+	keyStoreID  = []byte("id")
+	keyCurrent  = []byte("current")
+	keyFormat   = []byte("format")
+	keyMeta     = []byte("meta")
+
+	subDocs     = []byte("d") // blind(state,number)||tag(id) → sealed document
+	subDocIDs   = []byte("i") // blind(id) → key in d
+	subPersons  = []byte("p") // blind(id) → sealed person JSON (face vectors removed)
+	subNameIdx  = []byte("q") // blind(index key)||blind(id) → empty
+	subFaces    = []byte("f") // blind(id)||uint16 → sealed vector
+	subTokenFrq = []byte("t") // blind(token) → uint32 persons with the token
+)
+
+var subBuckets = [][]byte{subDocs, subDocIDs, subPersons, subNameIdx, subFaces, subTokenFrq}
+
+const formatVersion = "1"
+
+func genName(gen uint64) []byte {
+	b := make([]byte, 9)
+	b[0] = 'g'
+	binary.BigEndian.PutUint64(b[1:], gen)
+	return b
+}
+
+func parseGen(name []byte) (uint64, bool) {
+	if len(name) != 9 || name[0] != 'g' {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(name[1:]), true
+}
+
+// ad is the associated data binding a sealed value to its place.
+func ad(sub []byte, key []byte) []byte {
+	b := make([]byte, 0, len(sub)+1+len(key))
+	b = append(b, sub...)
+	b = append(b, '/')
+	return append(b, key...)
+}
+
+func metaAD(gen uint64) []byte { return append([]byte("meta/"), genName(gen)...) }
+
+func dekAD(storeID []byte) []byte { return append([]byte("checkpoint/watchlist/dek/"), storeID...) }
+
+// Open opens the store at path, creating it (mode 0600) with a fresh data
+// key wrapped by kp's key when it does not exist. A key that does not unwrap
+// the data key is ErrWrongKey. Generations left by an interrupted import are
+// deleted.
+func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.FaceMaxDistance <= 0 {
+		opts.FaceMaxDistance = DefaultFaceMaxDistance
+	}
+	if opts.MaxCandidates <= 0 {
+		opts.MaxCandidates = 256
+	}
+	if opts.MemoryRecords <= 0 {
+		opts.MemoryRecords = 2_000_000
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("watchlist: open %s: %w", path, err)
+		}
+	}
+	kek, err := kp.KEK()
+	if err != nil {
+		return nil, fmt.Errorf("watchlist: key %s: %w", kp, err)
+	}
+	defer seal.Wipe(kek)
+
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        opts.Timeout,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+		NoSync:         opts.NoSync,
+		ReadOnly:       opts.ReadOnly,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watchlist: open %s: %w", path, err)
+	}
+	if !opts.ReadOnly {
+		// bbolt only applies the mode when it creates the file; an older
+		// file copied in with a looser mode is tightened.
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("watchlist: chmod %s: %w", path, err)
+			}
+		}
+	}
+	s := &Store{db: db, path: path, opts: opts, log: log, alarms: make(chan *IntegrityError, 64)}
+	if err := s.init(kek); err != nil {
+		db.Close()
+		s.wipe()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(kek []byte) error {
+	var wrapped, storeID []byte
+	var current uint64
+	load := func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStore)
+		if b == nil {
+			return nil
+		}
+		if f := b.Get(keyFormat); f != nil && string(f) != formatVersion {
+			return fmt.Errorf("%w: format %q, this build reads %q", ErrCorrupt, f, formatVersion)
+		}
+		wrapped = bytes.Clone(b.Get(keyDEK))
+		storeID = bytes.Clone(b.Get(keyStoreID))
+		if c := b.Get(keyCurrent); len(c) == 8 {
+			current = binary.BigEndian.Uint64(c)
+		}
+		return nil
+	}
+	if err := s.db.View(load); err != nil {
+		return err
+	}
+	if wrapped == nil {
+		if s.opts.ReadOnly {
+			return fmt.Errorf("%w: no data key in %s", ErrCorrupt, s.path)
+		}
+		storeID = make([]byte, 16)
+		rand.Read(storeID)
+		s.dek = seal.NewKey()
+		w, err := seal.WrapKey(kek, s.dek, dekAD(storeID))
+		if err != nil {
+			return fmt.Errorf("watchlist: wrap data key: %w", err)
+		}
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucketStore)
+			if err != nil {
+				return err
+			}
+			if b.Get(keyDEK) != nil {
+				return errors.New("watchlist: store initialised concurrently")
+			}
+			for k, v := range map[string][]byte{string(keyDEK): w, string(keyStoreID): storeID, string(keyFormat): []byte(formatVersion)} {
+				if err := b.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("watchlist: initialise %s: %w", s.path, err)
+		}
+		s.log.Info("watchlist store created")
+	} else {
+		dek, err := seal.UnwrapKey(kek, wrapped, dekAD(storeID))
+		if err != nil {
+			return fmt.Errorf("watchlist: unwrap data key of %s: %w", s.path, err)
+		}
+		s.dek = dek
+	}
+	recKey := seal.DeriveKey(s.dek, "watchlist/record")
+	defer seal.Wipe(recKey)
+	sealer, err := seal.NewSealer(recKey)
+	if err != nil {
+		return err
+	}
+	s.sealer = sealer
+	biKey := seal.DeriveKey(s.dek, "watchlist/blind-index")
+	s.blind = newBlinder(biKey)
+	seal.Wipe(biKey)
+
+	if !s.opts.ReadOnly {
+		if err := s.cleanup(current); err != nil {
+			return err
+		}
+	}
+	sn, err := s.loadSnapshot(current)
+	if err != nil {
+		return err
+	}
+	s.cur = sn
+	return nil
+}
+
+// cleanup deletes every generation but the current one: leftovers of an
+// import that crashed or of a flip whose old generation was not yet dropped.
+func (s *Store) cleanup(current uint64) error {
+	var stale [][]byte
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if g, ok := parseGen(name); ok && g != current {
+				stale = append(stale, bytes.Clone(name))
+			}
+			return nil
+		})
+	})
+	// Spill directories of an interrupted import hold only sealed values
+	// and blind keys, but they are dead weight: the file lock we hold means
+	// no other import is running.
+	spillParent := s.opts.SpillDir
+	if spillParent == "" {
+		spillParent = filepath.Dir(s.path)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(spillParent, ".watchlist-import-*")); len(leftovers) > 0 {
+		for _, d := range leftovers {
+			os.RemoveAll(d)
+		}
+		s.log.Info("watchlist: removed spill files of an interrupted import", "dirs", len(leftovers))
+	}
+	for _, name := range stale {
+		t0 := time.Now()
+		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(name) }); err != nil {
+			return fmt.Errorf("watchlist: drop stale generation: %w", err)
+		}
+		g, _ := parseGen(name)
+		s.log.Info("watchlist: dropped stale generation", "generation", g, "took", time.Since(t0))
+	}
+	return nil
+}
+
+// loadSnapshot reads a generation's meta and decrypts its face templates
+// into a new index. gen 0 is the empty store.
+func (s *Store) loadSnapshot(gen uint64) (*snapshot, error) {
+	sn := &snapshot{gen: gen}
+	if gen == 0 {
+		return sn, nil
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		g := tx.Bucket(genName(gen))
+		if g == nil {
+			return fmt.Errorf("%w: current generation %d missing", ErrCorrupt, gen)
+		}
+		m, err := s.readMeta(g, gen)
+		if err != nil {
+			return err
+		}
+		sn.meta = m
+		sn.faces, sn.faceRefs, err = s.buildFaceIndex(g, m.FaceModelID, int(m.Faces))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+func (s *Store) readMeta(g *bolt.Bucket, gen uint64) (Meta, error) {
+	var m Meta
+	v := g.Get(keyMeta)
+	if v == nil {
+		return m, fmt.Errorf("%w: generation %d has no meta", ErrCorrupt, gen)
+	}
+	pt, err := s.sealer.Open(nil, v, metaAD(gen))
+	if err != nil {
+		ie := &IntegrityError{Bucket: "meta", Key: hex.EncodeToString(genName(gen)), Err: err}
+		s.reportIntegrity(ie)
+		return m, ie
+	}
+	if err := json.Unmarshal(pt, &m); err != nil {
+		return m, fmt.Errorf("%w: meta: %v", ErrCorrupt, err)
+	}
+	return m, nil
+}
+
+func (s *Store) writeMeta(g *bolt.Bucket, gen uint64, m Meta) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return g.Put(keyMeta, s.sealer.Seal(nil, b, metaAD(gen)))
+}
+
+// buildFaceIndex decrypts every template of a generation (inside tx, so a
+// delta can build the index of the state it is about to commit).
+// n is the expected count (Meta.Faces), a capacity hint: Bucket.Stats does
+// not see a write transaction's uncommitted changes.
+func (s *Store) buildFaceIndex(g *bolt.Bucket, modelID string, n int) (*faceindex.Index, []blindKey, error) {
+	fb := g.Bucket(subFaces)
+	if fb == nil || modelID == "" {
+		return nil, nil, nil
+	}
+	if k, _ := fb.Cursor().First(); k == nil {
+		return nil, nil, nil
+	}
+	idx, err := faceindex.New(modelID, FaceDim, faceindex.Options{Capacity: n})
+	if err != nil {
+		return nil, nil, fmt.Errorf("watchlist: face index: %w", err)
+	}
+	refs := make([]blindKey, 0, n)
+	buf := make([]byte, 0, FaceDim*4)
+	c := fb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		pt, err := s.sealer.Open(buf[:0], v, ad(subFaces, k))
+		if err != nil {
+			s.reportIntegrity(&IntegrityError{Bucket: string(subFaces), Key: hex.EncodeToString(k), Err: err})
+			continue // one damaged template must not blind the rest
+		}
+		vec, err := decodeVector(pt)
+		if err == nil {
+			err = idx.Add("", vec)
+		}
+		if err != nil {
+			idx.Close()
+			return nil, nil, fmt.Errorf("watchlist: face template: %w", err)
+		}
+		var r blindKey
+		copy(r[:], k)
+		refs = append(refs, r)
+	}
+	clear(buf[:cap(buf)])
+	return idx, refs, nil
+}
+
+// reportIntegrity counts a failed value and tells whoever listens.
+func (s *Store) reportIntegrity(e *IntegrityError) {
+	s.integrity.Add(1)
+	s.log.Error("watchlist: integrity check failed", "bucket", e.Bucket, "key", e.Key)
+	if s.opts.OnIntegrity != nil {
+		s.opts.OnIntegrity(e)
+	}
+	select {
+	case s.alarms <- e:
+	default: // nobody reading: the counter still tells
+	}
+}
+
+// IntegrityErrors is the number of values that failed authentication since
+// Open. The daemon raises an alarm when it is not zero.
+func (s *Store) IntegrityErrors() int64 { return s.integrity.Load() }
+
+// Alarms delivers integrity failures as they are found (buffered; when
+// nobody reads, failures are only counted).
+func (s *Store) Alarms() <-chan *IntegrityError { return s.alarms }
+
+// Meta is the installed version; a zero Sequence means the store is empty.
+func (s *Store) Meta() Meta {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.cur == nil {
+		return Meta{}
+	}
+	return s.cur.meta
+}
+
+// FaceIndexLocked reports whether the decrypted face templates are locked
+// in RAM (mlock); false when there are none or the memlock limit is low.
+func (s *Store) FaceIndexLocked() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cur != nil && s.cur.faces != nil && s.cur.faces.Locked()
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// acquire pins the current snapshot and opens a read transaction on it.
+// Both are taken under the read lock so that a flip (which holds the write
+// lock across its commit) is seen entirely or not at all.
+func (s *Store) acquire() (*snapshot, *bolt.Tx, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, nil, ErrClosed
+	}
+	sn := s.cur
+	sn.refs.Add(1)
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		sn.release()
+		return nil, nil, fmt.Errorf("watchlist: read: %w", err)
+	}
+	return sn, tx, nil
+}
+
+func (s *Store) done(sn *snapshot, tx *bolt.Tx) {
+	tx.Rollback()
+	sn.release()
+}
+
+// install makes sn current after commit succeeds, atomically for readers.
+func (s *Store) install(tx *bolt.Tx, sn *snapshot) error {
+	s.mu.Lock()
+	if err := tx.Commit(); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("watchlist: commit: %w", err)
+	}
+	old := s.cur
+	s.cur = sn
+	s.mu.Unlock()
+	if old != nil && old != sn {
+		old.retire()
+	}
+	return nil
+}
+
+// RotateKEK re-wraps the data key under newKP's key. Records are not
+// re-encrypted: they never depended on the KEK.
+func (s *Store) RotateKEK(newKP seal.KeyProvider) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.isClosed() {
+		return ErrClosed
+	}
+	kek, err := newKP.KEK()
+	if err != nil {
+		return fmt.Errorf("watchlist: new key %s: %w", newKP, err)
+	}
+	defer seal.Wipe(kek)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStore)
+		if b == nil {
+			return fmt.Errorf("%w: no store bucket", ErrCorrupt)
+		}
+		w, err := seal.WrapKey(kek, s.dek, dekAD(b.Get(keyStoreID)))
+		if err != nil {
+			return err
+		}
+		s.log.Info("watchlist: key-encryption key rotated")
+		return b.Put(keyDEK, w)
+	})
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+// Close closes the file and zeroes the keys and decrypted templates. It is
+// idempotent.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	cur := s.cur
+	s.mu.Unlock()
+	err := s.db.Close()
+	if cur != nil {
+		cur.retire()
+	}
+	s.wipe()
+	return err
+}
+
+func (s *Store) wipe() {
+	seal.Wipe(s.dek)
+}
+
+// Stats are record counts of the installed version, read from the file.
+type Stats struct {
+	Generation uint64 `json:"generation"`
+	Documents  int    `json:"documents"`
+	Persons    int    `json:"persons"`
+	Faces      int    `json:"faces"`
+	NameKeys   int    `json:"name_keys"`
+	FileBytes  int64  `json:"file_bytes"`
+}
+
+// Stats counts the installed version's entries.
+func (s *Store) Stats() (Stats, error) {
+	sn, tx, err := s.acquire()
+	if err != nil {
+		return Stats{}, err
+	}
+	defer s.done(sn, tx)
+	st := Stats{Generation: sn.gen, FileBytes: tx.Size()}
+	if g := tx.Bucket(genName(sn.gen)); g != nil {
+		count := func(sub []byte) int {
+			if b := g.Bucket(sub); b != nil {
+				return b.Stats().KeyN
+			}
+			return 0
+		}
+		st.Documents, st.Persons, st.Faces, st.NameKeys = count(subDocs), count(subPersons), count(subFaces), count(subNameIdx)
+	}
+	return st, nil
+}
+
+// Age is how old the installed version's data is (since IssuedAt).
+func (m Meta) Age(now time.Time) time.Duration {
+	if m.IssuedAt.IsZero() {
+		return 0
+	}
+	return now.Sub(m.IssuedAt)
+}
+
+// Stale reports whether the version must not be trusted as current: no
+// version installed, past its ExpiresAt, or older than maxAge (0 = no age
+// limit). It protects against a freeze attack that withholds updates.
+func (m Meta) Stale(now time.Time, maxAge time.Duration) bool {
+	if m.Sequence == 0 {
+		return true
+	}
+	if !m.ExpiresAt.IsZero() && now.After(m.ExpiresAt) {
+		return true
+	}
+	return maxAge > 0 && m.Age(now) > maxAge
+}
+
+// ChangeSource yields the changes of an import or bundle; Next returns
+// io.EOF after the last.
+type ChangeSource interface {
+	Next() (Change, error)
+}
+
+// SliceSource is a ChangeSource over a slice (tests, small deltas).
+type SliceSource struct {
+	Changes []Change
+	i       int
+}
+
+// Next implements ChangeSource.
+func (s *SliceSource) Next() (Change, error) {
+	if s.i >= len(s.Changes) {
+		return Change{}, io.EOF
+	}
+	s.i++
+	return s.Changes[s.i-1], nil
+}
+
+var _ ChangeSource = (*SliceSource)(nil)
+
+func checkCtx(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+		return nil
+	}
+}

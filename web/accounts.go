@@ -1,0 +1,142 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
+)
+
+// Officer is a local account.
+type Officer struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	PINHash string `json:"pin_hash"` // $argon2id$v=19$m=…,t=…,p=…$salt$hash
+}
+
+// Accounts is the officer accounts file.
+type Accounts struct {
+	Officers []Officer `json:"officers"`
+}
+
+// argon2id parameters: ~50 ms on the box, so guessing a 6-digit PIN offline
+// from a stolen file costs hours per account, and online guessing is also
+// rate-limited.
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// ErrBadCredentials is returned when an officer id or PIN is wrong.
+var ErrBadCredentials = errors.New("web: unknown officer or wrong PIN")
+
+// HashPIN returns the encoded argon2id hash of pin.
+func HashPIN(pin string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	h := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(h))
+}
+
+// VerifyPIN checks pin against an encoded hash in constant time.
+func VerifyPIN(encoded, pin string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<21 || t > 16 {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pin), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// LoadAccounts reads the accounts file. It must not be readable by others.
+func LoadAccounts(path string) (*Accounts, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("web: accounts: %w", err)
+	}
+	if st.Mode().Perm()&0o007 != 0 {
+		return nil, fmt.Errorf("web: accounts file %s is readable by other users (mode %v): chmod 0640 or stricter", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("web: accounts: %w", err)
+	}
+	var a Accounts
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("web: accounts %s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for _, o := range a.Officers {
+		if o.ID == "" || !strings.HasPrefix(o.PINHash, "$argon2id$") {
+			return nil, fmt.Errorf("web: accounts %s: officer %q has no id or no argon2id PIN hash", path, o.ID)
+		}
+		if seen[o.ID] {
+			return nil, fmt.Errorf("web: accounts %s: officer %q listed twice", path, o.ID)
+		}
+		seen[o.ID] = true
+	}
+	return &a, nil
+}
+
+// Save writes the accounts file atomically with mode 0640.
+func (a *Accounts) Save(path string) error {
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o640)
+}
+
+// Set adds or replaces an officer.
+func (a *Accounts) Set(id, name, pin string) {
+	o := Officer{ID: id, Name: name, PINHash: HashPIN(pin)}
+	for i := range a.Officers {
+		if a.Officers[i].ID == id {
+			a.Officers[i] = o
+			return
+		}
+	}
+	a.Officers = append(a.Officers, o)
+}
+
+// Check verifies an officer's PIN. Unknown officers cost the same time as
+// known ones, so ids cannot be probed by timing.
+func (a *Accounts) Check(id, pin string) (Officer, error) {
+	for _, o := range a.Officers {
+		if o.ID == id {
+			if VerifyPIN(o.PINHash, pin) {
+				return o, nil
+			}
+			return Officer{}, ErrBadCredentials
+		}
+	}
+	VerifyPIN(dummyHash, pin)
+	return Officer{}, ErrBadCredentials
+}
+
+var dummyHash = HashPIN("not-a-real-pin")
