@@ -80,6 +80,7 @@ type Vision struct {
 
 // Watchlist configures the local encrypted watchlist and its updates.
 type Watchlist struct {
+	ID       string   `yaml:"id"` // the watchlist pulled from the hub
 	Path     string   `yaml:"path"`
 	Key      string   `yaml:"key"` // file:PATH, credential:NAME or env:VAR (tests)
 	MaxAge   Duration `yaml:"max_age"`
@@ -177,7 +178,7 @@ func Default(stateDir string) Config {
 			ModelsDir: "/usr/local/share/checkpoint/models", Landmarks: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
 			Detector: "hog", Workers: 2, CaptureWindow: Duration(2 * time.Second),
 		},
-		Watchlist: Watchlist{Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30},
+		Watchlist: Watchlist{ID: "national", Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30},
 		Policy:    Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits"},
 		Outbox:    Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
 		Hub:       Hub{PollInterval: Duration(15 * time.Minute)},
@@ -324,6 +325,9 @@ func (c *Config) Validate() error {
 		}
 		if c.Hub.CA == "" || c.Hub.Cert == "" || c.Hub.Key == "" {
 			bad("hub", "ca, cert and key are required for mutual TLS")
+		}
+		if c.Watchlist.Trust == "" || c.Watchlist.Identity == "" || c.Watchlist.ID == "" {
+			bad("watchlist", "id, trust and identity are required to pull bundles from the hub")
 		}
 	}
 	if c.Web.Listen != "" {

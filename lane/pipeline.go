@@ -21,7 +21,7 @@ type Config struct {
 	Mode          string // desk or egate
 	Policy        Policy
 	CaptureWindow time.Duration
-	FaceImages    string // which results carry the face image: hits, all, none
+	FaceImages    string     // which results carry the face image: hits, all, none
 	Faces         FaceSource // nil: no camera in this lane
 	Checker       Checker
 	Queue         Queue

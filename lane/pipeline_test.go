@@ -65,8 +65,10 @@ type staticFaces struct {
 	fc FaceCapture
 }
 
-func (s staticFaces) Capture(ctx context.Context, w time.Duration) (FaceCapture, error) { return s.fc, nil }
-func (s staticFaces) Up() bool                                                         { return s.up }
+func (s staticFaces) Capture(ctx context.Context, w time.Duration) (FaceCapture, error) {
+	return s.fc, nil
+}
+func (s staticFaces) Up() bool { return s.up }
 
 func testDoc(t *testing.T) *mrz.Document {
 	lines, err := mrz.Generate(mrz.Spec{Format: mrz.FormatTD3, DocumentCode: "P", IssuingState: "UTO", Surname: "ERIKSSON",
@@ -89,9 +91,9 @@ func TestProcessPersistsBeforePublishing(t *testing.T) {
 	q := &recQueue{sub: sub}
 	a := &recAudit{}
 	p, err := New(Config{Unit: "u1", Mode: "desk", Policy: Policy{ReferWithoutFace: true, ReferInvalidMRZ: true},
-		Faces: staticFaces{up: true, fc: FaceCapture{Captured: true, Quality: .9, JPEG: []byte("jpg")}},
+		Faces:   staticFaces{up: true, fc: FaceCapture{Captured: true, Quality: .9, JPEG: []byte("jpg")}},
 		Checker: staticChecker{CheckResult{Hits: []HitView{{Kind: "person", RefID: "P1", Action: "arrest"}}, Sequence: 7}},
-		Queue: q, Audit: a, Broker: b, FaceImages: "hits"})
+		Queue:   q, Audit: a, Broker: b, FaceImages: "hits"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,14 @@ package mrz
 
 import "time"
 
+// civil is a calendar day, computed once per parse.
+type civil struct{ y, m, d int }
+
+func civilOf(t time.Time) civil {
+	y, m, d := t.Date()
+	return civil{y, int(m), d}
+}
+
 // date interprets a YYMMDD field. Unknown month or day ('<<' or 'XX') and
 // an entirely unknown date (all '<' or 'X') are accepted and reported as
 // warnings; impossible dates are errors whatever their check digit says.
@@ -9,7 +17,7 @@ import "time"
 // Century: a birth date is never in the future, so it is the latest
 // century that keeps it at or before now. An expiry date is taken in the
 // current century unless that puts it more than expiryWindow years ahead.
-func (d *Document) date(f *Field, birth bool, now time.Time) Date {
+func (d *Document) date(f *Field, birth bool, now civil) Date {
 	raw := f.Raw
 	out := Date{Raw: raw}
 	f.Value = raw
@@ -38,10 +46,10 @@ func (d *Document) date(f *Field, birth bool, now time.Time) Date {
 	if unkD {
 		dd = 0
 	}
-	ny, nm, nd := now.Date()
+	ny, nm, nd := now.y, now.m, now.d
 	year := ny/100*100 + yy
 	if birth {
-		if year > ny || (year == ny && (mm > int(nm) || (mm == int(nm) && dd > nd))) {
+		if year > ny || (year == ny && (mm > nm || (mm == nm && dd > nd))) {
 			year -= 100
 		}
 	} else {
@@ -61,7 +69,7 @@ func (d *Document) date(f *Field, birth bool, now time.Time) Date {
 	if unkM || unkD {
 		d.problem(SeverityWarning, f.Name, ProblemDateUnknown, msgDate(f.Name, msgKindUnknownPart))
 	}
-	if !birth && dateBeforeTime(out, ny, int(nm), nd) {
+	if !birth && dateBeforeTime(out, ny, nm, nd) {
 		d.problem(SeverityWarning, f.Name, ProblemExpired, "document has expired")
 	}
 	return out

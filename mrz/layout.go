@@ -17,6 +17,7 @@ const (
 // fieldSpec places one field: its characters and, if any, its check digit.
 type fieldSpec struct {
 	name      string
+	role      role // name as a small integer, for a cheap switch in the parser
 	kind      kind
 	line, col int
 	n         int
@@ -165,4 +166,36 @@ func (lay *layout) fieldAt(line, col int) string {
 		}
 	}
 	return ""
+}
+
+// role identifies a field without string comparisons on the hot path.
+type role uint8
+
+const (
+	roleDocCode role = iota
+	roleState
+	roleName
+	roleNumber
+	roleNationality
+	roleBirth
+	roleSex
+	roleExpiry
+	roleOptional
+	roleOptional2
+	roleComposite
+)
+
+var roleNames = [...]string{FieldDocumentCode, FieldIssuingState, FieldName, FieldDocumentNumber, FieldNationality,
+	FieldBirthDate, FieldSex, FieldExpiryDate, FieldOptionalData, FieldOptionalData2, FieldComposite}
+
+func init() {
+	for _, lay := range []*layout{layoutTD1, layoutTD2, layoutTD3, layoutMRVA, layoutMRVB} {
+		for i := range lay.fields {
+			for r, n := range roleNames {
+				if n == lay.fields[i].name {
+					lay.fields[i].role = role(r)
+				}
+			}
+		}
+	}
 }

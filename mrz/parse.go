@@ -47,7 +47,7 @@ func ParseInto(d *Document, lines []string, opts Options) {
 	}
 	d.Lines = lines
 	d.checkShape(lay, lines)
-	d.extract(lay, lines, now)
+	d.extract(lay, lines, civilOf(now))
 	d.Valid = true
 	for i := range d.Problems {
 		if d.Problems[i].Severity == SeverityError {
@@ -58,7 +58,15 @@ func ParseInto(d *Document, lines []string, opts Options) {
 }
 
 func (d *Document) reset() {
-	*d = Document{}
+	// Only the exported fields are cleared: the fixed buffers behind the
+	// slices are overwritten as they are filled, and zeroing all of them
+	// would cost more than the parse.
+	d.Format, d.DocumentCode, d.IssuingState, d.Surname = "", "", "", ""
+	d.NameTruncated, d.LongNumber, d.Valid = false, false, false
+	d.DocumentNumber, d.Nationality, d.Sex = "", "", ""
+	d.BirthDate, d.ExpiryDate = Date{}, Date{}
+	d.OptionalData, d.OptionalData2 = "", ""
+	d.Lines, d.InputLines = nil, nil
 	d.Fields = d.fieldBuf[:0]
 	d.Problems = d.problemBuf[:0]
 	d.GivenNames = d.givenBuf[:0]
@@ -157,12 +165,17 @@ func checkStatus(raw string, full bool, ck string) CheckStatus {
 	return CheckBad
 }
 
-func (d *Document) extract(lay *layout, lines []string, now time.Time) {
+func (d *Document) extract(lay *layout, lines []string, now civil) {
 	long := false
 	for i := range lay.fields {
 		fs := &lay.fields[i]
+		if fs.role == roleNumber && lay.longNumber && d.extractLongNumber(lay, lines) {
+			long = true
+			continue
+		}
 		raw, full := cut(lines, fs.line, fs.col, fs.n)
-		f := Field{Name: fs.name, Raw: raw, Line: fs.line + 1, Column: fs.col + 1, Check: CheckNone, Valid: full}
+		d.Fields = append(d.Fields, Field{Name: fs.name, Raw: raw, Line: fs.line + 1, Column: fs.col + 1, Check: CheckNone, Valid: full})
+		f := &d.Fields[len(d.Fields)-1]
 		if fs.ckCol >= 0 {
 			ck, _ := cut(lines, fs.ckLine, fs.ckCol, 1)
 			f.Check = checkStatus(raw, full, ck)
@@ -170,43 +183,38 @@ func (d *Document) extract(lay *layout, lines []string, now time.Time) {
 		if !full {
 			d.problem(SeverityError, fs.name, ProblemField, msgMissing(fs.name))
 		}
-		switch fs.name {
-		case FieldDocumentCode:
-			d.docCode(&f, lay)
-		case FieldIssuingState:
-			d.IssuingState = d.code(&f)
-		case FieldNationality:
-			d.Nationality = d.code(&f)
-		case FieldName:
-			d.name(&f)
-		case FieldDocumentNumber:
-			if lay.longNumber && d.extractLongNumber(lay, lines) {
-				long = true
-				continue
-			}
-			d.DocumentNumber = d.alnum(&f)
-		case FieldOptionalData:
+		switch fs.role {
+		case roleDocCode:
+			d.docCode(f, lay)
+		case roleState:
+			d.IssuingState = d.code(f)
+		case roleNationality:
+			d.Nationality = d.code(f)
+		case roleName:
+			d.name(f)
+		case roleNumber:
+			d.DocumentNumber = d.alnum(f)
+		case roleOptional:
 			if long {
 				f.Value = d.OptionalData
 				if !onlyChars(raw, true) {
 					f.Valid = false
 				}
 			} else {
-				d.OptionalData = d.alnum(&f)
+				d.OptionalData = d.alnum(f)
 			}
-		case FieldOptionalData2:
-			d.OptionalData2 = d.alnum(&f)
-		case FieldBirthDate:
-			d.BirthDate = d.date(&f, true, now)
-		case FieldExpiryDate:
-			d.ExpiryDate = d.date(&f, false, now)
-		case FieldSex:
-			d.sex(&f)
-		case FieldComposite:
-			d.composite(&f, lay, lines)
+		case roleOptional2:
+			d.OptionalData2 = d.alnum(f)
+		case roleBirth:
+			d.BirthDate = d.date(f, true, now)
+		case roleExpiry:
+			d.ExpiryDate = d.date(f, false, now)
+		case roleSex:
+			d.sex(f)
+		case roleComposite:
+			d.composite(f, lay, lines)
 		}
-		d.checkProblem(&f)
-		d.Fields = append(d.Fields, f)
+		d.checkProblem(f)
 	}
 	if d.BirthDate.Valid && d.ExpiryDate.Valid && d.BirthDate.Year != 0 && d.ExpiryDate.Year != 0 &&
 		dateBefore(d.ExpiryDate, d.BirthDate) {
@@ -241,6 +249,10 @@ func msgMissing(field string) string {
 }
 
 func (d *Document) checkProblem(f *Field) {
+	switch f.Check {
+	case CheckOK, CheckNone, CheckFiller:
+		return
+	}
 	if f.Name == FieldComposite {
 		return // composite reports its own problem
 	}

@@ -251,7 +251,7 @@ func parseLabels(r io.Reader, dir string) ([]LabelledFile, error) {
 		if len(rec) > 2 {
 			lf.Note = strings.TrimSpace(rec[2])
 		}
-		if filepath.IsAbs(lf.Path) || strings.Contains(filepath.ToSlash(lf.Path), "../") {
+		if !filepath.IsLocal(lf.Path) || filepath.Clean(lf.Path) == "." {
 			return nil, fmt.Errorf("vision: labels.csv line %d: path must be inside the directory", line)
 		}
 		lf.Path = filepath.Join(dir, lf.Path)

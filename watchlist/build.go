@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -197,61 +199,188 @@ func (b *builder) spillMem() error {
 	return err
 }
 
-func (b *builder) put(c *Change) error {
+// encodedChange is one snapshot record, encoded (sealed, blinded and
+// digested) by a worker.
+type encodedChange struct {
+	n      int64 // 1-based position in the source, for errors
+	id     string
+	doc    *encodedDoc
+	person *encodedPerson
+	err    error
+}
+
+func (b *builder) encode(c *Change) encodedChange {
+	ec := encodedChange{id: c.ID}
 	if c.Op != OpPut {
-		return fmt.Errorf("%w: %s %q in a full snapshot", ErrBadRecord, c.Op, c.ID)
+		ec.err = fmt.Errorf("%w: %s %q in a full snapshot", ErrBadRecord, c.Op, c.ID)
+		return ec
 	}
 	switch c.Kind {
 	case KindDocument:
 		e, err := b.s.encodeDocument(c.Document)
-		if err != nil {
-			return err
-		}
+		ec.doc, ec.err = &e, err
+	case KindPerson:
+		e, err := b.s.encodePerson(c.Person, b.faceModel)
+		ec.person, ec.err = &e, err
+	default:
+		ec.err = fmt.Errorf("%w: unknown kind %q", ErrBadRecord, c.Kind)
+	}
+	return ec
+}
+
+// collect adds an encoded record to the snapshot; one goroutine only.
+func (b *builder) collect(ec *encodedChange) error {
+	if ec.doc != nil {
+		e := ec.doc
 		b.hash.Add(e.digest)
 		b.docs++
 		if err := b.add(subDocs, e.key[:], e.sealed); err != nil {
 			return err
 		}
 		return b.add(subDocIDs, e.idKey[:], e.key[:])
-	case KindPerson:
-		e, err := b.s.encodePerson(c.Person, b.faceModel)
-		if err != nil {
-			return err
-		}
-		b.hash.Add(e.digest)
-		b.persons++
-		if err := b.add(subPersons, e.key[:], e.sealed); err != nil {
-			return err
-		}
-		for _, nk := range e.nameKeys {
-			if err := b.add(subNameIdx, append(nk[:], e.key[:]...), nil); err != nil {
-				return err
-			}
-			b.keyCounts[nk]++
-		}
-		for _, t := range e.tokens {
-			b.tokens[t]++
-		}
-		for _, f := range e.faces {
-			if err := b.add(subFaces, f.key[:], f.sealed); err != nil {
-				return err
-			}
-			if b.index == nil {
-				idx, err := faceindex.New(b.faceModel, FaceDim, faceindex.Options{Capacity: 1024})
-				if err != nil {
-					return fmt.Errorf("watchlist: face index: %w", err)
-				}
-				b.index = idx
-			}
-			if err := b.index.Add("", f.vec); err != nil {
-				return fmt.Errorf("%w: person %q: %v", ErrBadRecord, c.ID, err)
-			}
-			b.refs = append(b.refs, e.key)
-			b.faces++
-		}
-		return nil
 	}
-	return fmt.Errorf("%w: unknown kind %q", ErrBadRecord, c.Kind)
+	e := ec.person
+	b.hash.Add(e.digest)
+	b.persons++
+	if err := b.add(subPersons, e.key[:], e.sealed); err != nil {
+		return err
+	}
+	for _, nk := range e.nameKeys {
+		if err := b.add(subNameIdx, append(nk[:], e.key[:]...), nil); err != nil {
+			return err
+		}
+		b.keyCounts[nk]++
+	}
+	for _, t := range e.tokens {
+		b.tokens[t]++
+	}
+	for _, f := range e.faces {
+		if err := b.add(subFaces, f.key[:], f.sealed); err != nil {
+			return err
+		}
+		if b.index == nil {
+			idx, err := faceindex.New(b.faceModel, FaceDim, faceindex.Options{Capacity: 1024})
+			if err != nil {
+				return fmt.Errorf("watchlist: face index: %w", err)
+			}
+			b.index = idx
+		}
+		if err := b.index.Add("", f.vec); err != nil {
+			return fmt.Errorf("%w: person %q: %v", ErrBadRecord, ec.id, err)
+		}
+		b.refs = append(b.refs, e.key)
+		b.faces++
+	}
+	return nil
+}
+
+// consume reads the source and encodes its changes on every core (sealing,
+// HMACs and digests dominate an import), collecting them in one goroutine.
+// Order does not matter: the state hash is a sum and the store sorts.
+func (b *builder) consume(ctx context.Context, src ChangeSource) (int64, error) {
+	const batchSize = 256
+	type batch struct {
+		changes []Change
+		first   int64
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan batch, 4)
+	results := make(chan []encodedChange, 4)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Go(func() {
+			for bt := range jobs {
+				out := make([]encodedChange, len(bt.changes))
+				for i := range bt.changes {
+					c := &bt.changes[i]
+					if err := c.Validate(); err != nil {
+						out[i] = encodedChange{err: err}
+					} else {
+						out[i] = b.encode(c)
+					}
+					out[i].n = bt.first + int64(i)
+				}
+				select {
+				case results <- out:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	collected := make(chan error, 1)
+	go func() {
+		var first error
+		for out := range results {
+			if first != nil {
+				continue
+			}
+			for i := range out {
+				err := out[i].err
+				if err == nil {
+					err = b.collect(&out[i])
+				}
+				if err != nil {
+					first = fmt.Errorf("change %d: %w", out[i].n, err)
+					cancel(first)
+					break
+				}
+			}
+		}
+		collected <- first
+	}()
+
+	var n int64
+	var readErr error
+	cur := batch{first: 1}
+send:
+	for {
+		c, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			readErr = fmt.Errorf("watchlist: read change %d: %w", n+1, err)
+			break
+		}
+		cur.changes = append(cur.changes, c)
+		n++
+		if len(cur.changes) == batchSize {
+			select {
+			case jobs <- cur:
+			case <-ctx.Done():
+				break send
+			}
+			cur = batch{first: n + 1, changes: make([]Change, 0, batchSize)}
+		}
+		if n%10000 == 0 && b.s.opts.Progress != nil {
+			b.s.opts.Progress(n)
+		}
+	}
+	if len(cur.changes) > 0 && readErr == nil {
+		select {
+		case jobs <- cur:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(results)
+	collectErr := <-collected
+	switch {
+	case collectErr != nil:
+		return n, collectErr
+	case readErr != nil:
+		return n, readErr
+	}
+	if err := context.Cause(ctx); err != nil {
+		return n, err
+	}
+	if b.s.opts.Progress != nil {
+		b.s.opts.Progress(n)
+	}
+	return n, nil
 }
 
 // write appends the sorted arena to the generation's buckets, txEntries per
@@ -374,33 +503,8 @@ func (s *Store) ReplaceAll(ctx context.Context, meta Meta, src ChangeSource) (er
 		}
 	}()
 
-	var n int64
-	for {
-		c, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("watchlist: read change %d: %w", n+1, err)
-		}
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("change %d: %w", n+1, err)
-		}
-		if err := b.put(&c); err != nil {
-			return fmt.Errorf("change %d: %w", n+1, err)
-		}
-		n++
-		if n%10000 == 0 {
-			if err := checkCtx(ctx); err != nil {
-				return err
-			}
-			if s.opts.Progress != nil {
-				s.opts.Progress(n)
-			}
-		}
-	}
-	if s.opts.Progress != nil {
-		s.opts.Progress(n)
+	if _, err := b.consume(ctx, src); err != nil {
+		return err
 	}
 	got := b.hash.String()
 	if meta.StateHash != "" && meta.StateHash != got {

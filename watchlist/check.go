@@ -38,6 +38,9 @@ type PersonSummary struct {
 	Sex         string `json:"sex,omitempty"`
 	Aliases     int    `json:"aliases,omitempty"`
 	HasPhoto    bool   `json:"has_photo,omitempty"`
+	// Photo is the listed reference photo for the officer's screen; it is
+	// never serialised with the summary.
+	Photo []byte `json:"-"`
 }
 
 // Hit is one match of a Check, explained.
@@ -205,7 +208,7 @@ func summary(p *PersonAlert) *PersonSummary {
 		name += ", " + p.Name.GivenNames
 	}
 	return &PersonSummary{DisplayName: name, Birth: p.Birth, Nationality: p.Nationality, Sex: p.Sex,
-		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0}
+		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0, Photo: p.Photo}
 }
 
 func personHit(h PersonHit) Hit {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,7 @@ type Store struct {
 // pin it for the duration of a query; a retired snapshot's index is closed
 // (templates zeroed) when its last reader leaves.
 type snapshot struct {
+	version  uint64 // install counter of the transaction that made it current
 	gen      uint64
 	meta     Meta
 	faces    *faceindex.Index // nil when the version has no templates
@@ -211,6 +213,9 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 		NoFreelistSync: true,
 		NoSync:         opts.NoSync,
 		ReadOnly:       opts.ReadOnly,
+		// Address space, not memory: a large initial map spares imports
+		// the remaps (each copies every dirty node) of a growing file.
+		InitialMmapSize: 4 << 30,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("watchlist: open %s: %w", path, err)
@@ -356,10 +361,11 @@ func (s *Store) cleanup(current uint64) error {
 // into a new index. gen 0 is the empty store.
 func (s *Store) loadSnapshot(gen uint64) (*snapshot, error) {
 	sn := &snapshot{gen: gen}
-	if gen == 0 {
-		return sn, nil
-	}
 	err := s.db.View(func(tx *bolt.Tx) error {
+		sn.version = readVersion(tx)
+		if gen == 0 {
+			return nil
+		}
 		g := tx.Bucket(genName(gen))
 		if g == nil {
 			return fmt.Errorf("%w: current generation %d missing", ErrCorrupt, gen)
@@ -490,20 +496,45 @@ func (s *Store) Path() string { return s.path }
 // acquire pins the current snapshot and opens a read transaction on it.
 // Both are taken under the read lock so that a flip (which holds the write
 // lock across its commit) is seen entirely or not at all.
+//
+// A writer commits before it swaps the snapshot (so readers never wait for
+// a commit's fsync); a reader that begins its transaction in between sees a
+// version counter newer than its snapshot's and retries.
 func (s *Store) acquire() (*snapshot, *bolt.Tx, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, nil, ErrClosed
-	}
-	sn := s.cur
-	sn.refs.Add(1)
-	tx, err := s.db.Begin(false)
-	if err != nil {
+	for {
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return nil, nil, ErrClosed
+		}
+		sn := s.cur
+		sn.refs.Add(1)
+		s.mu.RUnlock()
+		tx, err := s.db.Begin(false)
+		if err != nil {
+			sn.release()
+			return nil, nil, fmt.Errorf("watchlist: read: %w", err)
+		}
+		if readVersion(tx) == sn.version {
+			return sn, tx, nil
+		}
+		tx.Rollback()
 		sn.release()
-		return nil, nil, fmt.Errorf("watchlist: read: %w", err)
+		runtime.Gosched()
 	}
-	return sn, tx, nil
+}
+
+var keyVersion = []byte("version")
+
+// readVersion is the install counter: bumped by every transaction that
+// changes what is current.
+func readVersion(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket(bucketStore); b != nil {
+		if v := b.Get(keyVersion); len(v) == 8 {
+			return binary.BigEndian.Uint64(v)
+		}
+	}
+	return 0
 }
 
 func (s *Store) done(sn *snapshot, tx *bolt.Tx) {
@@ -511,13 +542,19 @@ func (s *Store) done(sn *snapshot, tx *bolt.Tx) {
 	sn.release()
 }
 
-// install makes sn current after commit succeeds, atomically for readers.
+// install commits tx (bumping the install counter) and makes sn current;
+// readers see both or neither (see acquire).
 func (s *Store) install(tx *bolt.Tx, sn *snapshot) error {
-	s.mu.Lock()
-	if err := tx.Commit(); err != nil {
-		s.mu.Unlock()
+	sn.version = readVersion(tx) + 1
+	var vb [8]byte
+	binary.BigEndian.PutUint64(vb[:], sn.version)
+	if err := tx.Bucket(bucketStore).Put(keyVersion, vb[:]); err != nil {
 		return fmt.Errorf("watchlist: commit: %w", err)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("watchlist: commit: %w", err)
+	}
+	s.mu.Lock()
 	old := s.cur
 	s.cur = sn
 	s.mu.Unlock()
@@ -585,34 +622,44 @@ func (s *Store) wipe() {
 	seal.Wipe(s.dek)
 }
 
-// Stats are record counts of the installed version, read from the file.
+// Stats are record counts of the installed version and the file size.
 type Stats struct {
 	Generation uint64 `json:"generation"`
-	Documents  int    `json:"documents"`
-	Persons    int    `json:"persons"`
-	Faces      int    `json:"faces"`
-	NameKeys   int    `json:"name_keys"`
+	Documents  int64  `json:"documents"`
+	Persons    int64  `json:"persons"`
+	Faces      int64  `json:"faces"`
 	FileBytes  int64  `json:"file_bytes"`
 }
 
-// Stats counts the installed version's entries.
+// Stats reports the installed version's counts (from its meta: walking a
+// 100-million-record tree would take minutes) and the file size.
 func (s *Store) Stats() (Stats, error) {
 	sn, tx, err := s.acquire()
 	if err != nil {
 		return Stats{}, err
 	}
 	defer s.done(sn, tx)
-	st := Stats{Generation: sn.gen, FileBytes: tx.Size()}
-	if g := tx.Bucket(genName(sn.gen)); g != nil {
-		count := func(sub []byte) int {
-			if b := g.Bucket(sub); b != nil {
-				return b.Stats().KeyN
-			}
-			return 0
-		}
-		st.Documents, st.Persons, st.Faces, st.NameKeys = count(subDocs), count(subPersons), count(subFaces), count(subNameIdx)
+	return Stats{Generation: sn.gen, Documents: sn.meta.Documents, Persons: sn.meta.Persons,
+		Faces: sn.meta.Faces, FileBytes: tx.Size()}, nil
+}
+
+// entryCounts walks the installed generation and counts each bucket's
+// entries (tests and diagnostics).
+func (s *Store) entryCounts() (map[string]int, error) {
+	sn, tx, err := s.acquire()
+	if err != nil {
+		return nil, err
 	}
-	return st, nil
+	defer s.done(sn, tx)
+	out := map[string]int{}
+	if g := tx.Bucket(genName(sn.gen)); g != nil {
+		for _, sub := range subBuckets {
+			if b := g.Bucket(sub); b != nil {
+				out[string(sub)] = b.Stats().KeyN
+			}
+		}
+	}
+	return out, nil
 }
 
 // Age is how old the installed version's data is (since IssuedAt).

@@ -140,9 +140,9 @@ func TestReplaceAllRefusals(t *testing.T) {
 		})
 	}
 	// Nothing of the failed attempts is left in the file.
-	st, err := s.Stats()
-	if err != nil || st.Documents != len(fixtureDocs) {
-		t.Fatalf("stats = %+v, %v", st, err)
+	n, err := s.entryCounts()
+	if err != nil || n["d"] != len(fixtureDocs) || n["i"] != len(fixtureDocs) || n["p"] != len(fixturePersons) {
+		t.Fatalf("entries = %v, %v", n, err)
 	}
 }
 

@@ -60,7 +60,9 @@ func (b *backend) Decide(ctx context.Context, id, officer, verdict, note string)
 	b.mu.Unlock()
 	return tx, nil
 }
-func (b *backend) Health() lane.Health { return lane.Health{Unit: "desk-01", Mode: "desk", Scanner: "connected"} }
+func (b *backend) Health() lane.Health {
+	return lane.Health{Unit: "desk-01", Mode: "desk", Scanner: "connected"}
+}
 
 type fixture struct {
 	srv   *httptest.Server

@@ -77,8 +77,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.operators, "operator", "", "comma-separated certificate ids allowed to list units and read all results")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests")
-	if err := fs.Parse(args); err != nil {
-		return cli.Exit(2, err)
+	// Allow flags after positional arguments (import FILE --identity …).
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return cli.Exit(2, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -87,15 +96,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	switch cmd {
 	case "serve":
-		if fs.NArg() != 0 {
-			return cli.Exit(2, fmt.Errorf("serve: unexpected arguments %q", fs.Args()))
+		if len(pos) != 0 {
+			return cli.Exit(2, fmt.Errorf("serve: unexpected arguments %q", pos))
 		}
 		return serve(ctx, c, log)
 	case "import":
-		if fs.NArg() == 0 {
+		if len(pos) == 0 {
 			return cli.Exit(2, errors.New("import: give one or more export files"))
 		}
-		return importFiles(c, fs.Args(), stdout, log)
+		return importFiles(c, pos, stdout, log)
 	}
 	return cli.Exit(2, fmt.Errorf("unknown command %q (want serve or import)", cmd))
 }

@@ -22,7 +22,7 @@ func TestVisionCommands(t *testing.T) {
 	models := visiontest.Models(t)
 	faces := visiontest.Faces(t)
 	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", append(append([]string{"build"}, visionBuildFlags...), "-o", bin, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	t.Run("embed", func(t *testing.T) { testVisionEmbed(t, bin, models, faces) })

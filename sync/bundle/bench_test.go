@@ -33,7 +33,13 @@ func BenchmarkInstall(b *testing.B) {
 	opts := e.opts()
 	opts.Now = func() time.Time { return t0 }
 
-	var verify, install time.Duration
+	var verify, install, firstPass time.Duration
+	var applyStart time.Time
+	opts.Progress = func(phase string, _, _ int64) {
+		if phase == "apply" && applyStart.IsZero() {
+			applyStart = time.Now()
+		}
+	}
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -44,12 +50,14 @@ func BenchmarkInstall(b *testing.B) {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
+		applyStart = time.Time{}
 		if _, err := Install(context.Background(), path, store, opts); err != nil {
 			b.Fatal(err)
 		}
 		t3 := time.Now()
 		verify += t2.Sub(t1)
 		install += t3.Sub(t2)
+		firstPass += applyStart.Sub(t2)
 		b.StopTimer()
 		if m := store.Meta(); m.Sequence != 1 {
 			b.Fatalf("installed %d", m.Sequence)
@@ -58,9 +66,13 @@ func BenchmarkInstall(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n), "records")
+	// verify-s: Verify alone (signature, hash, bounds, every record
+	// decoded, state hash recomputed). Install = its first pass
+	// (authenticate and bound the payload: install-verify-s) + the apply
+	// pass into the store (apply-s).
 	b.ReportMetric(verify.Seconds()/float64(b.N), "verify-s")
-	// Install verifies again (first pass) then applies (second pass).
-	b.ReportMetric((install-verify).Seconds()/float64(b.N), "apply-s")
+	b.ReportMetric(firstPass.Seconds()/float64(b.N), "install-verify-s")
+	b.ReportMetric((install-firstPass).Seconds()/float64(b.N), "apply-s")
 	b.ReportMetric(install.Seconds()/float64(b.N), "install-s")
 	b.ReportMetric(float64(st.Size()), "bundle-bytes")
 }

@@ -35,7 +35,7 @@ func fuzzEnv(f *testing.F) (ed25519.PrivateKey, *trust.Root) {
 
 func fuzzOpts(root *trust.Root) Options {
 	return Options{Trust: root, AllowUnencrypted: true, Now: func() time.Time { return t0 },
-		MaxRawSize: 8 << 20, MaxLineSize: 1 << 20}
+		MaxRawSize: 256 << 10, MaxLineSize: 64 << 10} // small bounds keep each run fast
 }
 
 func verifyBytes(t *testing.T, dir string, b []byte, o Options) error {

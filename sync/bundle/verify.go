@@ -30,7 +30,7 @@ const (
 	DefaultMaxRawSize    = 32 << 30
 	DefaultMaxLineSize   = 16 << 20
 	// maxWindow bounds the memory a zstd frame may ask for.
-	maxWindow = 64 << 20
+	maxWindow = 16 << 20
 )
 
 // Store is what Install applies bundles to; *watchlist.Store implements it.
@@ -386,7 +386,8 @@ func (f *fileReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		f.eof = true
 	}
-	if f.progress != nil && (f.n-f.last >= 1<<20 || err == io.EOF) {
+	// Reported at the first read (the phase has started), then every MiB.
+	if f.progress != nil && (f.last == 0 || f.n-f.last >= 1<<20 || err == io.EOF) {
 		f.last = f.n
 		f.progress(f.phase, f.n, f.total)
 	}

@@ -21,9 +21,15 @@ import (
 var resultPayload = json.RawMessage(fmt.Sprintf(`{"decision":"CLEAR","doc":{"type":"P","issuer":"UTO","number":"L898902C3","surname":"ERIKSSON","given":"ANNA MARIA","dob":"1974-08-12","sex":"F","nationality":"UTO","expiry":"2032-04-15"},"scores":{"document":0,"person":0.12,"face":0.31},"officer":"o-17","notes":%q}`, strings.Repeat("x", 200)))
 
 // BenchmarkEnqueue measures durable enqueue (bbolt commit with fsync),
-// reporting per-call p50 and p99 latency.
+// reporting per-call p50 and p99 latency. The nosync variant is a reference
+// only (it voids durability): the difference is the disk's share.
 func BenchmarkEnqueue(b *testing.B) {
-	o, err := outbox.Open(filepath.Join(b.TempDir(), "outbox.db"), newKey(b), outbox.Options{UnitID: "desk-1"})
+	b.Run("durable", func(b *testing.B) { benchEnqueue(b, false) })
+	b.Run("nosync-reference", func(b *testing.B) { benchEnqueue(b, true) })
+}
+
+func benchEnqueue(b *testing.B, noSync bool) {
+	o, err := outbox.Open(filepath.Join(b.TempDir(), "outbox.db"), newKey(b), outbox.Options{UnitID: "desk-1", NoSync: noSync})
 	if err != nil {
 		b.Fatal(err)
 	}

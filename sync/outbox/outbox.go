@@ -92,6 +92,10 @@ type Outbox struct {
 	clock  Clock
 	wake   chan struct{}
 
+	// wmu spans a write transaction and the counter update after it, so
+	// that eviction in the next transaction sees exact counts.
+	wmu sync.Mutex
+
 	mu        sync.Mutex
 	closed    bool
 	hitsN     int
@@ -244,6 +248,7 @@ func (o *Outbox) Enqueue(ctx context.Context, item Item) (Entry, error) {
 		evictedSize int64
 		valueSize   int64
 	)
+	o.wmu.Lock()
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		evicted, evictedSize = 0, 0
 		meta := tx.Bucket(bucketMeta)
@@ -275,6 +280,20 @@ func (o *Outbox) Enqueue(ctx context.Context, item Item) (Entry, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		o.mu.Lock()
+		o.diskFull = false
+		if rec.Priority == Hit {
+			o.hitsN++
+			o.hitsB += valueSize
+		} else {
+			o.routineN += 1 - evicted
+			o.routineB += valueSize - evictedSize
+			o.evicted += uint64(evicted)
+		}
+		o.mu.Unlock()
+	}
+	o.wmu.Unlock()
 	if err != nil {
 		err = diskErr(err)
 		o.mu.Lock()
@@ -287,17 +306,6 @@ func (o *Outbox) Enqueue(ctx context.Context, item Item) (Entry, error) {
 		o.log.Error("outbox enqueue failed", "err", err)
 		return Entry{}, fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	o.mu.Lock()
-	o.diskFull = false
-	if rec.Priority == Hit {
-		o.hitsN++
-		o.hitsB += valueSize
-	} else {
-		o.routineN += 1 - evicted
-		o.routineB += valueSize - evictedSize
-		o.evicted += uint64(evicted)
-	}
-	o.mu.Unlock()
 	if evicted > 0 {
 		o.log.Warn("outbox routine quota exceeded: oldest routine records evicted", "evicted", evicted, "evicted_total", o.Status().Evicted)
 		if o.opts.OnEvict != nil {
@@ -390,6 +398,8 @@ func (o *Outbox) Ack(keys []string) (int, error) {
 	}
 	var dHits, dRoutine int
 	var bHits, bRoutine int64
+	o.wmu.Lock()
+	defer o.wmu.Unlock()
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		dHits, dRoutine, bHits, bRoutine = 0, 0, 0, 0
 		idx := tx.Bucket(bucketIndex)

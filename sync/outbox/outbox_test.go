@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +397,50 @@ func TestDiskFullChild(t *testing.T) {
 		t.Skip("helper process for TestDiskFull")
 	}
 	diskFullChild(t, dir)
+}
+
+func TestConcurrentEnqueue(t *testing.T) {
+	o, path, kp := mustOpen(t, Options{RoutineQuota: Quota{Items: 30}})
+	var wg sync.WaitGroup
+	seqs := make(chan uint64, 200)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				p := Routine
+				if i%5 == 0 {
+					p = Hit
+				}
+				e, err := o.Enqueue(context.Background(), Item{Kind: "result", Priority: p, Payload: payload(g*100 + i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seqs <- e.Seq
+			}
+		}()
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for s := range seqs {
+		if seen[s] {
+			t.Fatalf("sequence %d handed out twice", s)
+		}
+		seen[s] = true
+	}
+	st := o.Status()
+	if st.Hits != 40 || st.Routine != 30 || st.Evicted != 130 {
+		t.Fatalf("status %+v, want 40 hits, 30 routine, 130 evicted", st)
+	}
+	o.Close()
+	o2, err := Open(path, kp, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o2.Close()
+	if s2 := o2.Status(); s2.Hits != st.Hits || s2.Routine != st.Routine || s2.Bytes != st.Bytes || s2.Evicted != st.Evicted {
+		t.Fatalf("in-memory counters %+v disagree with the file %+v", st, s2)
+	}
 }

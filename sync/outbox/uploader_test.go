@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -539,4 +541,67 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("hub holds %d records after bad imports, want 30", got)
 	}
 	_ = hub.SourceImport
+}
+
+func TestBandwidthCap(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{})
+	for _, tc := range []struct {
+		rate     int64
+		min, max time.Duration
+	}{
+		{0, 0, 0},
+		{1000, time.Second, 10 * time.Second}, // >1000 bytes of JSON for 10 records
+	} {
+		o := openOutbox(t, "desk-1")
+		for i := range 10 {
+			o.Enqueue(context.Background(), item(outbox.Routine, i))
+		}
+		clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+		up, _ := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: srv.URL, TLS: srv.Fleet.ClientTLS(t, "desk-1"), BytesPerSecond: tc.rate, Clock: clk})
+		if n, err := up.UploadOnce(context.Background()); err != nil || n != 10 {
+			t.Fatalf("rate %d: UploadOnce = %d, %v", tc.rate, n, err)
+		}
+		up.Close()
+		var slept time.Duration
+		for _, w := range clk.waits {
+			slept += w
+		}
+		if slept < tc.min || slept > tc.max {
+			t.Errorf("rate %d B/s: paused %v, want %v..%v", tc.rate, slept, tc.min, tc.max)
+		}
+	}
+}
+
+func TestNoPersonalDataInLogs(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o, err := outbox.Open(filepath.Join(t.TempDir(), "o.db"), newKey(t), outbox.Options{UnitID: "desk-1", Logger: log, RoutineQuota: outbox.Quota{Items: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for i := range 5 {
+		o.Enqueue(context.Background(), outbox.Item{Kind: "result", Priority: outbox.Priority(1 + i%2),
+			Payload: json.RawMessage(`{"surname":"ERIKSSON","number":"L898902C3"}`)})
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "https://" + ln.Addr().String()
+	ln.Close()
+	for _, url := range []string{dead, srv.URL} {
+		up, _ := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: url, TLS: srv.Fleet.ClientTLS(t, "desk-1"), Logger: log})
+		for range outbox.DownAfter {
+			up.UploadOnce(context.Background())
+		}
+		up.Close()
+	}
+	l := logs.String()
+	if !strings.Contains(l, "evicted") || !strings.Contains(l, `"state":"down"`) || !strings.Contains(l, `"state":"up"`) {
+		t.Fatalf("expected eviction and link logs, got:\n%s", l)
+	}
+	for _, s := range []string{"ERIKSSON", "L898902C3"} {
+		if strings.Contains(l, s) {
+			t.Fatalf("personal data %q in logs:\n%s", s, l)
+		}
+	}
 }

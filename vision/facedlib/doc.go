@@ -12,4 +12,8 @@
 // thread-safe), sized by Options.Workers. Close it when done; Close is
 // idempotent and waits for calls in flight. Results are copied into Go memory
 // before they are returned, so nothing returned refers to C memory.
+//
+// Errors wrap the sentinels of package vision: ErrModel for a missing or
+// corrupt model, ErrImage and ErrImageTooSmall for unusable input, ErrNoFace
+// from Faces, ErrClosed after Close.
 package facedlib

@@ -73,7 +73,10 @@ type Recognizer struct {
 	closed  bool
 }
 
-var _ vision.Recognizer = (*Recognizer)(nil)
+var (
+	_ vision.Recognizer = (*Recognizer)(nil)
+	_ vision.Detector   = (*Recognizer)(nil)
+)
 
 // New loads the models and starts the worker pool. A missing or corrupt
 // model file is an error wrapping vision.ErrModel.
@@ -353,4 +356,18 @@ func (r *Recognizer) Faces(ctx context.Context, img vision.Image) ([]vision.Face
 		faces[i].Descriptor = descs[i]
 	}
 	return faces, nil
+}
+
+// Detect returns the face boxes of img, the primary face first (it runs
+// landmarks too: the primary face is chosen from them).
+func (r *Recognizer) Detect(img vision.Image) ([]image.Rectangle, error) {
+	faces, err := r.Analyze(context.Background(), img)
+	if err != nil {
+		return nil, err
+	}
+	boxes := make([]image.Rectangle, len(faces))
+	for i, f := range faces {
+		boxes[i] = f.Box
+	}
+	return boxes, nil
 }

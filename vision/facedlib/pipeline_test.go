@@ -135,6 +135,10 @@ func TestQualityGate(t *testing.T) {
 			if faces[0].Descriptor != nil {
 				t.Error("Analyze computed a descriptor")
 			}
+			boxes, err := r.Detect(tc.img)
+			if err != nil || len(boxes) != len(faces) || boxes[0] != faces[0].Box {
+				t.Errorf("Detect = %v, %v; Analyze box %v", boxes, err, faces[0].Box)
+			}
 		})
 	}
 }

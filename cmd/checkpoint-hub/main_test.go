@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/internal/cli"
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/sync/outbox"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServeIngestShutdownImport(t *testing.T) {
+	fl := hubtest.NewFleet(t)
+	d := t.TempDir()
+	iss, err := fl.CA.IssueServer(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, srvKey := filepath.Join(d, "hub.pem"), filepath.Join(d, "hub.key")
+	iss.WriteFiles(srvCert, srvKey)
+	kek := filepath.Join(d, "hub.kek")
+	seal.GenerateKeyFile(kek)
+	id, _ := age.GenerateX25519Identity()
+	idFile := filepath.Join(d, "hq.agekey")
+	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
+	bundles := filepath.Join(d, "bundles")
+	os.Mkdir(bundles, 0o755)
+	os.WriteFile(filepath.Join(bundles, "full-1.cpb"), []byte("bundle"), 0o644)
+	data := filepath.Join(d, "data")
+	addr := freeAddr(t)
+	common := []string{"--data", data, "--ca", fl.CACert, "--data-key", "file:" + kek, "--identity", idFile}
+	serveArgs := append([]string{"serve", "--listen", addr, "--bundles", bundles, "--cert", srvCert, "--key", srvKey, "--log-level", "debug"}, common...)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, serveArgs, &bytes.Buffer{}, logs) }()
+
+	// A unit uploads through its outbox.
+	kp := seal.FileKey{Path: filepath.Join(d, "unit.kek")}
+	seal.GenerateKeyFile(kp.Path)
+	o, err := outbox.Open(filepath.Join(d, "outbox.db"), kp, outbox.Options{UnitID: "desk-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for i := range 20 {
+		o.Enqueue(context.Background(), outbox.Item{Kind: "result", Priority: outbox.Priority(1 + i%2),
+			Payload: json.RawMessage(fmt.Sprintf(`{"surname":"NGUYENSECRET","document":"X1234567%d"}`, i))})
+	}
+	tlsCfg := fl.ClientTLS(t, "desk-9")
+	up, _ := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: "https://" + addr, TLS: tlsCfg, MaxItems: 7})
+	defer up.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := up.Drain(context.Background(), nil)
+		if err == nil && n == 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drain: %d, %v\nlogs:\n%s", n, err, logs)
+		}
+		time.Sleep(50 * time.Millisecond) // server still starting
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	resp, err := c.Get("https://" + addr + "/v1/bundles/full-1.cpb")
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("ETag") == "" {
+		t.Fatalf("bundle: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	c.CloseIdleConnections()
+
+	// A hand-carried export of what is still queued.
+	o.Enqueue(context.Background(), outbox.Item{Kind: "result", Priority: outbox.Hit, Payload: json.RawMessage(`{"late":true}`)})
+	exp := filepath.Join(d, "desk-9.age")
+	f, _ := os.Create(exp)
+	if _, err := o.Export(f, []age.Recipient{id.Recipient()}, tlsCfg.Certificates[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after cancel", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
+	l := logs.String()
+	for _, secret := range []string{"NGUYENSECRET", "X1234567"} {
+		if strings.Contains(l, secret) {
+			t.Fatalf("personal data in logs:\n%s", l)
+		}
+	}
+	if !strings.Contains(l, `"msg":"results ingested"`) || !strings.Contains(l, `"unit":"desk-9"`) {
+		t.Fatalf("expected JSON ingest logs, got:\n%s", l)
+	}
+
+	// Offline import (the export holds the one record not yet uploaded);
+	// the same file twice stores nothing new.
+	for _, want := range []string{"unit desk-9: 1 new, 0 already held", "unit desk-9: 0 new, 1 already held"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), append([]string{"import", exp}, common...), &out, &syncBuffer{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("import output %q, want %q", out.String(), want)
+		}
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no tls", []string{"serve", "--data", t.TempDir()}, "mutual TLS"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"import without files", []string{"import"}, "export files"},
+		{"import without identity", []string{"import", "x.age", "--ca", "ca.pem"}, "--identity"},
+		{"bad log level", []string{"--log-level", "loud"}, "log-level"},
+		{"bad flag", []string{"--nope"}, "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(context.Background(), tc.args, &bytes.Buffer{}, &stderr)
+			if err == nil || cli.ExitCode(err) != 2 || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+				t.Fatalf("err = %v (code %d), stderr %q; want exit 2 mentioning %q", err, cli.ExitCode(err), stderr.String(), tc.want)
+			}
+		})
+	}
+	var ee *cli.ExitError
+	if !errors.As(cli.Exit(2, errors.New("x")), &ee) {
+		t.Fatal("cli.Exit does not produce an ExitError")
+	}
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/checkpoint-edge/checkpoint/config"
+	"github.com/checkpoint-edge/checkpoint/internal/cli"
+	"github.com/checkpoint-edge/checkpoint/web"
+)
+
+func init() { rootCmd.AddCommand(newOfficerCmd()) }
+
+// officerMinPIN is the shortest PIN accepted: with argon2id and login rate
+// limits, six digits keep offline guessing of a stolen file at hours per
+// account.
+const officerMinPIN = 6
+
+// officerMaxPIN bounds what is hashed, so a pasted file cannot stall us.
+const officerMaxPIN = 128
+
+var officerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+type officerFlags struct {
+	accounts, config string
+}
+
+// path is --accounts, else the config's web.accounts.
+func (f *officerFlags) path() (string, error) {
+	if f.accounts != "" {
+		return f.accounts, nil
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return "", cli.Exit(2, fmt.Errorf("%w (or give --accounts FILE)", err))
+	}
+	if cfg.Web.Accounts == "" {
+		return "", cli.Exit(2, fmt.Errorf("config %s has no web.accounts (give --accounts FILE)", f.config))
+	}
+	return cfg.Web.Accounts, nil
+}
+
+// load reads the accounts file; a missing file is an empty one when
+// create is set (the first officer creates it).
+func (f *officerFlags) load(create bool) (string, *web.Accounts, error) {
+	path, err := f.path()
+	if err != nil {
+		return "", nil, err
+	}
+	a, err := web.LoadAccounts(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		return path, &web.Accounts{}, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return path, a, nil
+}
+
+func newOfficerCmd() *cobra.Command {
+	f := &officerFlags{}
+	cmd := &cobra.Command{
+		Use:   "officer",
+		Short: "Manage the officers who may sign in to the desk page (id, name, PIN)",
+		Long: "The accounts file holds each officer's id, name and an argon2id hash of the PIN; PINs are " +
+			"never stored or shown. The file is written atomically with mode 0640.",
+	}
+	cmd.PersistentFlags().StringVar(&f.accounts, "accounts", "", "officer accounts file (default: the config's web.accounts)")
+	cmd.PersistentFlags().StringVar(&f.config, "config", techDefaultConfig, "checkpointd's config")
+	cmd.AddCommand(newOfficerAddCmd(f), newOfficerListCmd(f), newOfficerRemoveCmd(f))
+	return cmd
+}
+
+func newOfficerAddCmd(f *officerFlags) *cobra.Command {
+	var id, name string
+	var pinStdin bool
+	cmd := &cobra.Command{
+		Use:   "add --id ID --name NAME [--pin-stdin]",
+		Short: "Add an officer, or replace an officer's name and PIN",
+		Long: fmt.Sprintf("Asks for the PIN twice on the terminal without echo, or reads one line from stdin "+
+			"with --pin-stdin (scripts). PINs shorter than %d characters are refused.", officerMinPIN),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !officerIDPattern.MatchString(id) {
+				return cli.Exit(2, fmt.Errorf("--id %q: want 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", id))
+			}
+			name = strings.TrimSpace(name)
+			if name == "" || strings.IndexFunc(name, unicode.IsControl) >= 0 || utf8.RuneCountInString(name) > 128 {
+				return cli.Exit(2, errors.New("--name is required: up to 128 printable characters"))
+			}
+			path, a, err := f.load(true)
+			if err != nil {
+				return err
+			}
+			var pin string
+			if pinStdin {
+				pin, err = officerReadPINLine(cmd.InOrStdin())
+			} else {
+				pin, err = officerPromptPIN(cmd.ErrOrStderr())
+			}
+			if err != nil {
+				return cli.Exit(2, err)
+			}
+			if err := officerCheckPIN(pin); err != nil {
+				return cli.Exit(2, err)
+			}
+			replaced := false
+			for _, o := range a.Officers {
+				replaced = replaced || o.ID == id
+			}
+			a.Set(id, name, pin)
+			if err := a.Save(path); err != nil {
+				return fmt.Errorf("save %s: %w", path, err)
+			}
+			action := "added"
+			if replaced {
+				action = "replaced"
+			}
+			if jsonOutput(cmd) {
+				return cli.WriteJSONLine(cmd.OutOrStdout(), map[string]any{"id": id, "action": action, "accounts": path, "officers": len(a.Officers)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "officer %s %s (%s: %d officers)\n", id, action, path, len(a.Officers))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "officer id (sign-in name, e.g. badge number)")
+	cmd.Flags().StringVar(&name, "name", "", "officer's name as shown on the page")
+	cmd.Flags().BoolVar(&pinStdin, "pin-stdin", false, "read the PIN from the first line of stdin instead of the terminal")
+	return cmd
+}
+
+func officerCheckPIN(pin string) error {
+	n := utf8.RuneCountInString(pin)
+	switch {
+	case n < officerMinPIN:
+		return fmt.Errorf("PIN too short: at least %d characters", officerMinPIN)
+	case n > officerMaxPIN:
+		return fmt.Errorf("PIN too long: at most %d characters", officerMaxPIN)
+	case strings.IndexFunc(pin, unicode.IsControl) >= 0:
+		return errors.New("PIN holds control characters")
+	}
+	return nil
+}
+
+// officerReadPINLine reads the first line of r, without its line end.
+func officerReadPINLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReaderSize(r, 256).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read PIN from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no PIN on stdin")
+	}
+	return line, nil
+}
+
+// officerPromptPIN asks twice on the terminal, without echo.
+func officerPromptPIN(prompt io.Writer) (string, error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errors.New("stdin is not a terminal: type the PIN on a terminal, or pass --pin-stdin")
+	}
+	ask := func(what string) (string, error) {
+		fmt.Fprint(prompt, what)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", fmt.Errorf("read PIN: %w", err)
+		}
+		return string(b), nil
+	}
+	pin, err := ask("PIN: ")
+	if err != nil {
+		return "", err
+	}
+	if err := officerCheckPIN(pin); err != nil {
+		return "", err
+	}
+	again, err := ask("PIN again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pin {
+		return "", errors.New("the two PINs differ")
+	}
+	return pin, nil
+}
+
+func newOfficerListCmd(f *officerFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List officers' ids and names",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, a, err := f.load(false)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if jsonOutput(cmd) {
+				for _, o := range a.Officers {
+					if err := cli.WriteJSONLine(out, struct {
+						ID   string `json:"id"`
+						Name string `json:"name"`
+					}{o.ID, o.Name}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(a.Officers) == 0 {
+				fmt.Fprintf(out, "no officers in %s\n", path)
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME")
+			for _, o := range a.Officers {
+				fmt.Fprintf(tw, "%s\t%s\n", o.ID, o.Name)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newOfficerRemoveCmd(f *officerFlags) *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   "remove --id ID",
+		Short: "Remove an officer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if id == "" {
+				return cli.Exit(2, errors.New("--id is required"))
+			}
+			path, a, err := f.load(false)
+			if err != nil {
+				return err
+			}
+			kept := a.Officers[:0]
+			for _, o := range a.Officers {
+				if o.ID != id {
+					kept = append(kept, o)
+				}
+			}
+			if len(kept) == len(a.Officers) {
+				return fmt.Errorf("no officer %q in %s", id, path)
+			}
+			a.Officers = kept
+			if err := a.Save(path); err != nil {
+				return fmt.Errorf("save %s: %w", path, err)
+			}
+			if jsonOutput(cmd) {
+				return cli.WriteJSONLine(cmd.OutOrStdout(), map[string]any{"id": id, "action": "removed", "accounts": path, "officers": len(a.Officers)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "officer %s removed (%s: %d officers)\n", id, path, len(a.Officers))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "officer id")
+	return cmd
+}

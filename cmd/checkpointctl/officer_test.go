@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/checkpoint-edge/checkpoint/web"
+)
+
+func TestOfficer(t *testing.T) {
+	dir := t.TempDir()
+	acc := filepath.Join(dir, "accounts.json")
+
+	add := func(stdin string, args ...string) (string, string, int) {
+		return runTech(t, stdin, nil, append([]string{"officer", "add", "--accounts", acc, "--pin-stdin"}, args...)...)
+	}
+
+	out, errOut, code := add("246810\n", "--id", "o1", "--name", "Anna Berg")
+	if code != 0 || !strings.Contains(out, "officer o1 added") {
+		t.Fatalf("add: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, _, code := add("135790", "--id", "o2", "--name", "Jonas Lind"); code != 0 {
+		t.Fatalf("add o2 without a final newline: exit %d", code)
+	}
+	st, err := os.Stat(acc)
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Fatalf("accounts file: %v, mode %v; want 0640", err, st.Mode().Perm())
+	}
+	a, err := web.LoadAccounts(acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := a.Check("o1", "246810"); err != nil || o.Name != "Anna Berg" {
+		t.Errorf("Check(o1, right PIN) = %+v, %v", o, err)
+	}
+	if _, err := a.Check("o1", "135790"); !errors.Is(err, web.ErrBadCredentials) {
+		t.Errorf("Check(o1, wrong PIN) = %v, want ErrBadCredentials", err)
+	}
+	raw, _ := os.ReadFile(acc)
+	if strings.Contains(string(raw), "246810") {
+		t.Error("the PIN is stored in clear")
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		before, _ := os.ReadFile(acc)
+		for _, tc := range []struct {
+			name, stdin string
+			args        []string
+			want        string
+		}{
+			{"short PIN", "12345\n", []string{"--id", "o3", "--name", "X"}, "PIN too short"},
+			{"empty PIN", "\n", []string{"--id", "o3", "--name", "X"}, "no PIN"},
+			{"bad id", "246810\n", []string{"--id", "o 3", "--name", "X"}, "--id"},
+			{"no name", "246810\n", []string{"--id", "o3"}, "--name"},
+		} {
+			_, errOut, code := add(tc.stdin, tc.args...)
+			if code != 2 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tc.name, code, errOut, tc.want)
+			}
+		}
+		// Without --pin-stdin the PIN must come from a terminal.
+		_, errOut, code := runTech(t, "246810\n", nil, "officer", "add", "--accounts", acc, "--id", "o3", "--name", "X")
+		if code != 2 || !strings.Contains(errOut, "not a terminal") {
+			t.Errorf("no terminal: exit %d, stderr %q", code, errOut)
+		}
+		after, _ := os.ReadFile(acc)
+		if string(before) != string(after) {
+			t.Error("a refused add changed the accounts file")
+		}
+	})
+
+	t.Run("replace", func(t *testing.T) {
+		out, _, code := add("999888\n", "--id", "o2", "--name", "Jonas Lind-Ek")
+		if code != 0 || !strings.Contains(out, "officer o2 replaced") {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		a, err := web.LoadAccounts(acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := a.Check("o2", "999888"); err != nil || o.Name != "Jonas Lind-Ek" || len(a.Officers) != 2 {
+			t.Errorf("after replace: %+v, %v, %d officers", o, err, len(a.Officers))
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		out, errOut, code := runTech(t, "", nil, "officer", "list", "--accounts", acc)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{"ID", "NAME", "o1", "Anna Berg", "o2", "Jonas Lind-Ek"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("list lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "argon2") {
+			t.Errorf("list shows PIN hashes:\n%s", out)
+		}
+		out, _, _ = runTech(t, "", nil, "officer", "list", "--accounts", acc, "--json")
+		var ids []string
+		sc := bufio.NewScanner(strings.NewReader(out))
+		for sc.Scan() {
+			var o map[string]string
+			if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+				t.Fatalf("%v: %q", err, sc.Text())
+			}
+			if len(o) != 2 || o["name"] == "" {
+				t.Errorf("JSON line %v: want id and name only", o)
+			}
+			ids = append(ids, o["id"])
+		}
+		if strings.Join(ids, ",") != "o1,o2" {
+			t.Errorf("ids %v", ids)
+		}
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		out, errOut, code := runTech(t, "", nil, "officer", "remove", "--accounts", acc, "--id", "o1")
+		if code != 0 || !strings.Contains(out, "officer o1 removed") {
+			t.Fatalf("exit %d: %s%s", code, out, errOut)
+		}
+		a, err := web.LoadAccounts(acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Check("o1", "246810"); err == nil || len(a.Officers) != 1 {
+			t.Errorf("o1 still signs in, or o2 lost: %d officers", len(a.Officers))
+		}
+		_, errOut, code = runTech(t, "", nil, "officer", "remove", "--accounts", acc, "--id", "o1")
+		if code != 1 || !strings.Contains(errOut, `no officer "o1"`) {
+			t.Errorf("remove unknown: exit %d, stderr %q", code, errOut)
+		}
+	})
+
+	t.Run("accounts from config", func(t *testing.T) {
+		cdir := t.TempDir()
+		cfg := writeMinimalConfig(t, cdir, "")
+		if _, errOut, code := runTech(t, "112233\n", nil, "officer", "add", "--config", cfg, "--id", "o9", "--name", "Eva", "--pin-stdin"); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		a, err := web.LoadAccounts(filepath.Join(cdir, "accounts.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Check("o9", "112233"); err != nil {
+			t.Error(err)
+		}
+	})
+}

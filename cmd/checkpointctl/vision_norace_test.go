@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// visionBuildFlags: see vision_race_test.go.
+var visionBuildFlags []string

@@ -1,0 +1,246 @@
+package unit
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/lane"
+	"github.com/checkpoint-edge/checkpoint/mrz"
+	"github.com/checkpoint-edge/checkpoint/web"
+)
+
+// backend is the lane as the page and the gate see it.
+type backend struct{ u *Unit }
+
+func (b backend) Recent(n int) []lane.Transaction             { return b.u.pipeline.Recent(n) }
+func (b backend) Transaction(id string) *lane.Transaction     { return b.u.pipeline.Transaction(id) }
+func (b backend) Health() lane.Health                         { return b.u.Health() }
+func (b backend) Subscribe(n int) (<-chan lane.Event, func()) { return b.u.broker.Subscribe(n) }
+func (b backend) Process(ctx context.Context, ev lane.DocumentEvent) (*lane.Transaction, error) {
+	return b.u.pipeline.Process(ctx, ev)
+}
+func (b backend) Decide(ctx context.Context, id, officer, verdict, note string) (*lane.Transaction, error) {
+	tx, err := b.u.pipeline.Decide(ctx, id, officer, verdict, note)
+	if err == nil {
+		b.u.metrics.OfficerVerdicts.WithLabelValues(verdict).Inc()
+	}
+	return tx, err
+}
+
+// httpServer ties request contexts to the unit's: long-lived streams (the
+// page's events, the gate's events) end when the daemon stops, so shutdown
+// does not wait for clients to hang up.
+func (u *Unit) httpServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return u.runCtx }}
+}
+
+func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
+	var metricsH http.Handler
+	if u.cfg.Web.Metrics {
+		metricsH = u.metrics.Handler()
+	}
+	h := web.New(backend{u}, web.Options{Accounts: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
+		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web")})
+	srv := u.httpServer(h)
+	ln, err := net.Listen("tcp", u.cfg.Web.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("officer page: %w", err)
+	}
+	if u.cfg.Web.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(u.cfg.Web.TLSCert, u.cfg.Web.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("officer page TLS: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	u.log.Info("officer page listening", "addr", ln.Addr().String(), "tls", u.cfg.Web.TLSCert != "")
+	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
+	return srv, nil
+}
+
+// WebAddr is where the officer page listens (after Run started).
+func (u *Unit) WebAddr() string { return u.cfg.Web.Listen }
+
+func (u *Unit) serveGate(g *errgroup.Group) ([]*http.Server, error) {
+	var out []*http.Server
+	opt := gate.Options{MRZ: mrz.Options{Autocorrect: u.cfg.Scanner.Autocorrect}, Logger: u.log.With("component", "gate")}
+	if u.cfg.Gate.Socket != "" {
+		ln, err := listenUnix(u.cfg.Gate.Socket)
+		if err != nil {
+			return nil, fmt.Errorf("gate socket: %w", err)
+		}
+		srv := u.httpServer(gate.Handler(backend{u}, opt))
+		g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
+		out = append(out, srv)
+	}
+	if u.cfg.Gate.Listen != "" {
+		tok, err := gate.ReadToken(u.cfg.Gate.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		topt := opt
+		topt.Token = tok
+		ln, err := net.Listen("tcp", u.cfg.Gate.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("gate TCP: %w", err)
+		}
+		srv := u.httpServer(gate.Handler(backend{u}, topt))
+		g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
+		out = append(out, srv)
+	}
+	return out, nil
+}
+
+func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
+	ln, err := listenUnix(filepath.Join(u.cfg.StateDir, AdminSocket))
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := chmodSocket(filepath.Join(u.cfg.StateDir, AdminSocket), 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(u.Status())
+	})
+	mux.Handle("GET /metrics", u.metrics.Handler())
+	srv := u.httpServer(mux)
+	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
+	return srv, nil
+}
+
+// Health is the lane's summary for the page, the gate and metrics.
+func (u *Unit) Health() lane.Health {
+	now := u.now()
+	h := lane.Health{Unit: u.cfg.Unit.ID, Mode: u.cfg.Unit.Mode, Scanner: "disabled", Camera: "disabled", Link: "offline"}
+	if u.scanner != nil {
+		st := u.scanner.State()
+		h.Scanner = "disconnected"
+		if st.Connected {
+			h.Scanner = "connected"
+		} else if st.Err != nil {
+			h.ScannerError = st.Err.Error()
+			h.Alarms = append(h.Alarms, "Scanner disconnected")
+		}
+		h.LastTransaction = st.LastEvent
+	}
+	if u.camera != nil {
+		st := u.camera.State()
+		h.Camera = st.Status.String()
+		if !st.Healthy() {
+			if st.Err != nil {
+				h.CameraError = st.Err.Error()
+			}
+			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
+		}
+	}
+	meta := u.store.Meta()
+	h.WatchlistSeq = meta.Sequence
+	h.WatchlistIssued = meta.IssuedAt
+	if meta.Sequence > 0 {
+		h.WatchlistAge = meta.Age(now).Round(time.Minute).String()
+		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
+		if h.Stale {
+			h.Alarms = append(h.Alarms, "Watchlist STALE")
+		}
+	} else {
+		h.Alarms = append(h.Alarms, "No watchlist installed")
+	}
+	h.IntegrityAlarms = u.store.IntegrityErrors()
+	obs := u.outbox.Status()
+	h.OutboxDepth, h.OutboxHits = int64(obs.Depth), int64(obs.Hits)
+	if obs.DiskFull {
+		h.Alarms = append(h.Alarms, "Disk full: results cannot be stored")
+	}
+	if u.uploader != nil {
+		h.Link = obs.Link.State.String()
+	}
+	var keys []string
+	u.alarms.Range(func(k, v any) bool { keys = append(keys, v.(string)); return true })
+	sort.Strings(keys)
+	h.Alarms = append(h.Alarms, keys...)
+	return h
+}
+
+// Status is the technician's one screen.
+func (u *Unit) Status() Status {
+	now := u.now()
+	s := Status{Version: version(), StartedAt: u.started, Now: now, Health: u.Health(), Disk: diskStatus(u.cfg.StateDir)}
+	if u.scanner != nil {
+		st := u.scanner.State()
+		s.Scanner = &st
+	}
+	if u.camera != nil {
+		st := u.camera.State()
+		s.Camera = &st
+	}
+	meta := u.store.Meta()
+	s.Watchlist = WatchlistStatus{Meta: meta, MaxAge: u.cfg.Watchlist.MaxAge.D().String(), Stale: s.Health.Stale,
+		IntegrityErrors: u.store.IntegrityErrors(), FaceIndexLocked: u.store.FaceIndexLocked()}
+	if meta.Sequence > 0 {
+		s.Watchlist.Age = meta.Age(now).Round(time.Second).String()
+	}
+	if u.puller != nil {
+		l := u.puller.Link()
+		s.Watchlist.LastSync, s.Watchlist.LastSyncError = l.LastSuccess, l.LastError
+	}
+	obs := u.outbox.Status()
+	s.Outbox = &obs
+	u.errMu.Lock()
+	s.Errors = append([]ErrorEntry(nil), u.errors...)
+	u.errMu.Unlock()
+	return s
+}
+
+// healthLoop refreshes gauges and tells the page about health changes.
+func (u *Unit) healthLoop(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		h := u.Health()
+		up := func(name, state, good string) {
+			v := 0.0
+			if state == good {
+				v = 1
+			}
+			u.metrics.DeviceUp.WithLabelValues(name).Set(v)
+		}
+		if u.scanner != nil {
+			up("scanner", h.Scanner, "connected")
+		}
+		if u.camera != nil {
+			up("camera", h.Camera, "streaming")
+		}
+		meta := u.store.Meta()
+		u.metrics.WatchlistSeq.Set(float64(meta.Sequence))
+		if meta.Sequence > 0 {
+			u.metrics.WatchlistAge.Set(meta.Age(u.now()).Seconds())
+		}
+		stale := 0.0
+		if h.Stale {
+			stale = 1
+		}
+		u.metrics.WatchlistStale.Set(stale)
+		u.metrics.OutboxDepth.Set(float64(h.OutboxDepth))
+		u.metrics.OutboxHits.Set(float64(h.OutboxHits))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package unit
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/checkpoint-edge/checkpoint/config"
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
+	"github.com/checkpoint-edge/checkpoint/sync/pull"
+	"github.com/checkpoint-edge/checkpoint/sync/trust"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
+)
+
+// puller keeps the watchlist up to date from the hub.
+type puller interface {
+	Run(ctx context.Context) error
+	Link() pull.Link
+	Close() error
+}
+
+func newPuller(cfg *config.Config, tlsCfg *tls.Config, store *watchlist.Store, logger *slog.Logger) (puller, error) {
+	root, err := trust.Load(cfg.Watchlist.Trust)
+	if err != nil {
+		return nil, fmt.Errorf("trust root: %w", err)
+	}
+	ids, err := bundle.LoadIdentities(cfg.Watchlist.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("unit identity: %w", err)
+	}
+	return pull.New(pull.Config{
+		BaseURL:     strings.TrimRight(cfg.Hub.URL, "/") + "/v1/bundles/",
+		WatchlistID: cfg.Watchlist.ID,
+		TLS:         tlsCfg,
+		Dir:         filepath.Join(cfg.StateDir, "downloads"),
+		Store:       store,
+		Bundle:      bundle.Options{Trust: root, Identities: ids, MaxBundleSize: cfg.Watchlist.MaxSize, Logger: logger},
+		RateLimit:   cfg.Hub.MaxBandwidth,
+		Interval:    cfg.Hub.PollInterval.D(),
+		Logger:      logger,
+	})
+}
