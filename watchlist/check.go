@@ -220,7 +220,7 @@ func personHit(h PersonHit) Hit {
 func faceHit(h FaceHit) Hit {
 	return Hit{Kind: HitFace, RefID: h.Alert.ID, Source: h.Alert.Source, Category: h.Alert.Category,
 		Action: h.Alert.Action, Score: h.Score, Distance: h.Distance, Strength: h.Strength,
-		Explanation: fmt.Sprintf("face template at distance %.3f (threshold %.2f)", h.Distance, DefaultFaceMaxDistance),
+		Explanation: fmt.Sprintf("face template at distance %.3f (threshold %.2f)", h.Distance, h.Threshold),
 		Person:      summary(&h.Alert)}
 }
 

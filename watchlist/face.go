@@ -16,6 +16,8 @@ type FaceHit struct {
 	Distance float32     `json:"distance"`
 	Score    float64     `json:"score"` // 1 at distance 0, 0.5 at the threshold
 	Strength string      `json:"strength"`
+	// Threshold is the 1:N distance the search used.
+	Threshold float32 `json:"threshold"`
 }
 
 // FaceScore maps a distance to 0..1: 1 at 0, 0.5 at the threshold, 0 at
@@ -93,7 +95,7 @@ func (s *Store) searchFace(sn *snapshot, tx *bolt.Tx, vec []float32, modelID str
 			errs = append(errs, err)
 			continue
 		}
-		hits = append(hits, FaceHit{Alert: *p, Distance: r.Distance,
+		hits = append(hits, FaceHit{Alert: *p, Distance: r.Distance, Threshold: s.opts.FaceMaxDistance,
 			Score: FaceScore(r.Distance, s.opts.FaceMaxDistance), Strength: faceStrength(r.Distance, s.opts.FaceMaxDistance)})
 		if len(hits) == k {
 			break

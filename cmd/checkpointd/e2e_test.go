@@ -167,7 +167,7 @@ func TestOfficerConfirmsHit(t *testing.T) {
 		return v
 	}
 	screenshot := func(name string) {
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}

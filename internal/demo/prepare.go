@@ -332,9 +332,43 @@ func reuse(ctx context.Context, m *Manifest, p Paths, o *Options) (*Result, erro
 	return res, nil
 }
 
+// markerFile marks a directory Prepare made, so that --force only ever
+// clears a demo directory, never a directory that happens to hold a keys/
+// or state/ of its own.
+const markerFile = ".checkpoint-demo"
+
+// claimDir checks that dir is new, empty (but for the script's logs/ and
+// demo.pid) or already a demo directory (marked, or holding a manifest),
+// and marks it.
+func claimDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case markerFile, "logs", "demo.pid":
+			continue
+		}
+		_, err1 := os.Stat(filepath.Join(dir, markerFile))
+		_, err2 := os.Stat(filepath.Join(dir, "demo.json"))
+		if err1 != nil && err2 != nil {
+			return fmt.Errorf("%w: %s is not empty and was not made by demo prepare: choose another --dir", ErrOptions, dir)
+		}
+		break
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, markerFile), []byte("made by checkpointctl demo prepare\n"), 0o644)
+}
+
 func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 	log := o.Logger
 	now := o.Now()
+	if err := claimDir(o.Dir); err != nil {
+		return nil, err
+	}
 	// A redo starts from nothing: old keys, state and hub data would not
 	// agree with the new ones. Only what Prepare creates is removed.
 	for _, d := range []string{p.Keys, p.State, p.HQ, filepath.Join(o.Dir, "hub")} {

@@ -15,17 +15,18 @@ import (
 )
 
 func TestOptionsRefused(t *testing.T) {
+	x := filepath.Join(t.TempDir(), "x")
 	tests := []struct {
 		name string
 		o    Options
 	}{
 		{"no dir", Options{}},
-		{"hold too short", Options{Dir: "x", Hold: time.Second}},
-		{"fps too low", Options{Dir: "x", FPS: 0.5}},
-		{"fps too high", Options{Dir: "x", FPS: 240}},
-		{"too many travellers", Options{Dir: "x", MaxTravellers: 1000}},
-		{"negative travellers", Options{Dir: "x", MaxTravellers: -1}},
-		{"no photos", Options{Dir: "x", FacesDir: "", ModelsDir: "m"}},
+		{"hold too short", Options{Dir: x, Hold: time.Second}},
+		{"fps too low", Options{Dir: x, FPS: 0.5}},
+		{"fps too high", Options{Dir: x, FPS: 240}},
+		{"too many travellers", Options{Dir: x, MaxTravellers: 1000}},
+		{"negative travellers", Options{Dir: x, MaxTravellers: -1}},
+		{"no photos", Options{Dir: x, FacesDir: "", ModelsDir: "m"}},
 	}
 	t.Setenv("CHECKPOINT_FACES", filepath.Join(t.TempDir(), "none"))
 	for _, tt := range tests {
@@ -34,7 +35,50 @@ func TestOptionsRefused(t *testing.T) {
 			if !errors.Is(err, ErrOptions) {
 				t.Fatalf("Prepare = %v, want ErrOptions", err)
 			}
+			if _, err := os.Stat(x); err == nil {
+				t.Fatal("refused options still created the directory")
+			}
 		})
+	}
+}
+
+func TestClaimDir(t *testing.T) {
+	base := t.TempDir()
+	mk := func(name string, files ...string) string {
+		d := filepath.Join(base, name)
+		for _, f := range files {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(d, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, f), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	tests := []struct {
+		dir string
+		ok  bool
+	}{
+		{filepath.Join(base, "new"), true},
+		{mk("script", "logs/feed.log", "demo.pid"), true},
+		{mk("ours", markerFile, "keys/unit.age", "state/watchlist.db"), true},
+		{mk("home", "keys/id_ed25519", ".bashrc"), false},
+		{mk("other", "notes.txt"), false},
+	}
+	for _, tt := range tests {
+		err := claimDir(tt.dir)
+		if (err == nil) != tt.ok {
+			t.Errorf("claimDir(%s) = %v, want ok=%v", filepath.Base(tt.dir), err, tt.ok)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrOptions) {
+				t.Errorf("claimDir(%s) = %v, want ErrOptions", filepath.Base(tt.dir), err)
+			}
+			if _, serr := os.Stat(filepath.Join(tt.dir, markerFile)); serr == nil {
+				t.Errorf("claimDir(%s) marked a directory it refused", filepath.Base(tt.dir))
+			}
+		}
 	}
 }
 

@@ -136,7 +136,6 @@ func (u *Unit) Health() lane.Health {
 			h.ScannerError = st.Err.Error()
 			h.Alarms = append(h.Alarms, "Scanner disconnected")
 		}
-		h.LastTransaction = st.LastEvent
 	}
 	if u.camera != nil {
 		st := u.camera.State()
@@ -147,6 +146,10 @@ func (u *Unit) Health() lane.Health {
 			}
 			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
 		}
+	}
+	h.TransactionsDone = u.txDone.Load()
+	if n := u.txLast.Load(); n > 0 {
+		h.LastTransaction = time.Unix(0, n)
 	}
 	meta := u.store.Meta()
 	h.WatchlistSeq = meta.Sequence

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -55,6 +56,9 @@ type Unit struct {
 	accounts *web.Accounts
 
 	runCtx context.Context // set by Run: the parent of every request
+
+	txDone atomic.Int64
+	txLast atomic.Int64 // unix nanoseconds of the last decision
 
 	errMu  sync.Mutex
 	errors []ErrorEntry
@@ -187,6 +191,8 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 }
 
 func (u *Unit) observe(tx *lane.Transaction) {
+	u.txDone.Add(1)
+	u.txLast.Store(tx.DecidedAt.UnixNano())
 	kinds := make([]string, 0, len(tx.Hits))
 	for _, h := range tx.Hits {
 		kinds = append(kinds, h.Kind)

@@ -158,6 +158,9 @@ func TestDocumentOnlyLane(t *testing.T) {
 	if st.Health.Scanner != "connected" || st.Watchlist.Meta.Sequence != 1 || st.Outbox == nil || st.Outbox.Depth < 5 || st.Disk.TotalBytes == 0 {
 		t.Fatalf("status %+v", st)
 	}
+	if st.Health.TransactionsDone < 5 || st.Health.LastTransaction.IsZero() {
+		t.Fatalf("transactions not counted: %+v", st.Health)
+	}
 	if st.Health.Link != "offline" || st.Health.Camera != "disabled" {
 		t.Fatalf("health %+v", st.Health)
 	}
