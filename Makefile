@@ -26,6 +26,11 @@ DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-dat
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+UNITDIR      ?= /etc/systemd/system
+CONFDIR      ?= /etc/checkpoint
+
 .PHONY: help deps models build test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
@@ -62,6 +67,7 @@ test: deps models ## install what is needed, then vet and run every test (race d
 	$(GO) vet $(PKG)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
+	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
 
 test-short: ## quick tests without installing anything
 	$(GO) test -short $(PKG)
@@ -88,8 +94,24 @@ lint: ## go vet (and gofmt check)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "lint: run make fmt"; exit 1; }
 	$(GO) vet $(PKG)
 
-run: deps models build ## the demo: simulated scanner on a PTY feeding the document path
+run: deps models build ## the demo: hub + daemon + PTY scanner + recorded camera + officer page
 	@./scripts/demo.sh
+
+install: build models ## install binaries, models, systemd units and example configs (DESTDIR, PREFIX)
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/checkpoint/models $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN)/checkpointd $(BIN)/checkpointctl $(BIN)/checkpoint-hub $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
+	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
+	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
+	@for f in configs/*.yaml; do \
+		t=$(DESTDIR)$(CONFDIR)/$$(basename $$f).example; install -m 0640 $$f $$t; done
+	@test -e $(DESTDIR)$(CONFDIR)/checkpointd.yaml || install -m 0640 configs/desk.yaml $(DESTDIR)$(CONFDIR)/checkpointd.yaml
+	@if [ -z "$(DESTDIR)" ]; then \
+		id checkpoint >/dev/null 2>&1 || useradd --system --home-dir /var/lib/checkpoint --shell /usr/sbin/nologin --groups dialout,video checkpoint; \
+		chgrp checkpoint $(CONFDIR) $(CONFDIR)/checkpointd.yaml 2>/dev/null || true; \
+		systemctl daemon-reload 2>/dev/null || true; \
+	fi
+	@echo "installed. Next: put keys in $(CONFDIR)/keys (checkpointctl keys …), edit $(CONFDIR)/checkpointd.yaml, then systemctl enable --now checkpointd"
 
 clean: ## remove build output
 	rm -rf $(BIN)

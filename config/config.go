@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,11 @@ const Version = 1
 
 // Config is checkpointd's whole configuration.
 type Config struct {
+	// Path and Hash (SHA-256 of the file) say where the configuration came
+	// from; the daemon audits a changed hash.
+	Path string `yaml:"-"`
+	Hash string `yaml:"-"`
+
 	Version   int       `yaml:"version"`
 	Unit      Unit      `yaml:"unit"`
 	StateDir  string    `yaml:"state_dir"`
@@ -198,6 +205,8 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	sum := sha256.Sum256(b)
+	c.Path, c.Hash = path, hex.EncodeToString(sum[:])
 	return c, nil
 }
 

@@ -238,6 +238,14 @@ func (u *Unit) healthLoop(ctx context.Context) {
 			stale = 1
 		}
 		u.metrics.WatchlistStale.Set(stale)
+		u.auditWatchlist()
+		if u.uploader != nil {
+			link := u.outbox.Status().Link
+			if link.ConsecutiveFailures > u.uploadFailures {
+				u.metrics.UploadErrors.Add(float64(link.ConsecutiveFailures - u.uploadFailures))
+			}
+			u.uploadFailures = link.ConsecutiveFailures
+		}
 		u.metrics.OutboxDepth.Set(float64(h.OutboxDepth))
 		u.metrics.OutboxHits.Set(float64(h.OutboxHits))
 		select {

@@ -57,6 +57,9 @@ type Unit struct {
 
 	runCtx context.Context // set by Run: the parent of every request
 
+	lastSeq        uint64 // watchlist sequence last audited (healthLoop only)
+	uploadFailures int    // consecutive upload failures last seen (healthLoop only)
+
 	txDone atomic.Int64
 	txLast atomic.Int64 // unix nanoseconds of the last decision
 
@@ -187,6 +190,8 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		return nil, err
 	}
 	u.audit.Append(audit.KindSystem, "system", "start", map[string]string{"unit": cfg.Unit.ID, "version": version()})
+	u.auditConfig()
+	u.lastSeq = u.store.Meta().Sequence
 	return u, nil
 }
 
@@ -407,4 +412,35 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, err
 	}
 	return gate.ListenUnix(path)
+}
+
+// auditConfig records a configuration that differs from the one the unit
+// last started with.
+func (u *Unit) auditConfig() {
+	if u.cfg.Hash == "" {
+		return
+	}
+	mark := filepath.Join(u.cfg.StateDir, "config.sha256")
+	prev, _ := os.ReadFile(mark)
+	if string(prev) == u.cfg.Hash {
+		return
+	}
+	u.audit.Append(audit.KindConfigChange, "system", "config_loaded", map[string]string{
+		"path": u.cfg.Path, "sha256": u.cfg.Hash, "previous_sha256": string(prev)})
+	if err := os.WriteFile(mark, []byte(u.cfg.Hash), 0o600); err != nil {
+		u.recordError("config", err)
+	}
+}
+
+// auditWatchlist records a new installed watchlist version, however it
+// arrived (pulled from the hub or sideloaded before start).
+func (u *Unit) auditWatchlist() {
+	meta := u.store.Meta()
+	if meta.Sequence == u.lastSeq {
+		return
+	}
+	u.audit.Append(audit.KindWatchlistChange, "system", "installed", map[string]string{
+		"watchlist_id": meta.WatchlistID, "from_sequence": fmt.Sprint(u.lastSeq), "to_sequence": fmt.Sprint(meta.Sequence),
+		"state_hash": meta.StateHash, "authority": meta.Authority})
+	u.lastSeq = meta.Sequence
 }

@@ -8,15 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/gate"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
 	"github.com/checkpoint-edge/checkpoint/lane"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
 
 // running starts the unit in-process and stops it at cleanup.
@@ -163,6 +166,51 @@ func TestDocumentOnlyLane(t *testing.T) {
 	}
 	if st.Health.Link != "offline" || st.Health.Camera != "disabled" {
 		t.Fatalf("health %+v", st.Health)
+	}
+}
+
+// Starting with a new configuration is audited; starting again with the
+// same one is not.
+func TestAuditsConfig(t *testing.T) {
+	f := unittest.New(t, unittest.Options{})
+	for i := 0; i < 2; i++ {
+		u, err := unit.New(f.Config, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Close()
+	}
+	rep, err := audit.Verify(f.Config.Audit.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(f.Config.Audit.Path)
+	if n := strings.Count(string(b), `"kind":"config_change"`); n != 1 {
+		t.Fatalf("%d config_change entries in %d, want 1", n, rep.Entries)
+	}
+}
+
+// The unit pulls a newer watchlist from the hub over mutual TLS, installs
+// it, audits the change, and matches against it.
+func TestPullsWatchlistFromHub(t *testing.T) {
+	f := unittest.New(t, unittest.Options{Hub: true})
+	changes := append([]watchlist.Change(nil), f.Changes...)
+	changes = append(changes, watchlist.Change{Op: watchlist.OpPut, Kind: watchlist.KindDocument, ID: "SLTD-NZL",
+		Document: &watchlist.DocumentAlert{ID: "SLTD-NZL", IssuingState: "NZL", Number: "LA123456", Status: "revoked",
+			Source: "national", Action: watchlist.ActionRefer}})
+	f.Publish(t, 2, changes)
+	u := running(t, f)
+	waitFor(t, "sequence 2 installed", func() bool { return u.Health().WatchlistSeq == 2 })
+	tx := decided(t, u, f, f.Clear) // the clear traveller's passport is now revoked
+	if tx.Decision != lane.Hit || kinds(tx) != "document" || tx.Sequence != 2 {
+		t.Fatalf("after sync: %s [%s] sequence %d", tx.Decision, kinds(tx), tx.Sequence)
+	}
+	waitFor(t, "watchlist change audited", func() bool {
+		b, _ := os.ReadFile(f.Config.Audit.Path)
+		return strings.Contains(string(b), `"to_sequence":"2"`)
+	})
+	if _, err := audit.Verify(f.Config.Audit.Path); err != nil {
+		t.Fatal(err)
 	}
 }
 

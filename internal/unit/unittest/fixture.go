@@ -50,7 +50,10 @@ type Fixture struct {
 	Config     *config.Config
 	PTY        *scannertest.PTY
 	Hub        *hubtest.Server
+	HubBundles string // the hub's bundle directory
 	ModelID    string
+	// Changes are the records of the installed watchlist (sequence 1).
+	Changes []watchlist.Change
 	// Documents of travellers: on the person list (name, DOB and face),
 	// with a stolen passport, and clear.
 	Listed, Stolen, Clear []string
@@ -155,6 +158,7 @@ func New(t testing.TB, o Options) *Fixture {
 	}
 	watchlist.FillMRZ(person)
 	changes = append(changes, watchlist.Change{Op: watchlist.OpPut, Kind: watchlist.KindPerson, ID: person.ID, Person: person})
+	f.Changes = changes
 
 	kp := seal.FileKey{Path: filepath.Join(keys, "watchlist.kek")}
 	store, err := watchlist.Open(filepath.Join(dir, "state", "watchlist.db"), kp, watchlist.Options{})
@@ -193,7 +197,9 @@ func New(t testing.TB, o Options) *Fixture {
 	cfg.Web.Accounts = filepath.Join(dir, "officers.json")
 	cfg.Log.Level = "debug"
 	if o.Hub {
-		f.Hub = hubtest.Start(t, hubtest.Options{BundleDir: filepath.Join(dir, "hub-bundles")})
+		f.HubBundles = filepath.Join(dir, "hub-bundles")
+		must(t, os.MkdirAll(f.HubBundles, 0o700))
+		f.Hub = hubtest.Start(t, hubtest.Options{BundleDir: f.HubBundles})
 		cert, key := f.Hub.Fleet.Unit(t, UnitID)
 		cfg.Hub = config.Hub{URL: f.Hub.URL, CA: f.Hub.Fleet.CACert, Cert: cert, Key: key, PollInterval: config.Duration(time.Hour)}
 		f.writeTrust(t, keys, &cfg)
