@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 )
 
 // SourceKind says how a Config.Device string is opened.
@@ -157,70 +159,26 @@ func redactedDevice(d string) string {
 	return u.String()
 }
 
-// Backoff is exponential backoff with a cap: the n-th consecutive failed
-// attempt waits min(Initial·Factor^(n-1), Max).
-type Backoff struct {
-	Initial time.Duration `yaml:"initial" json:"initial"`
-	Max     time.Duration `yaml:"max" json:"max"`
-	Factor  float64       `yaml:"factor" json:"factor"`
-}
+// Backoff spaces reconnect attempts (see backoff.Policy); zero fields take
+// DefaultBackoff's.
+type Backoff backoff.Policy
 
 // DefaultBackoff suits a USB camera: a replug is retried within a quarter
 // second, a dead camera is polled every 10 s.
 var DefaultBackoff = Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Factor: 2}
 
 func (b Backoff) withDefaults() Backoff {
-	if b.Initial == 0 {
-		b.Initial = DefaultBackoff.Initial
-	}
-	if b.Max == 0 {
-		b.Max = DefaultBackoff.Max
-	}
-	if b.Factor == 0 {
-		b.Factor = DefaultBackoff.Factor
-	}
-	return b
+	return Backoff(backoff.Policy(b).Or(backoff.Policy(DefaultBackoff)))
 }
 
-func (b Backoff) validate() error {
-	switch {
-	case b.Initial < 0 || b.Max < 0:
-		return fmt.Errorf("backoff durations must not be negative")
-	case b.Factor != 0 && (b.Factor < 1 || math.IsNaN(b.Factor) || math.IsInf(b.Factor, 0)):
-		return fmt.Errorf("backoff factor %v must be >= 1", b.Factor)
-	case b.Max != 0 && b.Initial > b.Max:
-		return fmt.Errorf("backoff initial %v exceeds max %v", b.Initial, b.Max)
-	}
-	return nil
-}
+func (b Backoff) validate() error { return backoff.Policy(b).Validate() }
 
 // Delay is the wait before the attempt following the n-th consecutive
 // failure (n >= 1).
-func (b Backoff) Delay(n int) time.Duration {
-	b = b.withDefaults()
-	d := float64(b.Initial)
-	for i := 1; i < n && d < float64(b.Max); i++ {
-		d *= b.Factor
-	}
-	if d > float64(b.Max) {
-		return b.Max
-	}
-	return time.Duration(d)
-}
+func (b Backoff) Delay(n int) time.Duration { return backoff.Policy(b.withDefaults()).Delay(n) }
 
-// Clock is the time source of a Capture; tests replace it to drive backoff
-// without sleeping.
-type Clock interface {
-	Now() time.Time
-	// After behaves like time.After.
-	After(d time.Duration) <-chan time.Time
-}
+// Clock is the time source, replaceable in tests.
+type Clock = backoff.Clock
 
 // SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// After returns time.After(d).
-func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type SystemClock = backoff.SystemClock
