@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
@@ -25,12 +26,12 @@ var (
 	bucketKeys    = []byte("keys")    // idempotency key -> unit NUL seq
 	bucketUnits   = []byte("units")   // unit id -> UnitInfo JSON
 	bucketResults = []byte("results") // unit id -> bucket of seq -> sealed Stored
-	keyDEK        = []byte("dek")
-	keyFormat     = []byte("format")
-	dekAD         = []byte("checkpoint/hub/dek")
-)
 
-const formatVersion = "checkpoint-hub/1"
+	layout = sealdb.Layout{
+		Meta: bucketMeta, Format: "checkpoint-hub/1", DEKAD: []byte("checkpoint/hub/dek"),
+		Buckets: [][]byte{bucketKeys, bucketUnits, bucketResults},
+	}
+)
 
 // Source says how a record reached the hub.
 const (
@@ -123,33 +124,9 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: open %s: %w", path, err)
 	}
 	var dek []byte
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		for _, b := range [][]byte{bucketKeys, bucketUnits, bucketResults} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		if f := meta.Get(keyFormat); f == nil {
-			if err := meta.Put(keyFormat, []byte(formatVersion)); err != nil {
-				return err
-			}
-		} else if string(f) != formatVersion {
-			return fmt.Errorf("unsupported format %q", f)
-		}
-		if w := meta.Get(keyDEK); w != nil {
-			dek, err = seal.UnwrapKey(kek, w, dekAD)
-			return err
-		}
-		dek = seal.NewKey()
-		w, err := seal.WrapKey(kek, dek, dekAD)
-		if err != nil {
-			return err
-		}
-		return meta.Put(keyDEK, w)
+	err = db.Update(func(tx *bolt.Tx) (err error) {
+		_, dek, err = sealdb.Init(tx, layout, kek)
+		return err
 	})
 	if err != nil {
 		db.Close()

@@ -19,6 +19,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
 
@@ -31,15 +32,15 @@ var (
 	bucketHits    = []byte("hits")
 	bucketRoutine = []byte("routine")
 	bucketIndex   = []byte("index") // idempotency key -> class byte | seq
-	keyDEK        = []byte("dek")
 	keySeq        = []byte("seq")
 	keyEvicted    = []byte("evicted")
-	keyFormat     = []byte("format")
 	keyUnit       = []byte("unit")
-	dekAD         = []byte("checkpoint/outbox/dek")
-)
 
-const formatVersion = "checkpoint-outbox/1"
+	layout = sealdb.Layout{
+		Meta: bucketMeta, Format: "checkpoint-outbox/1", DEKAD: []byte("checkpoint/outbox/dek"),
+		Buckets: [][]byte{bucketHits, bucketRoutine, bucketIndex},
+	}
+)
 
 // Clock is the time source; tests replace it to make backoff instant and
 // observable.
@@ -145,21 +146,10 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Outbox, error) {
 	o := &Outbox{db: db, opts: opts, log: log, clock: opts.Clock, wake: make(chan struct{}, 1)}
 	var dek []byte
 	err = db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		meta, d, err := sealdb.Init(tx, layout, kek)
+		dek = d
 		if err != nil {
 			return err
-		}
-		for _, b := range [][]byte{bucketHits, bucketRoutine, bucketIndex} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		if f := meta.Get(keyFormat); f == nil {
-			if err := meta.Put(keyFormat, []byte(formatVersion)); err != nil {
-				return err
-			}
-		} else if string(f) != formatVersion {
-			return fmt.Errorf("outbox: unsupported format %q", f)
 		}
 		switch u := meta.Get(keyUnit); {
 		case u == nil && opts.UnitID == "":
@@ -173,16 +163,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Outbox, error) {
 		case string(u) != opts.UnitID:
 			return fmt.Errorf("%w: file belongs to %q, opened as %q", ErrUnitMismatch, u, opts.UnitID)
 		}
-		if w := meta.Get(keyDEK); w != nil {
-			dek, err = seal.UnwrapKey(kek, w, dekAD)
-			return err
-		}
-		dek = seal.NewKey()
-		w, err := seal.WrapKey(kek, dek, dekAD)
-		if err != nil {
-			return err
-		}
-		return meta.Put(keyDEK, w)
+		return nil
 	})
 	if err != nil {
 		db.Close()

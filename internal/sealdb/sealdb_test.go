@@ -1,0 +1,85 @@
+package sealdb
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+)
+
+func openDB(t *testing.T, path string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestInit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	kek, other := seal.NewKey(), seal.NewKey()
+	l := Layout{Meta: []byte("meta"), Format: "x/1", Buckets: [][]byte{[]byte("a"), []byte("b")}, DEKAD: []byte("x/dek")}
+	init := func(db *bolt.DB, l Layout, kek []byte) (dek []byte, err error) {
+		err = db.Update(func(tx *bolt.Tx) error {
+			_, dek, err = Init(tx, l, kek)
+			return err
+		})
+		return dek, err
+	}
+	db := openDB(t, path)
+	first, err := init(db, l, kek)
+	if err != nil || len(first) != 32 {
+		t.Fatalf("first Init: %d-byte key, %v", len(first), err)
+	}
+	db.View(func(tx *bolt.Tx) error {
+		for _, b := range []string{"meta", "a", "b"} {
+			if tx.Bucket([]byte(b)) == nil {
+				t.Errorf("bucket %s not created", b)
+			}
+		}
+		if w := tx.Bucket([]byte("meta")).Get(KeyDEK); bytes.Contains(w, first) {
+			t.Error("data key stored in the clear")
+		}
+		return nil
+	})
+
+	cases := []struct {
+		name    string
+		mutate  func(*Layout) []byte
+		wantErr string
+		wrong   bool
+	}{
+		{"same key reopens", func(*Layout) []byte { return kek }, "", false},
+		{"wrong KEK", func(*Layout) []byte { return other }, "", true},
+		{"other file kind", func(l *Layout) []byte { l.DEKAD = []byte("y/dek"); return kek }, "", true},
+		{"newer format", func(l *Layout) []byte { l.Format = "x/2"; return kek }, `unsupported format "x/1"`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l2 := l
+			k := c.mutate(&l2)
+			dek, err := init(db, l2, k)
+			switch {
+			case c.wrong:
+				if !errors.Is(err, seal.ErrWrongKey) {
+					t.Fatalf("err %v, want ErrWrongKey", err)
+				}
+			case c.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !bytes.Equal(dek, first):
+				t.Fatal("reopening gave a different data key")
+			}
+		})
+	}
+}
