@@ -1,4 +1,4 @@
-// Package backoff is the reconnect policy shared by the device packages:
+// Package backoff is the retry policy shared by the device and sync packages:
 // capped exponential backoff, and a clock that tests replace to drive it
 // without sleeping.
 package backoff
@@ -6,6 +6,7 @@ package backoff
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 )
 
@@ -57,6 +58,17 @@ func (p Policy) Delay(n int) time.Duration {
 		return p.Max
 	}
 	return time.Duration(d)
+}
+
+// Jittered is Delay(n) with "equal jitter": half of it fixed, half drawn
+// by rnd (a number in [0,1); nil = math/rand/v2). A fleet that lost its
+// link together then retries spread out, while the wait still grows.
+func (p Policy) Jittered(n int, rnd func() float64) time.Duration {
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	d := p.Delay(n)
+	return d/2 + time.Duration(rnd()*float64(d-d/2))
 }
 
 // Clock is a time source, replaceable in tests.

@@ -26,3 +26,35 @@ func TestPolicy(t *testing.T) {
 		t.Error("default rejected")
 	}
 }
+
+func TestJittered(t *testing.T) {
+	p := Policy{Initial: 100 * time.Millisecond, Max: time.Second, Factor: 2}
+	cases := []struct {
+		n    int
+		rnd  float64
+		want time.Duration
+	}{
+		{1, 0, 50 * time.Millisecond},         // half fixed
+		{1, 0.999999, 100 * time.Millisecond}, // never above Delay
+		{3, 0.5, 300 * time.Millisecond},      // 400 ms: 200 fixed + 100
+		{9, 0, 500 * time.Millisecond},        // capped at Max
+	}
+	for _, c := range cases {
+		got := p.Jittered(c.n, func() float64 { return c.rnd })
+		if d := got - c.want; d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("Jittered(%d, %v) = %v, want %v", c.n, c.rnd, got, c.want)
+		}
+	}
+	// With the real source the waits spread out but stay in [Delay/2, Delay].
+	seen := map[time.Duration]bool{}
+	for range 100 {
+		d := p.Jittered(2, nil)
+		if d < 100*time.Millisecond || d > 200*time.Millisecond {
+			t.Fatalf("Jittered(2) = %v, outside [100ms, 200ms]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 50 {
+		t.Fatalf("only %d distinct waits in 100: not jittered", len(seen))
+	}
+}

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
@@ -44,15 +45,7 @@ var (
 
 // Clock is the time source; tests replace it to make backoff instant and
 // observable.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = backoff.Clock
 
 // Quota bounds routine records. Zero fields mean no bound.
 type Quota struct {
@@ -125,7 +118,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Outbox, error) {
 		opts.Timeout = 5 * time.Second
 	}
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = backoff.SystemClock{}
 	}
 	log := opts.Logger
 	if log == nil {

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 )
 
 // ResultsPath is the hub's ingestion endpoint.
@@ -178,13 +179,7 @@ func (u *Uploader) Drain(ctx context.Context, progress func(done, remaining int)
 // from MinBackoff up to MaxBackoff, with "equal jitter" (half fixed, half
 // random) so that a fleet does not reconnect in lockstep after an outage.
 func (u *Uploader) Backoff(failures int) time.Duration {
-	d := u.opts.MinBackoff
-	for i := 1; i < failures && d < u.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, u.opts.MaxBackoff)
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Policy{Initial: u.opts.MinBackoff, Max: u.opts.MaxBackoff, Factor: 2}.Jittered(failures, nil)
 }
 
 // UploadOnce sends one batch and deletes what the hub acknowledged. It

@@ -3,19 +3,13 @@ package pull
 import (
 	"context"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 )
 
 // Clock is the time source for backoff, polling and rate limiting, so
 // tests can replace it.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = backoff.Clock
 
 // sleep waits d on clock c, or until ctx ends.
 func sleep(ctx context.Context, c Clock, d time.Duration) error {
@@ -37,16 +31,10 @@ type Backoff struct {
 	Rand func() float64
 }
 
-// Delay is the wait before retry number attempt (0-based).
+// Delay is the wait before retry number attempt (0-based): doubling from
+// Min up to Max, half of it random.
 func (b Backoff) Delay(attempt int) time.Duration {
-	d := b.Min
-	for i := 0; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	// Half fixed, half random: retries from a fleet spread out, yet the
-	// delay still grows.
-	return d/2 + time.Duration(b.rand()*float64(d/2))
+	return backoff.Policy{Initial: b.Min, Max: b.Max, Factor: 2}.Jittered(attempt+1, b.Rand)
 }
 
 func (b Backoff) rand() float64 {

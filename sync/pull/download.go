@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 )
 
 func randFloat() float64 { return rand.Float64() }
@@ -73,7 +74,7 @@ func Download(ctx context.Context, client *http.Client, url, dst string, o Downl
 		o.StallTimeout = 60 * time.Second
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = backoff.SystemClock{}
 	}
 	log := o.Logger
 	if log == nil {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 )
 
@@ -132,7 +133,7 @@ func New(cfg Config) (*Puller, error) {
 		cfg.Backoff.Max = 5 * time.Minute
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
+		cfg.Clock = backoff.SystemClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
