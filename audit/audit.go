@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +60,7 @@ type Log struct {
 	f    *os.File
 	seq  uint64
 	prev string
+	off  int64 // end of the chain as this Log last saw it
 	now  func() time.Time
 }
 
@@ -78,24 +80,69 @@ func Open(path string) (*Log, OpenResult, error) {
 	if err != nil {
 		return nil, res, fmt.Errorf("audit: %w", err)
 	}
-	st, err := verify(f)
+	l := &Log{f: f, prev: genesis, now: time.Now}
+	if err := l.lock(); err != nil {
+		f.Close()
+		return nil, res, err
+	}
+	defer l.unlock()
+	cut, err := l.catchUp()
 	if err != nil {
 		f.Close()
 		return nil, res, err
 	}
-	res.Entries = st.entries
-	if st.tail > 0 {
-		if err := f.Truncate(st.good); err != nil {
-			f.Close()
-			return nil, res, fmt.Errorf("audit: cut incomplete tail: %w", err)
+	res.Entries, res.TruncatedTail = l.seq, cut
+	return l, res, nil
+}
+
+// The daemon and checkpointctl (key rotation, account changes) append to
+// the same file. An exclusive flock around every append, and reading what
+// the other writer added since, keeps one unbroken chain.
+func (l *Log) lock() error {
+	for {
+		err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_EX)
+		if err == nil {
+			return nil
 		}
-		res.TruncatedTail = st.tail
+		if !errors.Is(err, syscall.EINTR) {
+			return fmt.Errorf("audit: lock: %w", err)
+		}
 	}
-	if _, err := f.Seek(st.good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, res, fmt.Errorf("audit: %w", err)
+}
+
+func (l *Log) unlock() { syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN) }
+
+// catchUp verifies whatever follows l.off, adopts it as the new head, cuts
+// an incomplete last line (a writer killed mid-write) and positions for
+// appending. The lock must be held.
+func (l *Log) catchUp() (cut int64, err error) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
 	}
-	return &Log{f: f, seq: st.entries, prev: st.last, now: time.Now}, res, nil
+	if fi.Size() < l.off {
+		return 0, fmt.Errorf("%w: file shrank from %d to %d bytes", ErrBroken, l.off, fi.Size())
+	}
+	if fi.Size() > l.off {
+		if _, err := l.f.Seek(l.off, io.SeekStart); err != nil {
+			return 0, fmt.Errorf("audit: %w", err)
+		}
+		st, err := verifyFrom(l.f, state{entries: l.seq, last: l.prev, good: l.off})
+		if err != nil {
+			return 0, err
+		}
+		if st.tail > 0 {
+			if err := l.f.Truncate(st.good); err != nil {
+				return 0, fmt.Errorf("audit: cut incomplete tail: %w", err)
+			}
+			cut = st.tail
+		}
+		l.seq, l.prev, l.off = st.entries, st.last, st.good
+	}
+	if _, err := l.f.Seek(l.off, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	return cut, nil
 }
 
 // Append adds an entry and fsyncs it. It fills Seq, Time, Prev and Hash.
@@ -104,6 +151,13 @@ func (l *Log) Append(kind, actor, action string, fields map[string]string) (Entr
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return Entry{}, ErrClosed
+	}
+	if err := l.lock(); err != nil {
+		return Entry{}, err
+	}
+	defer l.unlock()
+	if _, err := l.catchUp(); err != nil {
+		return Entry{}, err
 	}
 	e := Entry{Seq: l.seq + 1, Time: l.now().UTC(), Kind: kind, Actor: actor, Action: action, Fields: fields, Prev: l.prev}
 	h, err := hashOf(e)
@@ -117,12 +171,14 @@ func (l *Log) Append(kind, actor, action string, fields map[string]string) (Entr
 	}
 	b = append(b, '\n')
 	if _, err := l.f.Write(b); err != nil {
+		// A short write (disk full) leaves a partial line; the next
+		// catchUp cuts it, so the chain stays intact.
 		return Entry{}, fmt.Errorf("audit: write: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
 		return Entry{}, fmt.Errorf("audit: sync: %w", err)
 	}
-	l.seq, l.prev = e.Seq, e.Hash
+	l.seq, l.prev, l.off = e.Seq, e.Hash, l.off+int64(len(b))
 	return e, nil
 }
 
@@ -174,8 +230,10 @@ type state struct {
 	tail    int64 // bytes of an unterminated last line
 }
 
-func verify(r io.Reader) (state, error) {
-	st := state{last: genesis}
+func verify(r io.Reader) (state, error) { return verifyFrom(r, state{last: genesis}) }
+
+// verifyFrom continues verifying at st, r positioned at st.good.
+func verifyFrom(r io.Reader, st state) (state, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,4 +157,100 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accounting: good %d + tail %d != %d", st.good, st.tail, len(data))
 		}
 	})
+}
+
+// TestSeveralWriters has the daemon and checkpointctl (here: this test and
+// a child process, plus a second Log in this process) append to one file
+// at once. The chain must hold every entry exactly once.
+func TestSeveralWriters(t *testing.T) {
+	if os.Getenv("AUDIT_CHILD_LOG") != "" {
+		return
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	const n = 150
+	child := exec.Command(os.Args[0], "-test.run=^TestWriterChild$")
+	child.Env = append(os.Environ(), "AUDIT_CHILD_LOG="+path, "AUDIT_CHILD_N="+strconv.Itoa(n))
+	child.Stderr = os.Stderr
+	a, b := mustOpen(t, path), mustOpen(t, path)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, l := range []*Log{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if _, err := l.Append(KindOfficerDecision, "officer-1", "confirm", nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := child.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	// The heads the two in-process writers report follow the others too.
+	e, err := a.Append(KindSystem, "system", "last", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq != 3*n+1 {
+		t.Fatalf("last entry has seq %d, want %d", e.Seq, 3*n+1)
+	}
+	rep, err := Verify(path)
+	if err != nil || rep.Entries != 3*n+1 || rep.Head != e.Hash {
+		t.Fatalf("Verify = %+v, %v; want %d entries ending in %s", rep, err, 3*n+1, e.Hash)
+	}
+	raw, _ := os.ReadFile(path)
+	if got := bytes.Count(raw, []byte(`"actor":"technician"`)); got != n {
+		t.Fatalf("%d entries from the child, want %d", got, n)
+	}
+}
+
+func TestWriterChild(t *testing.T) {
+	path := os.Getenv("AUDIT_CHILD_LOG")
+	if path == "" {
+		t.Skip("child of TestSeveralWriters")
+	}
+	n, _ := strconv.Atoi(os.Getenv("AUDIT_CHILD_N"))
+	l, _, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range n {
+		if _, err := l.Append(KindKeyOperation, "technician", "rotate", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPartialWriteCut: a writer killed mid-line leaves a fragment; the next
+// append by another writer cuts it and keeps the chain whole.
+func TestPartialWriteCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := mustOpen(t, path)
+	if _, err := l.Append(KindSystem, "system", "start", nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"seq":2,"time":"2026-11-24T`)
+	f.Close()
+	if _, err := l.Append(KindSystem, "system", "after", nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(path); err != nil || rep.Entries != 2 || rep.Incomplete {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+	// Shrinking the file under a writer (someone cut entries) is refused.
+	os.Truncate(path, 10)
+	if _, err := l.Append(KindSystem, "system", "x", nil); !errors.Is(err, ErrBroken) {
+		t.Fatalf("append after the file shrank: %v, want ErrBroken", err)
+	}
 }
