@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/sync/trust"
@@ -253,15 +256,15 @@ keys stay offline with their custodians; when they are on different
 machines, write with --partial and pass the file round for 'keys root sign'.`,
 	}
 	var (
-		rootKeys            []string
-		threshold           int
-		out, trustPath      string
-		signers, sign       []string
-		name, keyID, reason string
-		validFor            time.Duration
-		notBefore           string
-		partial             bool
-		installTo           string
+		rootKeys                 []string
+		threshold                int
+		out, trustPath           string
+		signers, sign            []string
+		name, keyID, reason      string
+		validFor                 time.Duration
+		notBefore                string
+		partial                  bool
+		installTo, installConfig string
 	)
 	initCmd := &cobra.Command{
 		Use:   "init --root-keys K1,K2,K3 --threshold 2 --out trust.json",
@@ -454,15 +457,27 @@ machines, write with --partial and pass the file round for 'keys root sign'.`,
 			if err != nil {
 				return err
 			}
+			ta, err := openTechAudit(installConfig, cmd.Flags().Changed("config"), cmd.ErrOrStderr())
+			if err != nil {
+				return cli.Exit(2, err)
+			}
+			defer ta.Close()
 			r, err := trust.Install(installTo, b)
 			if err != nil {
+				ta.record(audit.KindKeyOperation, "trust_root_refused", map[string]string{"path": installTo, "reason": err.Error()})
 				return cli.Exit(3, err)
+			}
+			sum := sha256.Sum256(b)
+			if err := ta.record(audit.KindKeyOperation, "trust_root_installed", map[string]string{
+				"path": installTo, "version": fmt.Sprint(r.Version), "sha256": hex.EncodeToString(sum[:])}); err != nil {
+				return err
 			}
 			return printRoot(cmd, summarizeRoot(installTo, r, true, time.Now()))
 		},
 	}
 	installCmd.Flags().StringVar(&trustPath, "trust", "", "new trust file")
 	installCmd.Flags().StringVar(&installTo, "to", "", "installed trust file to replace (created at first install)")
+	installCmd.Flags().StringVar(&installConfig, "config", techDefaultConfig, "checkpointd's config, for its audit log")
 
 	c.AddCommand(initCmd, addCmd, revokeCmd, signCmd, showCmd, installCmd)
 	return c

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/web"
@@ -50,6 +51,17 @@ func (f *officerFlags) path() (string, error) {
 		return "", cli.Exit(2, fmt.Errorf("config %s has no web.accounts (give --accounts FILE)", f.config))
 	}
 	return cfg.Web.Accounts, nil
+}
+
+// audit opens the unit's audit log for an account change. It is required
+// when the accounts file comes from the config, or the config was named.
+func (f *officerFlags) audit(cmd *cobra.Command) (*techAudit, error) {
+	required := f.accounts == "" || cmd.Flags().Changed("config")
+	ta, err := openTechAudit(f.config, required, cmd.ErrOrStderr())
+	if err != nil {
+		return nil, cli.Exit(2, err)
+	}
+	return ta, nil
 }
 
 // load reads the accounts file; a missing file is an empty one when
@@ -104,6 +116,11 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ta, err := f.audit(cmd)
+			if err != nil {
+				return err
+			}
+			defer ta.Close()
 			var pin string
 			if pinStdin {
 				pin, err = officerReadPINLine(cmd.InOrStdin())
@@ -127,6 +144,9 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			action := "added"
 			if replaced {
 				action = "replaced"
+			}
+			if err := ta.record(audit.KindKeyOperation, "officer_"+action, map[string]string{"officer": id}); err != nil {
+				return err
 			}
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), map[string]any{"id": id, "action": action, "accounts": path, "officers": len(a.Officers)})
@@ -209,6 +229,11 @@ func newOfficerListCmd(f *officerFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ta, err := f.audit(cmd)
+			if err != nil {
+				return err
+			}
+			defer ta.Close()
 			out := cmd.OutOrStdout()
 			if jsonOutput(cmd) {
 				for _, o := range a.Officers {
@@ -249,6 +274,11 @@ func newOfficerRemoveCmd(f *officerFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ta, err := f.audit(cmd)
+			if err != nil {
+				return err
+			}
+			defer ta.Close()
 			kept := a.Officers[:0]
 			for _, o := range a.Officers {
 				if o.ID != id {
@@ -261,6 +291,9 @@ func newOfficerRemoveCmd(f *officerFlags) *cobra.Command {
 			a.Officers = kept
 			if err := a.Save(path); err != nil {
 				return fmt.Errorf("save %s: %w", path, err)
+			}
+			if err := ta.record(audit.KindKeyOperation, "officer_removed", map[string]string{"officer": id}); err != nil {
+				return err
 			}
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), map[string]any{"id": id, "action": "removed", "accounts": path, "officers": len(a.Officers)})

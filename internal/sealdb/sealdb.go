@@ -63,3 +63,24 @@ func Init(tx *bolt.Tx, l Layout, kek []byte) (meta *bolt.Bucket, dek []byte, err
 	}
 	return meta, dek, meta.Put(KeyDEK, w)
 }
+
+// Rotate re-wraps the file's data key from oldKEK to newKEK inside the
+// caller's write transaction. Records are not re-encrypted: they never
+// depended on the KEK. A wrong oldKEK is seal.ErrWrongKey and changes
+// nothing.
+func Rotate(tx *bolt.Tx, l Layout, oldKEK, newKEK []byte) error {
+	meta := tx.Bucket(l.Meta)
+	if meta == nil || meta.Get(KeyDEK) == nil {
+		return fmt.Errorf("no wrapped data key in bucket %q", l.Meta)
+	}
+	dek, err := seal.UnwrapKey(oldKEK, meta.Get(KeyDEK), l.DEKAD)
+	if err != nil {
+		return err
+	}
+	defer seal.Wipe(dek)
+	w, err := seal.WrapKey(newKEK, dek, l.DEKAD)
+	if err != nil {
+		return err
+	}
+	return meta.Put(KeyDEK, w)
+}

@@ -83,3 +83,33 @@ func TestInit(t *testing.T) {
 		})
 	}
 }
+
+func TestRotate(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "x.db"))
+	l := Layout{Meta: []byte("meta"), Format: "x/1", DEKAD: []byte("x/dek")}
+	oldKEK, newKEK := seal.NewKey(), seal.NewKey()
+	var dek []byte
+	db.Update(func(tx *bolt.Tx) (err error) { _, dek, err = Init(tx, l, oldKEK); return err })
+
+	if err := db.Update(func(tx *bolt.Tx) error { return Rotate(tx, l, seal.NewKey(), newKEK) }); !errors.Is(err, seal.ErrWrongKey) {
+		t.Fatalf("rotate with a wrong old key: %v, want ErrWrongKey", err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return Rotate(tx, l, oldKEK, newKEK) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		kek  []byte
+		ok   bool
+	}{{"new key opens", newKEK, true}, {"old key no longer opens", oldKEK, false}} {
+		var got []byte
+		err := db.Update(func(tx *bolt.Tx) (err error) { _, got, err = Init(tx, l, c.kek); return err })
+		if c.ok != (err == nil) || (c.ok && !bytes.Equal(got, dek)) {
+			t.Errorf("%s: err %v, same data key %v", c.name, err, bytes.Equal(got, dek))
+		}
+	}
+	empty := openDB(t, filepath.Join(t.TempDir(), "y.db"))
+	if err := empty.Update(func(tx *bolt.Tx) error { return Rotate(tx, l, oldKEK, newKEK) }); err == nil {
+		t.Fatal("rotating a file without a data key succeeded")
+	}
+}

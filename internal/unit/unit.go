@@ -2,6 +2,8 @@ package unit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -414,21 +416,43 @@ func listenUnix(path string) (net.Listener, error) {
 	return gate.ListenUnix(path)
 }
 
-// auditConfig records a configuration that differs from the one the unit
-// last started with.
+// auditConfig records a configuration, root of trust or TLS identity that
+// differs from the one the unit last started with, so that a swapped file
+// shows up in the audit log even when it was changed behind our back.
 func (u *Unit) auditConfig() {
-	if u.cfg.Hash == "" {
+	u.auditFile(audit.KindConfigChange, "config_loaded", "config", u.cfg.Path, u.cfg.Hash)
+	for _, f := range []struct{ action, mark, path string }{
+		{"trust_root_loaded", "trust", u.cfg.Watchlist.Trust},
+		{"fleet_ca_loaded", "fleet-ca", u.cfg.Hub.CA},
+		{"unit_certificate_loaded", "unit-cert", u.cfg.Hub.Cert},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			continue // the subsystem that needs it reports why
+		}
+		sum := sha256.Sum256(b)
+		u.auditFile(audit.KindKeyOperation, f.action, f.mark, f.path, hex.EncodeToString(sum[:]))
+	}
+}
+
+// auditFile appends an entry when the file's hash differs from the one
+// recorded at the last start (in <state_dir>/<mark>.sha256).
+func (u *Unit) auditFile(kind, action, mark, path, hash string) {
+	if hash == "" {
 		return
 	}
-	mark := filepath.Join(u.cfg.StateDir, "config.sha256")
-	prev, _ := os.ReadFile(mark)
-	if string(prev) == u.cfg.Hash {
+	markPath := filepath.Join(u.cfg.StateDir, mark+".sha256")
+	prev, _ := os.ReadFile(markPath)
+	if string(prev) == hash {
 		return
 	}
-	u.audit.Append(audit.KindConfigChange, "system", "config_loaded", map[string]string{
-		"path": u.cfg.Path, "sha256": u.cfg.Hash, "previous_sha256": string(prev)})
-	if err := os.WriteFile(mark, []byte(u.cfg.Hash), 0o600); err != nil {
-		u.recordError("config", err)
+	u.audit.Append(kind, "system", action, map[string]string{
+		"path": path, "sha256": hash, "previous_sha256": string(prev)})
+	if err := os.WriteFile(markPath, []byte(hash), 0o600); err != nil {
+		u.recordError(mark, err)
 	}
 }
 

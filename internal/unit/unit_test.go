@@ -169,24 +169,42 @@ func TestDocumentOnlyLane(t *testing.T) {
 	}
 }
 
-// Starting with a new configuration is audited; starting again with the
-// same one is not.
+// Starting with a new configuration, root of trust or TLS identity is
+// audited; starting again with the same files is not.
 func TestAuditsConfig(t *testing.T) {
-	f := unittest.New(t, unittest.Options{})
-	for i := 0; i < 2; i++ {
+	f := unittest.New(t, unittest.Options{Hub: true})
+	start := func() {
+		t.Helper()
 		u, err := unit.New(f.Config, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		u.Close()
 	}
-	rep, err := audit.Verify(f.Config.Audit.Path)
+	count := func(what string) int {
+		b, _ := os.ReadFile(f.Config.Audit.Path)
+		return strings.Count(string(b), what)
+	}
+	start()
+	start()
+	if _, err := audit.Verify(f.Config.Audit.Path); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{`"kind":"config_change"`, `"action":"trust_root_loaded"`, `"action":"fleet_ca_loaded"`, `"action":"unit_certificate_loaded"`} {
+		if n := count(c); n != 1 {
+			t.Errorf("%d entries with %s after two starts, want 1", n, c)
+		}
+	}
+	// A technician swaps the trust file (here: the same root, re-encoded).
+	tf, err := os.OpenFile(f.Config.Watchlist.Trust, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(f.Config.Audit.Path)
-	if n := strings.Count(string(b), `"kind":"config_change"`); n != 1 {
-		t.Fatalf("%d config_change entries in %d, want 1", n, rep.Entries)
+	tf.WriteString("\n")
+	tf.Close()
+	start()
+	if n := count(`"action":"trust_root_loaded"`); n != 2 {
+		t.Fatalf("%d trust_root_loaded entries after the trust file changed, want 2", n)
 	}
 }
 

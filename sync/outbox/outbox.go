@@ -81,6 +81,7 @@ type Options struct {
 type Outbox struct {
 	db     *bolt.DB
 	sealer *seal.Sealer
+	kp     seal.KeyProvider // to re-read the KEK for RotateKEK
 	opts   Options
 	log    *slog.Logger
 	clock  Clock
@@ -136,7 +137,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: open %s: %w", path, diskErr(err))
 	}
-	o := &Outbox{db: db, opts: opts, log: log, clock: opts.Clock, wake: make(chan struct{}, 1)}
+	o := &Outbox{db: db, kp: kp, opts: opts, log: log, clock: opts.Clock, wake: make(chan struct{}, 1)}
 	var dek []byte
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, d, err := sealdb.Init(tx, layout, kek)
@@ -474,6 +475,35 @@ func (o *Outbox) Close() error {
 	o.closed = true
 	o.mu.Unlock()
 	return o.db.Close()
+}
+
+// RotateKEK re-wraps the outbox's data key under newKP's key. Afterwards
+// the file opens only with the new key; queued records stay as they are.
+func (o *Outbox) RotateKEK(newKP seal.KeyProvider) error {
+	if o.isClosed() {
+		return ErrClosed
+	}
+	o.mu.Lock()
+	oldKP := o.kp
+	o.mu.Unlock()
+	oldKEK, err := oldKP.KEK()
+	if err != nil {
+		return fmt.Errorf("outbox: key %s: %w", oldKP, err)
+	}
+	defer seal.Wipe(oldKEK)
+	newKEK, err := newKP.KEK()
+	if err != nil {
+		return fmt.Errorf("outbox: new key %s: %w", newKP, err)
+	}
+	defer seal.Wipe(newKEK)
+	if err := o.db.Update(func(tx *bolt.Tx) error { return sealdb.Rotate(tx, layout, oldKEK, newKEK) }); err != nil {
+		return fmt.Errorf("outbox: rotate key: %w", diskErr(err))
+	}
+	o.mu.Lock()
+	o.kp = newKP
+	o.mu.Unlock()
+	o.log.Info("outbox: key-encryption key rotated")
+	return nil
 }
 
 func (o *Outbox) isClosed() bool {

@@ -444,3 +444,33 @@ func TestConcurrentEnqueue(t *testing.T) {
 		t.Fatalf("in-memory counters %+v disagree with the file %+v", st, s2)
 	}
 }
+
+// TestRotateKEK: after rotation the queue opens with the new key only, and
+// nothing queued is lost.
+func TestRotateKEK(t *testing.T) {
+	o, path, oldKP := mustOpen(t, Options{})
+	for i := range 20 {
+		enqueue(t, o, Priority(1+i%2), i)
+	}
+	newKP := testKey(t)
+	if err := o.RotateKEK(newKP); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, o, Hit, 20) // the open outbox keeps working
+	o.Close()
+	if err := o.RotateKEK(newKP); !errors.Is(err, ErrClosed) {
+		t.Fatalf("rotate after close: %v, want ErrClosed", err)
+	}
+	if _, err := Open(path, oldKP, Options{}); !errors.Is(err, seal.ErrWrongKey) {
+		t.Fatalf("open with the old key: %v, want ErrWrongKey", err)
+	}
+	o2, err := Open(path, newKP, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o2.Close()
+	recs, err := o2.Peek(100, 1<<20)
+	if err != nil || len(recs) != 21 {
+		t.Fatalf("after rotation: %d records, %v; want 21", len(recs), err)
+	}
+}
