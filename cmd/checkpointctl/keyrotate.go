@@ -158,40 +158,31 @@ func rotateStore(store, path string, oldKP, newKP seal.KeyProvider) error {
 		return err
 	}
 	const wait = 2 * time.Second
-	switch store {
-	case "watchlist":
-		s, err := watchlist.Open(path, oldKP, watchlist.Options{Timeout: wait})
-		if err != nil {
-			return classify(err)
+	open := func(kp seal.KeyProvider, readOnly bool) (rotatable, error) {
+		if store == "watchlist" {
+			return watchlist.Open(path, kp, watchlist.Options{Timeout: wait, ReadOnly: readOnly})
 		}
-		err = s.RotateKEK(newKP)
-		if cerr := s.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return classify(err)
-		}
-		s, err = watchlist.Open(path, newKP, watchlist.Options{Timeout: wait, ReadOnly: true})
-		if err != nil {
-			return fmt.Errorf("%s does not open with the new key after rotation: %w", path, err)
-		}
-		return s.Close()
-	default:
-		o, err := outbox.Open(path, oldKP, outbox.Options{Timeout: wait})
-		if err != nil {
-			return classify(err)
-		}
-		err = o.RotateKEK(newKP)
-		if cerr := o.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return classify(err)
-		}
-		o, err = outbox.Open(path, newKP, outbox.Options{Timeout: wait})
-		if err != nil {
-			return fmt.Errorf("%s does not open with the new key after rotation: %w", path, err)
-		}
-		return o.Close()
+		return outbox.Open(path, kp, outbox.Options{Timeout: wait})
 	}
+	s, err := open(oldKP, false)
+	if err != nil {
+		return classify(err)
+	}
+	err = s.RotateKEK(newKP)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return classify(err)
+	}
+	if s, err = open(newKP, true); err != nil {
+		return fmt.Errorf("%s does not open with the new key after rotation: %w", path, err)
+	}
+	return s.Close()
+}
+
+// rotatable is what the watchlist store and the outbox share for rotation.
+type rotatable interface {
+	RotateKEK(seal.KeyProvider) error
+	Close() error
 }
