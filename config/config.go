@@ -130,6 +130,9 @@ type Web struct {
 	Accounts   string   `yaml:"accounts"` // officer accounts file (hashed PINs)
 	SessionTTL Duration `yaml:"session_ttl"`
 	Metrics    bool     `yaml:"metrics"` // serve /metrics on this listener
+	// SignInSocket, when set, lets officers mapped to an OS user sign in
+	// as that user (checkpointctl officer signin) instead of typing a PIN.
+	SignInSocket string `yaml:"signin_socket"`
 }
 
 // Gate is the e-gate controller API.
@@ -352,6 +355,8 @@ func (c *Config) Validate() error {
 		if c.Web.Accounts == "" {
 			bad("web.accounts", "required: the officer accounts file")
 		}
+	} else if c.Web.SignInSocket != "" {
+		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")

@@ -52,6 +52,7 @@ func TestErrors(t *testing.T) {
 		{"bad framing", "version: 1\nunit: {id: u1}\nstate_dir: /s\nscanner: {port: /dev/x, framing: morse}\nweb: {accounts: /a}\n", "scanner.framing"},
 		{"duplicate key", base + "scanner: {port: /dev/y}\n", "already defined"},
 		{"public listen without tls", "version: 1\nunit: {id: u1}\nstate_dir: /s\nscanner: {port: /dev/x}\nweb: {listen: '0.0.0.0:8080', accounts: /a}\n", "reachable from other hosts"},
+		{"sign-in socket without page", "version: 1\nunit: {id: u1}\nstate_dir: /s\nscanner: {port: /dev/x}\nweb: {listen: '', signin_socket: /run/x.sock}\n", "web.signin_socket"},
 		{"tcp gate without token", base + "gate: {listen: '127.0.0.1:9000'}\n", "gate.token_file"},
 		{"http hub", base + "hub: {url: 'http://hq', ca: a, cert: b, key: c}\n", "must be https"},
 		{"missing id", "version: 1\nstate_dir: /s\nscanner: {port: /dev/x}\nweb: {accounts: /a}\n", "unit.id"},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/internal/unixsock"
 	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/mrz"
 )
@@ -145,25 +146,11 @@ func Handler(b Backend, opt Options) http.Handler {
 	})
 }
 
-// ListenUnix listens on a Unix socket with mode 0660, replacing a stale
-// socket left by a crash.
+// ListenUnix listens on a Unix socket with mode 0660 (the gate controller
+// is in the daemon's group), replacing a stale socket left by a crash.
 func ListenUnix(path string) (net.Listener, error) {
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("gate: %s exists and is not a socket", path)
-		}
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("gate: %s is in use by another process", path)
-		}
-		os.Remove(path)
-	}
-	l, err := net.Listen("unix", path)
+	l, err := unixsock.Listen(path, 0o660)
 	if err != nil {
-		return nil, fmt.Errorf("gate: %w", err)
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		l.Close()
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	return l, nil

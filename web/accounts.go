@@ -20,6 +20,9 @@ type Officer struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	PINHash string `json:"pin_hash"` // $argon2id$v=19$m=…,t=…,p=…$salt$hash
+	// OSUser, when set, lets this officer sign in as that OS user of the
+	// desk machine through the sign-in socket, without typing the PIN.
+	OSUser string `json:"os_user,omitempty"`
 }
 
 // Accounts is the officer accounts file.
@@ -90,8 +93,14 @@ func LoadAccounts(path string) (*Accounts, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("web: accounts %s: %w", path, err)
 	}
-	seen := map[string]bool{}
+	seen, seenOS := map[string]bool{}, map[string]bool{}
 	for _, o := range a.Officers {
+		if o.OSUser != "" {
+			if seenOS[o.OSUser] {
+				return nil, fmt.Errorf("web: accounts %s: OS user %q belongs to two officers", path, o.OSUser)
+			}
+			seenOS[o.OSUser] = true
+		}
 		if o.ID == "" || !strings.HasPrefix(o.PINHash, "$argon2id$") {
 			return nil, fmt.Errorf("web: accounts %s: officer %q has no id or no argon2id PIN hash", path, o.ID)
 		}
@@ -113,8 +122,19 @@ func (a *Accounts) Save(path string) error {
 }
 
 // Set adds or replaces an officer.
-func (a *Accounts) Set(id, name, pin string) {
-	o := Officer{ID: id, Name: name, PINHash: HashPIN(pin)}
+func (a *Accounts) Set(id, name, pin string) { a.SetOfficer(id, name, pin, "") }
+
+// SetOfficer adds or replaces an officer who may also sign in as osUser
+// (empty: PIN only). Another officer holding osUser loses it.
+func (a *Accounts) SetOfficer(id, name, pin, osUser string) {
+	o := Officer{ID: id, Name: name, PINHash: HashPIN(pin), OSUser: osUser}
+	if osUser != "" {
+		for i := range a.Officers {
+			if a.Officers[i].OSUser == osUser {
+				a.Officers[i].OSUser = ""
+			}
+		}
+	}
 	for i := range a.Officers {
 		if a.Officers[i].ID == id {
 			a.Officers[i] = o
@@ -140,3 +160,13 @@ func (a *Accounts) Check(id, pin string) (Officer, error) {
 }
 
 var dummyHash = HashPIN("not-a-real-pin")
+
+// ByOSUser returns the officer who signs in as the OS user name.
+func (a *Accounts) ByOSUser(name string) (Officer, error) {
+	for _, o := range a.Officers {
+		if name != "" && o.OSUser == name {
+			return o, nil
+		}
+	}
+	return Officer{}, ErrBadCredentials
+}

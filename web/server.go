@@ -48,6 +48,7 @@ type Server struct {
 	mu   sync.Mutex
 	sess map[string]session
 	fail map[string]failures // by officer id: lockout after repeated wrong PINs
+	tick map[string]session  // one-time sign-in tickets from the sign-in socket
 }
 
 type session struct {
@@ -79,11 +80,12 @@ func New(b Backend, opt Options) *Server {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 8 * time.Hour
 	}
-	s := &Server{b: b, opt: opt, mux: http.NewServeMux(), sess: map[string]session{}, fail: map[string]failures{}}
+	s := &Server{b: b, opt: opt, mux: http.NewServeMux(), sess: map[string]session{}, fail: map[string]failures{}, tick: map[string]session{}}
 	static, _ := fs.Sub(assets, "assets")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("GET /login/ticket", s.redeemTicket)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /{$}", s.auth(s.index))
 	s.mux.HandleFunc("GET /api/state", s.auth(s.state))
@@ -195,11 +197,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?e=bad", http.StatusSeeOther)
 		return
 	}
-	var tok [32]byte
-	rand.Read(tok[:])
-	t := hex.EncodeToString(tok[:])
 	s.mu.Lock()
 	delete(s.fail, id)
+	s.mu.Unlock()
+	s.startSession(w, r, o, "pin")
+}
+
+// startSession signs o in on this browser and opens the page.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, o Officer, method string) {
+	t := newToken()
+	now := s.opt.Now()
+	s.mu.Lock()
 	s.sess[t] = session{officer: o, expires: now.Add(s.opt.SessionTTL)}
 	for k, v := range s.sess {
 		if now.After(v.expires) {
@@ -209,8 +217,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: t, Path: "/", HttpOnly: true, Secure: s.opt.Secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(s.opt.SessionTTL.Seconds())})
-	s.opt.Logger.Info("officer signed in", "officer", o.ID)
+	s.opt.Logger.Info("officer signed in", "officer", o.ID, "method", method)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func newToken() string {
+	var tok [32]byte
+	rand.Read(tok[:])
+	return hex.EncodeToString(tok[:])
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -91,12 +91,12 @@ func newOfficerCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&f.accounts, "accounts", "", "officer accounts file (default: the config's web.accounts)")
 	cmd.PersistentFlags().StringVar(&f.config, "config", techDefaultConfig, "checkpointd's config")
-	cmd.AddCommand(newOfficerAddCmd(f), newOfficerListCmd(f), newOfficerRemoveCmd(f))
+	cmd.AddCommand(newOfficerAddCmd(f), newOfficerListCmd(f), newOfficerRemoveCmd(f), newOfficerSignInCmd(f))
 	return cmd
 }
 
 func newOfficerAddCmd(f *officerFlags) *cobra.Command {
-	var id, name string
+	var id, name, osUser string
 	var pinStdin bool
 	cmd := &cobra.Command{
 		Use:   "add --id ID --name NAME [--pin-stdin]",
@@ -111,6 +111,9 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			name = strings.TrimSpace(name)
 			if name == "" || strings.IndexFunc(name, unicode.IsControl) >= 0 || utf8.RuneCountInString(name) > 128 {
 				return cli.Exit(2, errors.New("--name is required: up to 128 printable characters"))
+			}
+			if osUser != "" && !officerIDPattern.MatchString(osUser) {
+				return cli.Exit(2, fmt.Errorf("--os-user %q is not a user name", osUser))
 			}
 			path, a, err := f.load(true)
 			if err != nil {
@@ -137,7 +140,7 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			for _, o := range a.Officers {
 				replaced = replaced || o.ID == id
 			}
-			a.Set(id, name, pin)
+			a.SetOfficer(id, name, pin, osUser)
 			if err := a.Save(path); err != nil {
 				return fmt.Errorf("save %s: %w", path, err)
 			}
@@ -145,7 +148,7 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			if replaced {
 				action = "replaced"
 			}
-			if err := ta.record(audit.KindKeyOperation, "officer_"+action, map[string]string{"officer": id}); err != nil {
+			if err := ta.record(audit.KindKeyOperation, "officer_"+action, map[string]string{"officer": id, "os_user": osUser}); err != nil {
 				return err
 			}
 			if jsonOutput(cmd) {
@@ -158,6 +161,7 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 	cmd.Flags().StringVar(&id, "id", "", "officer id (sign-in name, e.g. badge number)")
 	cmd.Flags().StringVar(&name, "name", "", "officer's name as shown on the page")
 	cmd.Flags().BoolVar(&pinStdin, "pin-stdin", false, "read the PIN from the first line of stdin instead of the terminal")
+	cmd.Flags().StringVar(&osUser, "os-user", "", "OS user of the desk machine who may sign in as this officer without the PIN (officer signin)")
 	return cmd
 }
 
@@ -229,18 +233,14 @@ func newOfficerListCmd(f *officerFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ta, err := f.audit(cmd)
-			if err != nil {
-				return err
-			}
-			defer ta.Close()
 			out := cmd.OutOrStdout()
 			if jsonOutput(cmd) {
 				for _, o := range a.Officers {
 					if err := cli.WriteJSONLine(out, struct {
-						ID   string `json:"id"`
-						Name string `json:"name"`
-					}{o.ID, o.Name}); err != nil {
+						ID     string `json:"id"`
+						Name   string `json:"name"`
+						OSUser string `json:"os_user,omitempty"`
+					}{o.ID, o.Name, o.OSUser}); err != nil {
 						return err
 					}
 				}
@@ -251,9 +251,13 @@ func newOfficerListCmd(f *officerFlags) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME")
+			fmt.Fprintln(tw, "ID\tNAME\tOS USER")
 			for _, o := range a.Officers {
-				fmt.Fprintf(tw, "%s\t%s\n", o.ID, o.Name)
+				osUser := o.OSUser
+				if osUser == "" {
+					osUser = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", o.ID, o.Name, osUser)
 			}
 			return tw.Flush()
 		},

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/web"
 )
 
@@ -151,4 +155,68 @@ func TestOfficer(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// signinBackend is the least of a lane the sign-in socket needs.
+type signinBackend struct{ *lane.Broker }
+
+func (signinBackend) Recent(int) []lane.Transaction        { return nil }
+func (signinBackend) Transaction(string) *lane.Transaction { return nil }
+func (signinBackend) Health() lane.Health                  { return lane.Health{} }
+func (signinBackend) Decide(context.Context, string, string, string, string) (*lane.Transaction, error) {
+	return nil, lane.ErrUnknownTransaction
+}
+
+// TestOfficerSignIn maps an officer to the OS user running the tests and
+// signs in through a real sign-in socket, as a kiosk session would.
+func TestOfficerSignIn(t *testing.T) {
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := shortTempDir(t)
+	acc := filepath.Join(dir, "accounts.json")
+	if _, errOut, code := runTech(t, "246810\n", nil, "officer", "add", "--accounts", acc, "--pin-stdin", "--id", "o1", "--name", "Anna Berg", "--os-user", me.Username); code != 0 {
+		t.Fatalf("add --os-user: exit %d: %s", code, errOut)
+	}
+	if out, _, _ := runTech(t, "", nil, "officer", "list", "--accounts", acc); !strings.Contains(out, "o1  Anna Berg  "+me.Username) {
+		t.Fatalf("list does not show the OS user:\n%s", out)
+	}
+	if _, errOut, code := runTech(t, "246810\n", nil, "officer", "add", "--accounts", acc, "--pin-stdin", "--id", "o2", "--name", "X", "--os-user", "bad user"); code != 2 || !strings.Contains(errOut, "not a user name") {
+		t.Fatalf("bad --os-user: exit %d %q", code, errOut)
+	}
+
+	sock := filepath.Join(dir, "signin.sock")
+	if _, errOut, code := runTech(t, "", nil, "officer", "signin", "--socket", sock); code != exitSignInDown || !strings.Contains(errOut, "is checkpointd running") {
+		t.Fatalf("no daemon: exit %d %q", code, errOut)
+	}
+	accounts, err := web.LoadAccounts(acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(sock string, a *web.Accounts) {
+		page := web.New(signinBackend{lane.NewBroker()}, web.Options{Accounts: a})
+		ln, err := web.ListenSignIn(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: page.SignInHandler("http://127.0.0.1:8080"), ConnContext: web.PeerContext}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+	serve(sock, accounts)
+	unmapped := *accounts
+	unmapped.Officers = []web.Officer{accounts.Officers[0]}
+	unmapped.Officers[0].OSUser = ""
+	other := filepath.Join(dir, "other.sock")
+	serve(other, &unmapped)
+
+	out, errOut, code := runTech(t, "", nil, "officer", "signin", "--socket", sock)
+	if code != 0 || !strings.HasPrefix(out, "http://127.0.0.1:8080/login/ticket?t=") || !strings.Contains(errOut, "signed in as officer o1") {
+		t.Fatalf("signin: exit %d\n%s%s", code, out, errOut)
+	}
+	// A unit where no officer is mapped to this OS user refuses.
+	if _, errOut, code := runTech(t, "", nil, "officer", "signin", "--socket", other); code != exitSignInRefused || !strings.Contains(errOut, "is not an officer") {
+		t.Fatalf("unmapped: exit %d %q", code, errOut)
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -260,4 +262,68 @@ func TestOfficerConfirmsHit(t *testing.T) {
 	if strings.Contains(d.log(), "JIMIN") || strings.Contains(d.log(), "M12345678") {
 		t.Fatal("daemon log holds personal data")
 	}
+}
+
+// TestOfficerSignsInAsOSUser: the desk's kiosk session asks the running
+// daemon for a sign-in link over the sign-in socket (as checkpointctl
+// officer signin does); the browser opens it and is signed in as the
+// officer mapped to that OS user, without a PIN. The link works once.
+func TestOfficerSignsInAsOSUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end browser test")
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := unittest.New(t, unittest.Options{SignInAs: me.Username})
+	d := startDaemon(t, f)
+	ctx, cancel := browser(t)
+	defer cancel()
+
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", f.Config.Web.SignInSocket)
+	}}}
+	resp, err := hc.Post("http://checkpointd/v1/signin", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk struct{ Officer, URL string }
+	json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tk.Officer != unittest.Officer {
+		t.Fatalf("sign-in socket: %d, %+v", resp.StatusCode, tk)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(tk.URL),
+		chromedp.WaitVisible(chromedp.ID("banner")),
+		chromedp.WaitReady(chromedp.CSS("#h-scanner.good")),
+	)
+	if err != nil {
+		t.Fatalf("opening the sign-in link: %v", err)
+	}
+	who, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("officer")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(who, "Officer One") || strings.Contains(loc, "ticket") {
+		t.Fatalf("signed in as %q at %s", who, loc)
+	}
+	// The same link in a fresh browser lands on the sign-in form.
+	ctx2, cancel2 := browser(t)
+	defer cancel2()
+	if err := chromedp.Do(ctx2, chromedp.Navigate(tk.URL), chromedp.WaitVisible(chromedp.ID("pin"))); err != nil {
+		t.Fatalf("reusing the link: %v", err)
+	}
+	if loc, err = chromedp.Run(ctx2, chromedp.Location()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/login?e=ticket") {
+		t.Fatalf("reused link went to %s", loc)
+	}
+	d.stop(t)
 }

@@ -66,8 +66,34 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	u.log.Info("officer page listening", "addr", ln.Addr().String(), "tls", u.cfg.Web.TLSCert != "")
+	if u.cfg.Web.SignInSocket != "" {
+		sln, err := web.ListenSignIn(u.cfg.Web.SignInSocket)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ssrv := u.httpServer(h.SignInHandler(pageURL(ln.Addr(), u.cfg.Web.TLSCert != "")))
+		ssrv.ConnContext = web.PeerContext
+		// Closing the page's server closes this one too.
+		srv.RegisterOnShutdown(func() { ssrv.Close() })
+		g.Go(func() error { return ignoreCanceled(ssrv.Serve(sln)) })
+	}
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
+}
+
+// pageURL is where a browser on this machine reaches the officer page: a
+// wildcard listen address is reached on loopback.
+func pageURL(addr net.Addr, tls bool) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // WebAddr is where the officer page listens (after Run started).

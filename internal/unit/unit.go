@@ -409,12 +409,7 @@ func diskStatus(path string) DiskStatus {
 	return d
 }
 
-func listenUnix(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	return gate.ListenUnix(path)
-}
+func listenUnix(path string) (net.Listener, error) { return gate.ListenUnix(path) }
 
 // auditConfig records a configuration, root of trust or TLS identity that
 // differs from the one the unit last started with, so that a swapped file

@@ -41,6 +41,9 @@ type Options struct {
 	Photo  string // file name in the faces dir (default: the watchlisted person's live photo)
 	Hub    bool   // a real hub the unit uploads to
 	Egate  bool
+	// SignInAs maps the officer to this OS user and opens the sign-in
+	// socket (<dir>/signin.sock).
+	SignInAs string
 }
 
 // Fixture is a prepared unit.
@@ -171,7 +174,7 @@ func New(t testing.TB, o Options) *Fixture {
 	must(t, store.Close())
 
 	acc := &web.Accounts{}
-	acc.Set(Officer, "Officer One", PIN)
+	acc.SetOfficer(Officer, "Officer One", PIN, o.SignInAs)
 	must(t, acc.Save(filepath.Join(dir, "officers.json")))
 
 	f.PTY = scannertest.NewPTY(t)
@@ -195,6 +198,9 @@ func New(t testing.TB, o Options) *Fixture {
 	cfg.Outbox.Key = "file:" + filepath.Join(keys, "outbox.kek")
 	cfg.Web.Listen = "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cfg.Web.Accounts = filepath.Join(dir, "officers.json")
+	if o.SignInAs != "" {
+		cfg.Web.SignInSocket = filepath.Join(dir, "signin.sock")
+	}
 	cfg.Log.Level = "debug"
 	if o.Hub {
 		f.HubBundles = filepath.Join(dir, "hub-bundles")
