@@ -27,8 +27,8 @@ func FaceScore(d, threshold float32) float64 {
 	return min(max(s, 0), 1)
 }
 
-// faceStrength grades a distance against the threshold: dlib's same-person
-// pairs mostly fall under 0.45 of 0.6.
+// faceStrength grades a distance against the threshold: well inside it
+// (three quarters or less) is strong.
 func faceStrength(d, threshold float32) string {
 	switch {
 	case d <= 0.75*threshold:

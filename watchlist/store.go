@@ -21,13 +21,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/watchlist/faceindex"
 	"github.com/checkpoint-edge/checkpoint/watchlist/match"
 )
 
-// DefaultFaceMaxDistance is the Euclidean distance under which two dlib
-// ResNet embeddings are taken as the same person (dlib's own threshold).
-const DefaultFaceMaxDistance = 0.6
+// DefaultFaceMaxDistance is the 1:N threshold when Options give none: the
+// calibrated one (vision.DefaultThresholds), not dlib's customary 0.6,
+// which on our labelled photos accepts 93% of different-person pairs.
+var DefaultFaceMaxDistance = vision.DefaultThresholds.Search1toN
 
 // FaceDim is the dimension of the face templates the store indexes.
 const FaceDim = 128

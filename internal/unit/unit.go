@@ -97,15 +97,10 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("watchlist key: %w", err)
 	}
-	// 1:N face search uses the calibrated strict threshold unless the
-	// config names one: dlib's customary 0.6 would flag most travellers of
-	// some populations (see vision.DefaultThresholds).
-	faceDist := cfg.Policy.FaceSearchDistance
-	if faceDist == 0 {
-		faceDist = vision.DefaultThresholds.Search1toN
-	}
+	// 1:N face search uses the calibrated strict threshold (the store's
+	// default, vision.DefaultThresholds) unless the config names one.
 	u.store, err = watchlist.Open(cfg.Watchlist.Path, wkp, watchlist.Options{
-		Logger: logger.With("component", "watchlist"), FaceMaxDistance: faceDist,
+		Logger: logger.With("component", "watchlist"), FaceMaxDistance: cfg.Policy.FaceSearchDistance,
 		OnIntegrity: func(e *watchlist.IntegrityError) {
 			u.metrics.IntegrityAlarms.Inc()
 			u.alarms.Store("integrity", "Watchlist integrity error: a record failed authentication")
