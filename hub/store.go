@@ -90,6 +90,7 @@ type Options struct {
 type Hub struct {
 	db     *bolt.DB
 	sealer *seal.Sealer
+	kp     seal.KeyProvider // re-read by RotateKEK
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
@@ -138,7 +139,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Hub, error) {
 		db.Close()
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	return &Hub{db: db, sealer: s, opts: opts, log: log, now: opts.Now}, nil
+	return &Hub{db: db, kp: kp, sealer: s, opts: opts, log: log, now: opts.Now}, nil
 }
 
 // Close releases the database. It is idempotent.
@@ -150,6 +151,32 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	return h.db.Close()
+}
+
+// RotateKEK re-wraps the results database's data key under newKP's key;
+// stored results are not re-encrypted.
+func (h *Hub) RotateKEK(newKP seal.KeyProvider) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	oldKEK, err := h.kp.KEK()
+	if err != nil {
+		return fmt.Errorf("hub: key %s: %w", h.kp, err)
+	}
+	defer seal.Wipe(oldKEK)
+	newKEK, err := newKP.KEK()
+	if err != nil {
+		return fmt.Errorf("hub: new key %s: %w", newKP, err)
+	}
+	defer seal.Wipe(newKEK)
+	if err := h.db.Update(func(tx *bolt.Tx) error { return sealdb.Rotate(tx, layout, oldKEK, newKEK) }); err != nil {
+		return fmt.Errorf("hub: rotate key: %w", err)
+	}
+	h.kp = newKP
+	h.log.Info("hub: key-encryption key rotated")
+	return nil
 }
 
 // Ingest stores the records of unit that it does not hold yet, in order,

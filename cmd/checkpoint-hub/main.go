@@ -4,6 +4,7 @@
 //	checkpoint-hub [serve] --listen 127.0.0.1:8443 --data DIR --bundles DIR \
 //	    --cert hub.pem --key hub.key --ca ca.pem [--identity hq.agekey]
 //	checkpoint-hub import FILE --data DIR --ca ca.pem --identity hq.agekey
+//	checkpoint-hub rotate-key --data DIR --data-key OLD --new-data-key NEW
 //
 // The logic lives in package hub; this file only parses flags and runs.
 package main
@@ -43,6 +44,7 @@ type config struct {
 	keySpec   string
 	identity  string
 	operators string
+	newKey    string
 	logLevel  string
 	shutdown  time.Duration
 }
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.key, "key", "", "server private key (PEM)")
 	fs.StringVar(&c.ca, "ca", "", "fleet CA: verifies unit client certificates and signed imports")
 	fs.StringVar(&c.keySpec, "data-key", "credential:hub.kek", "key-encryption key for stored results (file:PATH, credential:NAME, env:VAR)")
+	fs.StringVar(&c.newKey, "new-data-key", "", "rotate-key: the new key-encryption key (the hub stopped)")
 	fs.StringVar(&c.identity, "identity", "", "age identity file that decrypts hand-carried exports")
 	fs.StringVar(&c.operators, "operator", "", "comma-separated certificate ids allowed to list units and read all results")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -105,8 +108,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cli.Exit(2, errors.New("import: give one or more export files"))
 		}
 		return importFiles(c, pos, stdout, log)
+	case "rotate-key":
+		return rotateKey(c, stdout, log)
 	}
-	return cli.Exit(2, fmt.Errorf("unknown command %q (want serve or import)", cmd))
+	return cli.Exit(2, fmt.Errorf("unknown command %q (want serve, import or rotate-key)", cmd))
 }
 
 func openHub(c config, log *slog.Logger) (*hub.Hub, error) {
@@ -182,6 +187,36 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 		err = nil
 	}
 	return errors.Join(err, h.Close())
+}
+
+// rotateKey re-wraps the results database's data key, then proves the
+// database opens with the new key.
+func rotateKey(c config, stdout io.Writer, log *slog.Logger) error {
+	if c.newKey == "" || c.newKey == c.keySpec {
+		return cli.Exit(2, errors.New("rotate-key: --new-data-key must name a key other than --data-key"))
+	}
+	newKP, err := seal.ParseProvider(c.newKey)
+	if err != nil {
+		return cli.Exit(2, fmt.Errorf("rotate-key: --new-data-key: %w", err))
+	}
+	h, err := openHub(c, log)
+	if err != nil {
+		return err
+	}
+	err = h.RotateKEK(newKP)
+	if cerr := h.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	c.keySpec = c.newKey
+	if h, err = openHub(c, log); err != nil {
+		return fmt.Errorf("rotate-key: the database does not open with the new key: %w", err)
+	}
+	h.Close()
+	fmt.Fprintf(stdout, "results database %s now opens with %s only\n", filepath.Join(c.data, "hub.db"), newKP)
+	return nil
 }
 
 func importFiles(c config, files []string, stdout io.Writer, log *slog.Logger) error {

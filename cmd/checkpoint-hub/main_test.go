@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -176,5 +177,53 @@ func TestFlagErrors(t *testing.T) {
 	var ee *cli.ExitError
 	if !errors.As(cli.Exit(2, errors.New("x")), &ee) {
 		t.Fatal("cli.Exit does not produce an ExitError")
+	}
+}
+
+// TestRotateKey: after rotate-key the results database opens with the new
+// key only and still holds what it stored.
+func TestRotateKey(t *testing.T) {
+	d := t.TempDir()
+	oldKey, newKey := filepath.Join(d, "old.kek"), filepath.Join(d, "new.kek")
+	for _, k := range []string{oldKey, newKey} {
+		if err := seal.GenerateKeyFile(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := filepath.Join(d, "data")
+	c := config{data: data, keySpec: "file:" + oldKey}
+	h, err := openHub(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := outbox.Record{Key: "desk-1:0001", Seq: 1, Kind: "result", Priority: outbox.Hit, CreatedAt: time.Now(), Payload: json.RawMessage(`{"n":1}`)}
+	if _, err := h.Ingest("desk-1", []outbox.Record{rec}, "upload"); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+
+	args := []string{"rotate-key", "--data", data, "--data-key", "file:" + oldKey}
+	if err := run(context.Background(), args, io.Discard, io.Discard); err == nil || cli.ExitCode(err) != 2 {
+		t.Fatalf("rotate-key without --new-data-key: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), append(args, "--new-data-key", "file:"+newKey), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "now opens with file:"+newKey+" only") {
+		t.Fatalf("output %q", out.String())
+	}
+	if _, err := openHub(c, nil); !errors.Is(err, seal.ErrWrongKey) {
+		t.Fatalf("open with the old key after rotation: %v, want ErrWrongKey", err)
+	}
+	c.keySpec = "file:" + newKey
+	h, err = openHub(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	res, err := h.Ingest("desk-1", []outbox.Record{rec}, "upload")
+	if err != nil || res.New != 0 || res.Duplicates != 1 {
+		t.Fatalf("re-sending the stored record after rotation: %+v, %v; want a duplicate", res, err)
 	}
 }
