@@ -155,6 +155,8 @@ ${B}${G}Checkpoint demo is running${N}
 
   Officer page   ${B}http://127.0.0.1:$WEB_PORT/${N}
   Sign in as     officer ${B}demo${N}, PIN ${B}246810${N}
+                 or, as ${USER:-you}, without the PIN: open the link that
+                 ${B}$BIN/checkpointctl officer signin --config $DEMO/checkpointd.yaml${N} prints
   Hub            https://127.0.0.1:$HUB_PORT (mutual TLS)
   Logs           $LOGS/{checkpointd,hub,feed,socat}.log
 

@@ -54,6 +54,7 @@ func TestRenderConfig(t *testing.T) {
 				{"hub key", c.Hub.Key, p.UnitKey},
 				{"web", c.Web.Listen, "127.0.0.1:8081"},
 				{"accounts", c.Web.Accounts, p.Accounts},
+				{"sign-in socket", c.Web.SignInSocket, p.SignInSocket},
 			}
 			for _, ck := range checks {
 				if ck.got != ck.want {

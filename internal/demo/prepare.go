@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -215,6 +216,7 @@ type Paths struct {
 	HubBundles, HubData                     string
 	Manifest, Config, Travellers, Video     string
 	Accounts, Trust, Identity               string
+	SignInSocket                            string
 	CACert, CAKey, HubCert, HubKey          string
 	UnitCert, UnitKey                       string
 	SigningKey, RootKey                     string
@@ -230,7 +232,7 @@ func PathsOf(dir string) Paths {
 		Dir: dir, Keys: k, State: j(dir, "state"), Logs: j(dir, "logs"), HQ: j(dir, "hq"),
 		HubBundles: j(dir, "hub", "bundles"), HubData: j(dir, "hub", "data"),
 		Manifest: j(dir, "demo.json"), Config: j(dir, "checkpointd.yaml"), Travellers: j(dir, "travellers.mrz"),
-		Video: j(dir, "camera.avi"), Accounts: j(dir, "officers.json"), Trust: j(k, "trust.json"),
+		Video: j(dir, "camera.avi"), Accounts: j(dir, "officers.json"), SignInSocket: j(dir, "state", "signin.sock"), Trust: j(k, "trust.json"),
 		Identity: j(k, "unit.age"), CACert: j(k, "fleet-ca.crt"), CAKey: j(k, "fleet-ca.key"),
 		HubCert: j(k, "hub.crt"), HubKey: j(k, "hub.key"), UnitCert: j(k, UnitID+".crt"), UnitKey: j(k, UnitID+".key"),
 		SigningKey: j(k, "signing.key"), RootKey: j(k, "root.key"),
@@ -313,6 +315,9 @@ func reuse(ctx context.Context, m *Manifest, p Paths, o *Options) (*Result, erro
 		}
 	}
 	res := &Result{Manifest: m, Paths: p, Reused: true}
+	if err := writeAccounts(p); err != nil {
+		return nil, err
+	}
 	now := o.Now()
 	if now.Sub(m.Bundle.IssuedAt) > refreshAfter || now.After(m.Bundle.ExpiresAt.Add(-refreshAfter)) {
 		o.Logger.Info("demo: bundle aged, publishing the next sequence", "sequence", m.Bundle.Sequence+1)
@@ -552,8 +557,20 @@ func makeKeys(p Paths, now time.Time) error {
 			return err
 		}
 	}
+	return writeAccounts(p)
+}
+
+// writeAccounts writes the demo officer. Whoever runs the demo may also
+// sign in as that officer through the sign-in socket (checkpointctl officer
+// signin), without the PIN; a reused directory is rewritten so the mapping
+// follows the user running it now.
+func writeAccounts(p Paths) error {
+	me := ""
+	if u, err := user.Current(); err == nil {
+		me = u.Username
+	}
 	acc := &web.Accounts{}
-	acc.Set(Officer, OfficerName, PIN)
+	acc.SetOfficer(Officer, OfficerName, PIN, me)
 	if err := acc.Save(p.Accounts); err != nil {
 		return err
 	}
