@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,37 +18,6 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
-
-func buildBundleCtl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// ctl runs the binary; want is the expected exit code.
-func ctl(t *testing.T, bin string, want int, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	if code != want {
-		t.Fatalf("checkpointctl %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, so.String(), se.String())
-	}
-	if want != 0 {
-		return se.String()
-	}
-	return so.String()
-}
 
 func jsonLine(t *testing.T, s string, v any) {
 	t.Helper()
@@ -72,8 +40,8 @@ func writeSnapshot(t *testing.T, path string, n int, status string) {
 
 func TestBundleCLI(t *testing.T) {
 	t0 := time.Now()
-	bin := buildBundleCtl(t)
-	t.Logf("built checkpointctl in %v", time.Since(t0))
+	bin := techBinary(t)
+	t.Logf("checkpointctl ready in %v", time.Since(t0))
 	d := t.TempDir()
 	p := func(n string) string { return filepath.Join(d, n) }
 

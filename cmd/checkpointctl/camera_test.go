@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,37 +13,12 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/camera/cameratest"
 )
 
-// buildCameraCtl builds checkpointctl so that the camera commands are run
-// end to end, exit codes included.
-func buildCameraCtl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runCameraCtl(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return so.String(), se.String(), code
-}
-
 func TestCameraCLI(t *testing.T) {
-	bin := buildCameraCtl(t)
+	bin := techBinary(t)
 	fixture := filepath.Join("..", "..", "device", "camera", "testdata")
 
 	t.Run("list", func(t *testing.T) {
-		out, errOut, code := runCameraCtl(t, bin, "camera", "list",
+		out, errOut, code := runCtl(t, bin, nil, "camera", "list",
 			"--sysfs", filepath.Join(fixture, "sysfs"), "--dev", filepath.Join(fixture, "dev"))
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
@@ -58,7 +31,7 @@ func TestCameraCLI(t *testing.T) {
 	})
 
 	t.Run("list json", func(t *testing.T) {
-		out, errOut, code := runCameraCtl(t, bin, "camera", "list", "--json",
+		out, errOut, code := runCtl(t, bin, nil, "camera", "list", "--json",
 			"--sysfs", filepath.Join(fixture, "sysfs"), "--dev", filepath.Join(fixture, "dev"))
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
@@ -78,11 +51,11 @@ func TestCameraCLI(t *testing.T) {
 
 	t.Run("no cameras", func(t *testing.T) {
 		empty := t.TempDir()
-		out, _, code := runCameraCtl(t, bin, "camera", "list", "--sysfs", empty)
+		out, _, code := runCtl(t, bin, nil, "camera", "list", "--sysfs", empty)
 		if code != 0 || !strings.Contains(out, "no cameras found") {
 			t.Fatalf("exit %d, output %q", code, out)
 		}
-		out, errOut, code := runCameraCtl(t, bin, "camera", "list", "--json", "--sysfs", empty)
+		out, errOut, code := runCtl(t, bin, nil, "camera", "list", "--json", "--sysfs", empty)
 		if code != 0 || out != "" || !strings.Contains(errOut, "no cameras found") {
 			t.Fatalf("json: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
@@ -97,7 +70,7 @@ func TestCameraCLI(t *testing.T) {
 	for _, ext := range []string{".jpg", ".png"} {
 		t.Run("snap "+ext, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "snap"+ext)
-			out, errOut, code := runCameraCtl(t, bin, "camera", "snap", "--device", video, "--out", path, "--warmup", "3")
+			out, errOut, code := runCtl(t, bin, nil, "camera", "snap", "--device", video, "--out", path, "--warmup", "3")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -121,7 +94,7 @@ func TestCameraCLI(t *testing.T) {
 				t.Fatalf("picture is dark: mean %v", m)
 			}
 			// An existing picture is not overwritten without --force.
-			_, errOut, code = runCameraCtl(t, bin, "camera", "snap", "--device", video, "--out", path)
+			_, errOut, code = runCtl(t, bin, nil, "camera", "snap", "--device", video, "--out", path)
 			if code != 2 || !strings.Contains(errOut, "--force") {
 				t.Fatalf("overwrite: exit %d, %s", code, errOut)
 			}
@@ -130,7 +103,7 @@ func TestCameraCLI(t *testing.T) {
 
 	t.Run("snap json", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "snap.jpeg")
-		out, errOut, code := runCameraCtl(t, bin, "camera", "snap", "--json", "--device", video, "--out", path, "--warmup", "0")
+		out, errOut, code := runCtl(t, bin, nil, "camera", "snap", "--json", "--device", video, "--out", path, "--warmup", "0")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -166,7 +139,7 @@ func TestCameraCLI(t *testing.T) {
 					args[i] = filepath.Join(dir, a)
 				}
 			}
-			_, errOut, code := runCameraCtl(t, bin, args...)
+			_, errOut, code := runCtl(t, bin, nil, args...)
 			if code != tc.code || !strings.Contains(errOut, tc.msg) {
 				t.Fatalf("exit %d, stderr %q; want %d with %q", code, errOut, tc.code, tc.msg)
 			}

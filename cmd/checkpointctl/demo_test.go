@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,23 +47,11 @@ func demoPrereqs(t *testing.T) (models, faces string) {
 	return models, faces
 }
 
+// runDemoCtl runs the binary with one BLAS thread, checks that it exits with
+// want and returns stdout and stderr.
 func runDemoCtl(t *testing.T, bin string, want int, args ...string) (string, string) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=1")
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	if code != want {
-		t.Fatalf("checkpointctl %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, so.String(), se.String())
-	}
-	return so.String(), se.String()
+	return runWant(t, bin, []string{"OPENBLAS_NUM_THREADS=1"}, want, args...)
 }
 
 // TestDemoPrepare runs `demo prepare` with the real models and photos and
@@ -77,10 +64,7 @@ func runDemoCtl(t *testing.T, bin string, want int, args ...string) (string, str
 func TestDemoPrepare(t *testing.T) {
 	models, faces := demoPrereqs(t)
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := techBinary(t)
 	dir := filepath.Join(tmp, "demo")
 	const (
 		hold = 2 * time.Second

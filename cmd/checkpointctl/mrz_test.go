@@ -2,41 +2,18 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/checkpoint-edge/checkpoint/mrz"
 )
 
-func buildMRZCtl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // runMRZCtl runs the binary with stdin and returns stdout, stderr and the
 // exit code.
 func runMRZCtl(t *testing.T, bin, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return so.String(), se.String(), code
+	return runBin(t, bin, stdin, nil, args...)
 }
 
 const (
@@ -47,7 +24,7 @@ const (
 )
 
 func TestMRZCLI(t *testing.T) {
-	bin := buildMRZCtl(t)
+	bin := techBinary(t)
 
 	t.Run("parse human", func(t *testing.T) {
 		out, errOut, code := runMRZCtl(t, bin, mrzTD3+"\n\n"+mrzTD1Long, "mrz", "parse", "--now", "2026-11-24")

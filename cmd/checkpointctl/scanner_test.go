@@ -18,31 +18,14 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/scanner/scannertest"
 )
 
-// TestScannerCLI builds checkpointctl once and runs the scanner commands
+// TestScannerCLI runs the scanner commands of the shared checkpointctl
 // end to end: exit codes, stdout and stderr included.
 func TestScannerCLI(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := techBinary(t)
 	t.Run("SimulateListen", func(t *testing.T) { testScannerSimulateListen(t, bin) })
 	t.Run("FileAndHumanOutput", func(t *testing.T) { testScannerFileAndHumanOutput(t, bin) })
 	t.Run("Errors", func(t *testing.T) { testScannerCLIErrors(t, bin) })
 	t.Run("List", func(t *testing.T) { testScannerList(t, bin) })
-}
-
-func runScannerCtl(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return so.String(), se.String(), code
 }
 
 // syncBuffer is a bytes.Buffer safe for a process writing while the test
@@ -177,7 +160,7 @@ func testScannerSimulateListen(t *testing.T, bin string) {
 				if noise {
 					args = append(args, "--noise")
 				}
-				out, stderr, code := runScannerCtl(t, bin, args...)
+				out, stderr, code := runCtl(t, bin, nil, args...)
 				if code != 0 {
 					t.Fatalf("simulate exit %d: %s", code, stderr)
 				}
@@ -234,7 +217,7 @@ func testScannerFileAndHumanOutput(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	l := startListen(t, bin, "--port", pty.Port, "--framing", "stx-bcc", "--count", "3")
-	if _, stderr, code := runScannerCtl(t, bin, "scanner", "simulate", "--port", pty.Device, "--framing", "stx-bcc", "--file", file, "--interval", "10ms"); code != 0 {
+	if _, stderr, code := runCtl(t, bin, nil, "scanner", "simulate", "--port", pty.Device, "--framing", "stx-bcc", "--file", file, "--interval", "10ms"); code != 0 {
 		t.Fatalf("simulate: %s", stderr)
 	}
 	var out strings.Builder
@@ -272,7 +255,7 @@ func testScannerCLIErrors(t *testing.T, bin string) {
 		{[]string{"scanner", "simulate", "--port", "/dev/null", "--file", empty}, 2, "no MRZ blocks"},
 	}
 	for _, tc := range cases {
-		_, stderr, code := runScannerCtl(t, bin, tc.args...)
+		_, stderr, code := runCtl(t, bin, nil, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, stderr, tc.code, tc.msg)
 		}
@@ -280,7 +263,7 @@ func testScannerCLIErrors(t *testing.T, bin string) {
 }
 
 func testScannerList(t *testing.T, bin string) {
-	out, stderr, code := runScannerCtl(t, bin, "scanner", "list", "--json")
+	out, stderr, code := runCtl(t, bin, nil, "scanner", "list", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -302,7 +285,7 @@ func testScannerList(t *testing.T, bin string) {
 	if len(got) != len(want) {
 		t.Errorf("--json listed %d ports, ListPorts %d", len(got), len(want))
 	}
-	out, _, code = runScannerCtl(t, bin, "scanner", "list")
+	out, _, code = runCtl(t, bin, nil, "scanner", "list")
 	if code != 0 || (len(want) == 0) != strings.Contains(out, "no serial ports found") {
 		t.Errorf("human list (exit %d):\n%s", code, out)
 	}

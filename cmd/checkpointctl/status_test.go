@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,62 +20,6 @@ import (
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
-
-// techCtl is the checkpointctl binary shared by the technician command
-// tests (status, devices, selftest, diag, audit, officer): linking the cgo
-// binary once keeps the package's tests short.
-var techCtl struct {
-	once     sync.Once
-	dir, bin string
-	err      error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if techCtl.dir != "" {
-		os.RemoveAll(techCtl.dir)
-	}
-	os.Exit(code)
-}
-
-func techBinary(t *testing.T) string {
-	t.Helper()
-	techCtl.once.Do(func() {
-		techCtl.dir, techCtl.err = os.MkdirTemp("", "techctl")
-		if techCtl.err != nil {
-			return
-		}
-		techCtl.bin = filepath.Join(techCtl.dir, "checkpointctl")
-		out, err := exec.Command("go", "build", "-o", techCtl.bin, ".").CombinedOutput()
-		if err != nil {
-			techCtl.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if techCtl.err != nil {
-		t.Fatal(techCtl.err)
-	}
-	return techCtl.bin
-}
-
-// runTech runs checkpointctl with stdin and extra environment variables
-// and returns stdout, stderr and the exit code.
-func runTech(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(techBinary(t), args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), env...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return so.String(), se.String(), code
-}
 
 // shortTempDir is a temporary directory with a short path: Unix socket
 // paths are limited to 108 bytes and t.TempDir's include the test name.

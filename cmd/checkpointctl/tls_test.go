@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,39 +12,10 @@ import (
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
 
-// buildCtlForSync builds checkpointctl into dir so the outbox and tls tests
-// run the real binary end to end.
-func buildCtlForSync(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// runCtl runs the binary and returns stdout, stderr and the exit code.
-func runCtl(t *testing.T, bin string, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return so.String(), se.String(), code
-}
-
-// TestSyncCommands runs `keys tls` and `outbox` end to end on one build of
-// the binary (linking checkpointctl is the slow part).
+// TestSyncCommands runs `keys tls` and `outbox` end to end on the shared
+// checkpointctl.
 func TestSyncCommands(t *testing.T) {
-	bin := buildCtlForSync(t)
+	bin := techBinary(t)
 	t.Run("keys tls", func(t *testing.T) { testKeysTLS(t, bin) })
 	t.Run("outbox", func(t *testing.T) { testOutboxCommands(t, bin) })
 }

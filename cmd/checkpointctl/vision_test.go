@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,39 +15,21 @@ import (
 	"github.com/checkpoint-edge/checkpoint/vision/visiontest"
 )
 
-// TestVisionCommands builds checkpointctl once and drives the vision
-// commands end to end on the labelled photos.
+// TestVisionCommands drives the vision commands of the shared
+// checkpointctl end to end on the labelled photos.
 func TestVisionCommands(t *testing.T) {
 	models := visiontest.Models(t)
 	faces := visiontest.Faces(t)
-	bin := filepath.Join(t.TempDir(), "checkpointctl")
-	if out, err := exec.Command("go", append(append([]string{"build"}, visionBuildFlags...), "-o", bin, ".")...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := techBinary(t)
 	t.Run("embed", func(t *testing.T) { testVisionEmbed(t, bin, models, faces) })
 	t.Run("compare", func(t *testing.T) { testVisionCompare(t, bin, models, faces) })
 	t.Run("calibrate", func(t *testing.T) { testVisionCalibrate(t, bin, models, faces) })
 }
 
-func runVision(t *testing.T, bin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
-
 func testVisionEmbed(t *testing.T, bin, models, faces string) {
 	notImage := filepath.Join(t.TempDir(), "notes.jpg")
 	os.WriteFile(notImage, []byte("not a photo"), 0o644)
-	out, stderr, code := runVision(t, bin, "--json", "vision", "embed", "--models", models, "--workers", "1",
+	out, stderr, code := runCtl(t, bin, nil, "--json", "vision", "embed", "--models", models, "--workers", "1",
 		filepath.Join(faces, "tzuyu.jpg"), notImage)
 	if code != 1 || !strings.Contains(stderr, "1 of 2 images failed") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -89,7 +70,7 @@ func testVisionEmbed(t *testing.T, bin, models, faces string) {
 }
 
 func testVisionCompare(t *testing.T, bin, models, faces string) {
-	out, stderr, code := runVision(t, bin, "--json", "vision", "compare", "--models", models, "--workers", "1",
+	out, stderr, code := runCtl(t, bin, nil, "--json", "vision", "compare", "--models", models, "--workers", "1",
 		filepath.Join(faces, "tzuyu.jpg"), filepath.Join(faces, "tzuyu.jpg"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -105,18 +86,18 @@ func testVisionCompare(t *testing.T, bin, models, faces string) {
 	if res.Distance > 1e-4 || !res.Same || res.Threshold != vision.DefaultThresholds.Verify1to1 {
 		t.Errorf("same photo: %+v", res)
 	}
-	out, _, code = runVision(t, bin, "vision", "compare", "--models", models, "--workers", "1",
+	out, _, code = runCtl(t, bin, nil, "vision", "compare", "--models", models, "--workers", "1",
 		filepath.Join(faces, "tzuyu.jpg"), filepath.Join(faces, "joy.jpg"))
 	if code != 0 || !strings.Contains(out, "different people") {
 		t.Errorf("different people: exit %d, %q", code, out)
 	}
 	noFace := filepath.Join(t.TempDir(), "wall.png")
 	os.WriteFile(noFace, grayPNG(t), 0o644)
-	_, stderr, code = runVision(t, bin, "vision", "compare", "--models", models, filepath.Join(faces, "joy.jpg"), noFace)
+	_, stderr, code = runCtl(t, bin, nil, "vision", "compare", "--models", models, filepath.Join(faces, "joy.jpg"), noFace)
 	if code == 0 || !strings.Contains(stderr, "no face") {
 		t.Errorf("no face: exit %d, %q", code, stderr)
 	}
-	_, stderr, code = runVision(t, bin, "vision", "compare", "--models", t.TempDir(), noFace, noFace)
+	_, stderr, code = runCtl(t, bin, nil, "vision", "compare", "--models", t.TempDir(), noFace, noFace)
 	if code != 3 || !strings.Contains(stderr, "load embedding model") {
 		t.Errorf("missing models: exit %d, %q", code, stderr)
 	}
@@ -148,7 +129,7 @@ func testVisionCalibrate(t *testing.T, bin, models, faces string) {
 			os.WriteFile(filepath.Join(dir, person, f), data, 0o644)
 		}
 	}
-	out, stderr, code := runVision(t, bin, "--json", "vision", "calibrate", "--models", models, dir)
+	out, stderr, code := runCtl(t, bin, nil, "--json", "vision", "calibrate", "--models", models, dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -163,11 +144,11 @@ func testVisionCalibrate(t *testing.T, bin, models, faces string) {
 		t.Errorf("calibration %+v", c)
 	}
 	// The reference descriptor set: text table with the recommendation.
-	out, stderr, code = runVision(t, bin, "vision", "calibrate", filepath.Join(faces, "idols.json"))
+	out, stderr, code = runCtl(t, bin, nil, "vision", "calibrate", filepath.Join(faces, "idols.json"))
 	if code != 0 || !strings.Contains(out, "recommended 1:1 verification 0.29") || !strings.Contains(out, "threshold") {
 		t.Errorf("idols.json: exit %d %q %q", code, out, stderr)
 	}
-	_, _, code = runVision(t, bin, "vision", "calibrate", t.TempDir())
+	_, _, code = runCtl(t, bin, nil, "vision", "calibrate", t.TempDir())
 	if code != 2 {
 		t.Errorf("empty dir: exit %d, want 2", code)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 )
 
-// wlEnv is a built checkpointctl with a key and a store path.
+// wlEnv is the shared checkpointctl with a key and a store path.
 type wlEnv struct {
 	bin, dir, store, key string
 }
@@ -20,10 +19,7 @@ type wlEnv struct {
 func newWLEnv(t *testing.T) *wlEnv {
 	t.Helper()
 	dir := t.TempDir()
-	e := &wlEnv{bin: filepath.Join(dir, "checkpointctl"), dir: dir, store: filepath.Join(dir, "watchlist.db")}
-	if out, err := exec.Command("go", "build", "-o", e.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	e := &wlEnv{bin: techBinary(t), dir: dir, store: filepath.Join(dir, "watchlist.db")}
 	kp := filepath.Join(dir, "watchlist.kek")
 	if err := seal.GenerateKeyFile(kp); err != nil {
 		t.Fatal(err)
@@ -38,23 +34,7 @@ func (e *wlEnv) run(t *testing.T, want int, args ...string) string {
 	t.Helper()
 	full := append([]string{"watchlist"}, args...)
 	full = append(full, "--store", e.store, "--key", e.key)
-	cmd := exec.Command(e.bin, full...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	if code != want {
-		t.Fatalf("watchlist %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, so.String(), se.String())
-	}
-	if want != 0 {
-		return se.String()
-	}
-	return so.String()
+	return ctl(t, e.bin, want, full...)
 }
 
 func TestWatchlistCLI(t *testing.T) {
@@ -187,9 +167,8 @@ func TestWatchlistCLI(t *testing.T) {
 	// A wrong key is refused clearly.
 	wrong := filepath.Join(e.dir, "wrong.kek")
 	seal.GenerateKeyFile(wrong)
-	cmd := exec.Command(e.bin, "watchlist", "info", "--store", e.store, "--key", "file:"+wrong)
-	msg, _ := cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(string(msg), "wrong key") {
+	so, se, code := runCtl(t, e.bin, nil, "watchlist", "info", "--store", e.store, "--key", "file:"+wrong)
+	if msg := so + se; code == 0 || !strings.Contains(msg, "wrong key") {
 		t.Fatalf("wrong key: %s", msg)
 	}
 }
