@@ -450,7 +450,7 @@ func TestLinkFailure(t *testing.T) {
 	if err := <-runDone; err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("proxy: %d passed, %d dropped, %d stalled connections", proxy.stats.pass.Load(), proxy.stats.drop.Load(), proxy.stats.stall.Load())
+	t.Logf("proxy: %d passed, %d dropped, %d stalled connections (%d in chaos mode)", proxy.stats.pass.Load(), proxy.stats.drop.Load(), proxy.stats.stall.Load(), proxy.seq.Load())
 	if proxy.stats.drop.Load() == 0 || proxy.stats.stall.Load() == 0 {
 		t.Fatal("the proxy injected no faults; the test proves nothing")
 	}
