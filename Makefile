@@ -63,8 +63,7 @@ build: ## build the binaries into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-test: deps models ## install what is needed, then vet and run every test (race detector on)
-	$(GO) vet $(PKG)
+test: deps models lint ## install what is needed, then gofmt-check, vet and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/

@@ -7,8 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -169,4 +173,82 @@ func (a *Accounts) ByOSUser(name string) (Officer, error) {
 		}
 	}
 	return Officer{}, ErrBadCredentials
+}
+
+// AccountsFile is the officer accounts file, re-read when it changes, so
+// that officers added or removed with checkpointctl count from the next
+// request without restarting the daemon. A file that no longer loads keeps
+// the last good accounts in force and is reported.
+type AccountsFile struct {
+	path string
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	cur  *Accounts
+	seen fileStamp
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+	ino  uint64
+}
+
+func stampOf(st os.FileInfo) fileStamp {
+	s := fileStamp{mod: st.ModTime(), size: st.Size()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		s.ino = sys.Ino // atomic rewrites replace the inode
+	}
+	return s
+}
+
+// OpenAccountsFile loads path; it must load now (a daemon does not start
+// with an unreadable accounts file).
+func OpenAccountsFile(path string, log *slog.Logger) (*AccountsFile, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("web: accounts: %w", err)
+	}
+	a, err := LoadAccounts(path)
+	if err != nil {
+		return nil, err
+	}
+	return &AccountsFile{path: path, log: log, cur: a, seen: stampOf(st)}, nil
+}
+
+// Get returns the current accounts, re-reading the file if it changed.
+func (f *AccountsFile) Get() *Accounts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, err := os.Stat(f.path)
+	if err != nil {
+		f.log.Error("officer accounts file unreadable; keeping the accounts loaded before", "err", err)
+		return f.cur
+	}
+	stamp := stampOf(st)
+	if stamp == f.seen {
+		return f.cur
+	}
+	f.seen = stamp
+	a, err := LoadAccounts(f.path)
+	if err != nil {
+		f.log.Error("officer accounts file changed but does not load; keeping the accounts loaded before", "err", err)
+		return f.cur
+	}
+	f.cur = a
+	f.log.Info("officer accounts reloaded", "officers", len(a.Officers))
+	return a
+}
+
+// has reports whether id is still an officer.
+func (a *Accounts) has(id string) bool {
+	for _, o := range a.Officers {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
 }

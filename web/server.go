@@ -32,12 +32,15 @@ type Backend interface {
 
 // Options configure the server.
 type Options struct {
-	Accounts   *Accounts
-	SessionTTL time.Duration
-	Secure     bool // cookies only over TLS
-	Metrics    http.Handler
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// AccountsFile, when set, is re-read as it changes; otherwise Accounts
+	// is fixed.
+	AccountsFile *AccountsFile
+	Accounts     *Accounts
+	SessionTTL   time.Duration
+	Secure       bool // cookies only over TLS
+	Metrics      http.Handler
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is the officer page's HTTP handler.
@@ -110,6 +113,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// accounts are the officer accounts in force now.
+func (s *Server) accounts() *Accounts {
+	if s.opt.AccountsFile != nil {
+		return s.opt.AccountsFile.Get()
+	}
+	if s.opt.Accounts == nil {
+		return &Accounts{}
+	}
+	return s.opt.Accounts
+}
+
 type ctxKey struct{}
 
 func officerFrom(r *http.Request) Officer {
@@ -133,6 +147,13 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 				delete(s.sess, c.Value)
 			}
 			s.mu.Unlock()
+			// An officer removed from the accounts loses the page at once.
+			if ok && !s.accounts().has(o.ID) {
+				s.mu.Lock()
+				delete(s.sess, c.Value)
+				s.mu.Unlock()
+				ok = false
+			}
 		}
 		if !ok {
 			if strings.HasPrefix(r.URL.Path, "/api/") {
@@ -184,7 +205,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?e=locked", http.StatusSeeOther)
 		return
 	}
-	o, err := s.opt.Accounts.Check(id, pin)
+	o, err := s.accounts().Check(id, pin)
 	if err != nil {
 		s.mu.Lock()
 		f.n++

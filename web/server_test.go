@@ -279,3 +279,58 @@ func TestAccountsFile(t *testing.T) {
 		t.Fatal("PIN verification")
 	}
 }
+
+// TestAccountsReload: officers added or removed in the file (as
+// checkpointctl officer add/remove does, by atomic rename) count from the
+// next request; a removed officer's session ends; a broken file keeps the
+// last good accounts.
+func TestAccountsReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "officers.json")
+	acc := &Accounts{}
+	acc.Set("o1", "Officer One", "246810")
+	if err := acc.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	af, err := OpenAccountsFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{b: &backend{Broker: lane.NewBroker()}, now: time.Now()}
+	f.s = New(f.b, Options{AccountsFile: af, SessionTTL: time.Hour, Now: f.clock})
+	f.srv = httptest.NewServer(f.s)
+	defer f.srv.Close()
+
+	c1, c2 := client(t), client(t)
+	if loc := login(t, f, c2, "o2", "135790"); loc != "/login?e=bad" {
+		t.Fatalf("o2 before being added: → %s", loc)
+	}
+	if loc := login(t, f, c1, "o1", "246810"); loc != "/" {
+		t.Fatalf("o1: → %s", loc)
+	}
+	acc.Set("o2", "Officer Two", "135790")
+	if err := acc.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if loc := login(t, f, c2, "o2", "135790"); loc != "/" {
+		t.Fatalf("o2 after being added: → %s", loc)
+	}
+	// Remove o1: the open session ends.
+	acc.Officers = acc.Officers[1:]
+	if err := acc.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, c1, f.srv.URL+"/api/state"); code != http.StatusUnauthorized {
+		t.Fatalf("removed officer's session: %d, want 401", code)
+	}
+	// A hand-broken file: the last good accounts stay in force.
+	if err := os.WriteFile(path+".tmp", []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(path+".tmp", path)
+	if code, _ := get(t, c2, f.srv.URL+"/api/state"); code != 200 {
+		t.Fatalf("o2 after the file broke: %d, want 200", code)
+	}
+	if loc := login(t, f, client(t), "o1", "246810"); loc != "/login?e=bad" {
+		t.Fatalf("removed o1 signs in after the file broke: → %s", loc)
+	}
+}

@@ -69,7 +69,7 @@ func (s *Server) SignInHandler(pageURL string) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
 			return
 		}
-		o, err := s.opt.Accounts.ByOSUser(name)
+		o, err := s.accounts().ByOSUser(name)
 		if err != nil {
 			s.opt.Logger.Warn("OS-user sign-in refused: no officer for this user", "uid", cred.Uid)
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf("OS user %q is not an officer (checkpointctl officer add --os-user)", name)})

@@ -87,7 +87,8 @@ func newOfficerCmd() *cobra.Command {
 		Use:   "officer",
 		Short: "Manage the officers who may sign in to the desk page (id, name, PIN)",
 		Long: "The accounts file holds each officer's id, name and an argon2id hash of the PIN; PINs are " +
-			"never stored or shown. The file is written atomically with mode 0640.",
+			"never stored or shown. The file is written atomically with mode 0640. A running checkpointd re-reads it " +
+			"when it changes: a new officer can sign in at once, a removed one is signed out at once.",
 	}
 	cmd.PersistentFlags().StringVar(&f.accounts, "accounts", "", "officer accounts file (default: the config's web.accounts)")
 	cmd.PersistentFlags().StringVar(&f.config, "config", techDefaultConfig, "checkpointd's config")

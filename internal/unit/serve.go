@@ -50,7 +50,7 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 	if u.cfg.Web.Metrics {
 		metricsH = u.metrics.Handler()
 	}
-	h := web.New(backend{u}, web.Options{Accounts: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
+	h := web.New(backend{u}, web.Options{AccountsFile: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
 		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web")})
 	srv := u.httpServer(h)
 	ln, err := net.Listen("tcp", u.cfg.Web.Listen)

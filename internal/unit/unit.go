@@ -55,7 +55,7 @@ type Unit struct {
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
 	metrics  *metrics.Metrics
-	accounts *web.Accounts
+	accounts *web.AccountsFile
 
 	runCtx context.Context // set by Run: the parent of every request
 
@@ -124,7 +124,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
 	if cfg.Web.Listen != "" {
-		if u.accounts, err = web.LoadAccounts(cfg.Web.Accounts); err != nil {
+		if u.accounts, err = web.OpenAccountsFile(cfg.Web.Accounts, logger.With("component", "web")); err != nil {
 			return nil, err
 		}
 	}
