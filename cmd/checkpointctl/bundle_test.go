@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
@@ -185,8 +186,19 @@ func TestBundleCLI(t *testing.T) {
 		t.Fatalf("partial v3: %+v", root)
 	}
 	ctl(t, bin, 0, "keys", "root", "sign", "--trust", p("trust-v3.json"), "--sign", p("r3.key"))
-	ctl(t, bin, 0, "keys", "root", "install", "--trust", p("trust-v3.json"), "--to", p("trust.json"))
-	ctl(t, bin, exitRefused, "keys", "root", "install", "--trust", p("trust-v3.json"), "--to", p("trust.json"))
+	// On a unit (its config named) both the install and the refused
+	// replay land in the unit's audit log.
+	unitDir := t.TempDir()
+	unitCfg := writeMinimalConfig(t, unitDir, "")
+	ctl(t, bin, 0, "keys", "root", "install", "--trust", p("trust-v3.json"), "--to", p("trust.json"), "--config", unitCfg)
+	ctl(t, bin, exitRefused, "keys", "root", "install", "--trust", p("trust-v3.json"), "--to", p("trust.json"), "--config", unitCfg)
+	if rep, err := audit.Verify(filepath.Join(unitDir, "audit.log")); err != nil || rep.Entries != 2 {
+		t.Fatalf("unit audit log after two installs: %+v, %v", rep, err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(unitDir, "audit.log")); !bytes.Contains(raw, []byte(`"action":"trust_root_installed"`)) ||
+		!bytes.Contains(raw, []byte(`"action":"trust_root_refused"`)) || !bytes.Contains(raw, []byte(`"version":"3"`)) {
+		t.Fatalf("unit audit log:\n%s", raw)
+	}
 	jsonLine(t, ctl(t, bin, 0, "keys", "root", "show", "--trust", p("trust.json"), "--json"), &root)
 	status := map[string]string{}
 	for _, s := range root.Signers {
