@@ -21,6 +21,7 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/hub"
 	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/internal/backoff/backofftest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 )
@@ -152,30 +153,6 @@ func TestWrongUnitCertificate(t *testing.T) {
 	}
 }
 
-// fakeClock fires timers at once and records what was asked.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	now := c.now
-	c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	ch <- now
-	return ch
-}
-
 func TestBackoffAndLinkDown(t *testing.T) {
 	fl := hubtest.NewFleet(t)
 	// A port with nothing listening: every attempt fails fast.
@@ -184,7 +161,7 @@ func TestBackoffAndLinkDown(t *testing.T) {
 	ln.Close()
 	o := openOutbox(t, "desk-1")
 	o.Enqueue(context.Background(), item(outbox.Hit, 1))
-	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	clk := backofftest.New(time.Unix(1_800_000_000, 0))
 	up, err := outbox.NewUploader(o, outbox.UploaderOptions{
 		HubURL: dead, TLS: fl.ClientTLS(t, "desk-1"),
 		MinBackoff: time.Second, MaxBackoff: 30 * time.Second, Clock: clk,
@@ -198,10 +175,7 @@ func TestBackoffAndLinkDown(t *testing.T) {
 	go func() { done <- up.Run(ctx) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		clk.mu.Lock()
-		n := len(clk.waits)
-		clk.mu.Unlock()
-		if n >= 10 {
+		if len(clk.Waits()) >= 10 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -213,9 +187,7 @@ func TestBackoffAndLinkDown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run returned %v after cancel", err)
 	}
-	clk.mu.Lock()
-	waits := clk.waits[:10]
-	clk.mu.Unlock()
+	waits := clk.Waits()[:10]
 	for i, w := range waits {
 		ceil := min(time.Second<<i, 30*time.Second)
 		if w < ceil/2 || w > ceil {
@@ -559,14 +531,14 @@ func TestBandwidthCap(t *testing.T) {
 		for i := range 10 {
 			o.Enqueue(context.Background(), item(outbox.Routine, i))
 		}
-		clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+		clk := backofftest.New(time.Unix(1_800_000_000, 0))
 		up, _ := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: srv.URL, TLS: srv.Fleet.ClientTLS(t, "desk-1"), BytesPerSecond: tc.rate, Clock: clk})
 		if n, err := up.UploadOnce(context.Background()); err != nil || n != 10 {
 			t.Fatalf("rate %d: UploadOnce = %d, %v", tc.rate, n, err)
 		}
 		up.Close()
 		var slept time.Duration
-		for _, w := range clk.waits {
+		for _, w := range clk.Waits() {
 			slept += w
 		}
 		if slept < tc.min || slept > tc.max {

@@ -24,6 +24,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/checkpoint-edge/checkpoint/internal/backoff/backofftest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
@@ -285,36 +286,13 @@ func stateOf(t testing.TB, cs []watchlist.Change) *bundle.State {
 	return &st
 }
 
-// fakeClock fires every timer at once and records the waits asked for.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
-
-func (c *fakeClock) slept() (n int, total time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, d := range c.sleeps {
+// slept counts and sums the waits clk was asked for.
+func slept(clk *backofftest.Clock) (n int, total time.Duration) {
+	w := clk.Waits()
+	for _, d := range w {
 		total += d
 	}
-	return len(c.sleeps), total
+	return len(w), total
 }
 
 func x509Pool(ca *pki.CA) *x509.CertPool {

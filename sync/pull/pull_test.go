@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/internal/backoff/backofftest"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
@@ -42,7 +43,7 @@ func TestPullResumesAcrossCuts(t *testing.T) {
 	q.publish(t, h, 1, 0, cs, nil)
 	proxy := newCutProxy(t, h.srv.Listener.Addr().String(), 1<<20)
 	store := openStore(t)
-	p := newPuller(t, h, proxy.addr(), store, q, &fakeClock{now: time.Now()})
+	p := newPuller(t, h, proxy.addr(), store, q, backofftest.New(time.Now()))
 
 	res, err := p.Once(context.Background())
 	if err != nil {
@@ -83,7 +84,7 @@ func TestPullDeltaChainAndFallback(t *testing.T) {
 	v1, v2, v3 := docs(2000, "a"), docs(2010, "a"), docs(2005, "a")
 	q.publish(t, h, 1, 0, v1, nil)
 	store := openStore(t)
-	p := newPuller(t, h, h.srv.Listener.Addr().String(), store, q, &fakeClock{now: time.Now()})
+	p := newPuller(t, h, h.srv.Listener.Addr().String(), store, q, backofftest.New(time.Now()))
 	if _, err := p.Once(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestDownload(t *testing.T) {
 		// A first attempt cut at 1 MB by the proxy leaves a part file.
 		proxy := newCutProxy(t, h.srv.Listener.Addr().String(), 1<<20)
 		pc := &http.Client{Transport: &http.Transport{TLSClientConfig: h.clientTL}}
-		clk := &fakeClock{now: time.Now()}
+		clk := backofftest.New(time.Now())
 		st, err := Download(context.Background(), pc, "https://"+proxy.addr()+"/v1/bundles/blob", dst,
 			DownloadOptions{Size: int64(len(data)), SHA256: good, Clock: clk})
 		if err != nil {
@@ -191,12 +192,12 @@ func TestDownload(t *testing.T) {
 	})
 	t.Run("rate limit", func(t *testing.T) {
 		dst := filepath.Join(t.TempDir(), "blob")
-		clk := &fakeClock{now: time.Now()}
+		clk := backofftest.New(time.Now())
 		rate := int64(512 << 10)
 		if _, err := Download(context.Background(), client, url, dst, DownloadOptions{Size: int64(len(data)), SHA256: good, RateLimit: rate, Clock: clk}); err != nil {
 			t.Fatal(err)
 		}
-		_, total := clk.slept()
+		_, total := slept(clk)
 		want := time.Duration(float64(len(data)) / float64(rate) * float64(time.Second))
 		if total < want*9/10 || total > want*11/10 {
 			t.Errorf("waited %v on the clock, want about %v", total, want)
@@ -214,7 +215,7 @@ func TestDownload(t *testing.T) {
 func TestLinkDownAndBackoff(t *testing.T) {
 	h, q := newHub(t), newHQ(t)
 	store := openStore(t)
-	clk := &fakeClock{now: time.Now()}
+	clk := backofftest.New(time.Now())
 
 	// Without a client certificate the hub refuses the handshake.
 	noCert := h.clientTL.Clone()
@@ -239,7 +240,7 @@ func TestLinkDownAndBackoff(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
 	for {
-		if n, _ := clk.slept(); n >= 6 {
+		if n, _ := slept(clk); n >= 6 {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -248,9 +249,7 @@ func TestLinkDownAndBackoff(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	clk.mu.Lock()
-	s := clk.sleeps
-	clk.mu.Unlock()
+	s := clk.Waits()
 	if s[4] <= s[0] {
 		t.Errorf("backoff does not grow: %v", s)
 	}
