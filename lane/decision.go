@@ -25,7 +25,18 @@ const (
 	ReasonExpiredDocument = "document_expired"
 	ReasonFaceMismatch    = "face_document_mismatch"
 	ReasonCheckFailed     = "check_failed"
+	ReasonPossibleMatch   = "possible_match"
 )
+
+// Hit levels of a HitView.
+const (
+	LevelHit      = "hit"
+	LevelPossible = "possible"
+)
+
+// IsPossible reports whether h is a candidate for the officer's judgement
+// rather than a hit.
+func (h HitView) IsPossible() bool { return h.Level == LevelPossible }
 
 // Policy turns findings into a decision.
 type Policy struct {
@@ -36,7 +47,8 @@ type Policy struct {
 
 // Findings is what a transaction established before deciding.
 type Findings struct {
-	Hits            int  // watchlist hits (any kind)
+	Hits            int  // watchlist hits (any kind) at the hit level
+	Possible        int  // candidates in the possible band (officer's judgement)
 	DocumentValid   bool // MRZ checked out
 	DocumentExpired bool
 	FaceWanted      bool // the camera is part of this lane
@@ -67,6 +79,7 @@ func Decide(p Policy, f Findings) (Decision, []string) {
 	add(!f.DocumentValid && p.ReferInvalidMRZ, ReasonInvalidMRZ)
 	add(f.DocumentExpired, ReasonExpiredDocument)
 	add(f.FaceMismatch, ReasonFaceMismatch)
+	add(f.Possible > 0, ReasonPossibleMatch)
 	if f.FaceWanted && !f.FaceCaptured && p.ReferWithoutFace {
 		switch {
 		case f.CameraDown:
@@ -118,6 +131,8 @@ func ReasonText(r string) string {
 		return "Face does not match the document photo"
 	case ReasonCheckFailed:
 		return "Watchlist check failed"
+	case ReasonPossibleMatch:
+		return "Possible watchlist match: check the candidates"
 	}
 	return r
 }

@@ -35,6 +35,9 @@ func TestDecide(t *testing.T) {
 		{"mismatch", desk, with(func(f *Findings) { f.FaceMismatch = true }), Refer, []string{ReasonFaceMismatch}},
 		{"no watchlist", desk, with(func(f *Findings) { f.NoWatchlist = true }), Refer, []string{ReasonNoWatchlist}},
 		{"check failed", desk, with(func(f *Findings) { f.CheckErr = true }), Refer, []string{ReasonCheckFailed}},
+		{"possible match refers", desk, with(func(f *Findings) { f.Possible = 1 }), Refer, []string{ReasonPossibleMatch}},
+		{"possible match refers at the gate", gate, with(func(f *Findings) { f.Possible = 2 }), Refer, []string{ReasonPossibleMatch}},
+		{"hit beats possible", desk, with(func(f *Findings) { f.Hits = 1; f.Possible = 1 }), Hit, []string{ReasonPossibleMatch}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -157,7 +157,13 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 		}
 		res = r
 	}
-	find.Hits = len(res.Hits)
+	for _, h := range res.Hits {
+		if h.IsPossible() {
+			find.Possible++
+		} else {
+			find.Hits++
+		}
+	}
 	find.IntegrityErrors = res.IntegrityErrors
 	find.Stale = res.Stale
 	find.NoWatchlist = res.Empty

@@ -112,14 +112,17 @@ type FieldView struct {
 
 // HitView is one watchlist hit as the officer sees it.
 type HitView struct {
-	Kind        string      `json:"kind"` // document, person, face
-	RefID       string      `json:"ref_id"`
-	Source      string      `json:"source"`
-	Category    string      `json:"category"` // person category or document status
-	Action      string      `json:"action"`
-	Score       float64     `json:"score"`
-	Distance    float64     `json:"distance,omitempty"`
-	Strength    string      `json:"strength,omitempty"`
+	Kind     string  `json:"kind"` // document, person, face
+	RefID    string  `json:"ref_id"`
+	Source   string  `json:"source"`
+	Category string  `json:"category"` // person category or document status
+	Action   string  `json:"action"`
+	Score    float64 `json:"score"`
+	Distance float64 `json:"distance,omitempty"`
+	Strength string  `json:"strength,omitempty"`
+	// Level is "hit" (the decision is HIT) or "possible" (a candidate for
+	// the officer: the decision is REFER "possible match"). Empty is "hit".
+	Level       string      `json:"level,omitempty"`
 	Explanation string      `json:"explanation"`
 	Fields      []FieldView `json:"fields,omitempty"`
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)

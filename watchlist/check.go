@@ -29,6 +29,15 @@ const (
 	HitFace     = "face"
 )
 
+// Hit levels: how far a Hit goes. A LevelHit makes the lane's decision HIT;
+// a LevelPossible is a candidate for the officer's judgement and makes the
+// decision REFER ("possible match") unless something else is a HIT. Below
+// the possible band nothing is reported.
+const (
+	LevelHit      = "hit"
+	LevelPossible = "possible"
+)
+
 // PersonSummary is what the officer's screen shows of a listed person.
 // It is personal data: never log it.
 type PersonSummary struct {
@@ -54,6 +63,9 @@ type Hit struct {
 	Score    float64 `json:"score"`              // 0..1
 	Distance float32 `json:"distance,omitempty"` // faces
 	Strength string  `json:"strength"`
+	// Level is LevelHit or LevelPossible; empty means LevelHit (results
+	// written before levels existed).
+	Level string `json:"level,omitempty"`
 	// Explanation is one line for the officer; Fields break a person score
 	// down field by field.
 	Explanation string             `json:"explanation"`
@@ -68,7 +80,15 @@ type Hit struct {
 // whole: only kind, action, strength and score.
 func (h Hit) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kind", h.Kind), slog.String("action", h.Action),
-		slog.String("strength", h.Strength), slog.Float64("score", h.Score))
+		slog.String("strength", h.Strength), slog.String("level", h.LevelOrHit()), slog.Float64("score", h.Score))
+}
+
+// LevelOrHit is the hit's level, LevelHit when unset.
+func (h Hit) LevelOrHit() string {
+	if h.Level == "" {
+		return LevelHit
+	}
+	return h.Level
 }
 
 // MetaSummary is the watchlist version a Result was computed against.

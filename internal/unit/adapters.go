@@ -65,7 +65,7 @@ func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.F
 
 func hitView(h watchlist.Hit) lane.HitView {
 	v := lane.HitView{Kind: h.Kind, RefID: h.RefID, Source: h.Source, Category: h.Category, Action: h.Action,
-		Score: h.Score, Distance: float64(h.Distance), Strength: h.Strength, Explanation: h.Explanation}
+		Score: h.Score, Distance: float64(h.Distance), Strength: h.Strength, Level: h.LevelOrHit(), Explanation: h.Explanation}
 	if v.Category == "" {
 		v.Category = h.Status
 	}
