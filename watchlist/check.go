@@ -42,11 +42,24 @@ const (
 // It is personal data: never log it.
 type PersonSummary struct {
 	DisplayName string `json:"display_name"`
+	// Birth lists every listed date of birth ("1959-01-22; 1949-01-01;
+	// 1958 to 1963; circa 1971").
 	Birth       string `json:"birth,omitempty"`
 	Nationality string `json:"nationality,omitempty"`
-	Sex         string `json:"sex,omitempty"`
-	Aliases     int    `json:"aliases,omitempty"`
-	HasPhoto    bool   `json:"has_photo,omitempty"`
+	// Nationalities are all listed nationalities when there are several.
+	Nationalities []string `json:"nationalities,omitempty"`
+	Sex           string   `json:"sex,omitempty"`
+	Aliases       int      `json:"aliases,omitempty"`
+	// MatchedName is the listed name or alias the traveller's name matched
+	// (as listed, any script) and MatchedAs its kind: primary name, alias,
+	// weak alias or original script.
+	MatchedName string `json:"matched_name,omitempty"`
+	MatchedAs   string `json:"matched_as,omitempty"`
+	// BirthPlaces and Lists (programme, list, reference, last updated)
+	// tell the officer where the listing comes from.
+	BirthPlaces []string        `json:"birth_places,omitempty"`
+	Lists       []ListReference `json:"lists,omitempty"`
+	HasPhoto    bool            `json:"has_photo,omitempty"`
 	// Photo is the listed reference photo for the officer's screen; it is
 	// never serialised with the summary.
 	Photo []byte `json:"-"`
@@ -151,25 +164,13 @@ func (s *Store) Check(ctx context.Context, q Query) (*Result, error) {
 	}
 
 	if d := q.Document; d != nil {
-		dq := documentQuery(d)
-		if dq.state != "" && dq.number != "" {
-			hits, err := s.lookupDocument(tx, sn, dq.state, dq.number, NormalizeDocType(dq.docType))
-			keepErr(err)
-			for _, h := range hits {
-				res.Hits = append(res.Hits, documentHit(h))
-			}
+		hits, errs := s.screen(ctx, tx, sn, screenQuery(documentQuery(d)), max(q.PersonLimit, 10))
+		for _, e := range errs {
+			keepErr(e)
 		}
+		res.Hits = append(res.Hits, hits...)
 		if err := checkCtx(ctx); err != nil {
 			return nil, err
-		}
-		if len(match.NameTokens(dq.person.Surname)) > 0 || len(dq.person.GivenNames) > 0 {
-			hits, err := s.searchPerson(tx, sn, dq.person, max(q.PersonLimit, 10))
-			keepErr(err)
-			for _, h := range hits {
-				if h.Score.Hit {
-					res.Hits = append(res.Hits, personHit(h))
-				}
-			}
 		}
 	}
 	if len(q.Face) > 0 {
@@ -227,14 +228,27 @@ func summary(p *PersonAlert) *PersonSummary {
 	if p.Name.GivenNames != "" {
 		name += ", " + p.Name.GivenNames
 	}
-	return &PersonSummary{DisplayName: name, Birth: p.Birth, Nationality: p.Nationality, Sex: p.Sex,
-		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0, Photo: p.Photo}
+	sum := &PersonSummary{DisplayName: name, Birth: birthDisplay(p), Nationality: p.Nationality, Sex: p.Sex,
+		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0, Photo: p.Photo, Lists: p.Lists}
+	if all := p.AllNationalities(); len(all) > 1 {
+		sum.Nationalities = all
+	}
+	for _, pl := range p.BirthPlaces {
+		if t := pl.display(); t != "" {
+			sum.BirthPlaces = append(sum.BirthPlaces, t)
+		}
+	}
+	return sum
 }
 
 func personHit(h PersonHit) Hit {
+	sum := summary(&h.Alert)
+	if len(h.Score.Fields) > 0 && h.Score.Fields[0].Field == "name" {
+		sum.MatchedName, sum.MatchedAs = h.Score.Fields[0].Listed, h.Score.Fields[0].Agreement
+	}
 	return Hit{Kind: HitPerson, RefID: h.Alert.ID, Source: h.Alert.Source, Category: h.Alert.Category,
-		Action: h.Alert.Action, Score: h.Score.Score, Strength: h.Score.Strength,
-		Explanation: h.Score.Explanation, Fields: h.Score.Fields, Person: summary(&h.Alert)}
+		Action: h.Alert.Action, Score: h.Score.Score, Strength: h.Score.Strength, Level: h.Score.Level,
+		Explanation: h.Score.Explanation, Fields: h.Score.Fields, Person: sum}
 }
 
 func faceHit(h FaceHit) Hit {

@@ -10,12 +10,23 @@ import (
 // records), so they are sealed in a compact binary form instead of JSON:
 // roughly 70 bytes instead of 190 before sealing. The form round-trips every
 // field exactly, so RecordDigest of a decoded alert equals that of the
-// imported one.
-const docCodecV1 = 1
+// imported one. Version 2 adds PersonID (a listed person's own document);
+// alerts without one are still written as version 1, so stores of either
+// version read the same.
+const (
+	docCodecV1 = 1
+	docCodecV2 = 2
+)
 
 func encodeDoc(dst []byte, d *DocumentAlert) []byte {
-	dst = append(dst, docCodecV1)
-	for _, f := range [...]string{d.ID, d.IssuingState, d.DocumentType, d.Number, d.Status, d.Source, d.Action, d.ReportedAt, d.ExpiresAt} {
+	fields := []string{d.ID, d.IssuingState, d.DocumentType, d.Number, d.Status, d.Source, d.Action, d.ReportedAt, d.ExpiresAt}
+	if d.PersonID != "" {
+		dst = append(dst, docCodecV2)
+		fields = append(fields, d.PersonID)
+	} else {
+		dst = append(dst, docCodecV1)
+	}
+	for _, f := range fields {
 		dst = binary.AppendUvarint(dst, uint64(len(f)))
 		dst = append(dst, f...)
 	}
@@ -24,11 +35,15 @@ func encodeDoc(dst []byte, d *DocumentAlert) []byte {
 
 func decodeDoc(b []byte) (DocumentAlert, error) {
 	var d DocumentAlert
-	if len(b) == 0 || b[0] != docCodecV1 {
+	if len(b) == 0 || (b[0] != docCodecV1 && b[0] != docCodecV2) {
 		return d, fmt.Errorf("%w: unknown document encoding", ErrCorrupt)
 	}
+	fields := []*string{&d.ID, &d.IssuingState, &d.DocumentType, &d.Number, &d.Status, &d.Source, &d.Action, &d.ReportedAt, &d.ExpiresAt}
+	if b[0] == docCodecV2 {
+		fields = append(fields, &d.PersonID)
+	}
 	b = b[1:]
-	for _, f := range [...]*string{&d.ID, &d.IssuingState, &d.DocumentType, &d.Number, &d.Status, &d.Source, &d.Action, &d.ReportedAt, &d.ExpiresAt} {
+	for _, f := range fields {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
 			return d, fmt.Errorf("%w: truncated document", ErrCorrupt)

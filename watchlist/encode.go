@@ -66,6 +66,9 @@ func validatePerson(p *PersonAlert, faceModel string) error {
 	if p.ID == "" || strings.TrimSpace(p.Name.Surname+p.Name.GivenNames) == "" && len(p.Name.MRZ) == 0 {
 		return fmt.Errorf("%w: person %q needs an id and a name", ErrBadRecord, p.ID)
 	}
+	if err := validateFormat2(p); err != nil {
+		return err
+	}
 	if len(p.Faces) > math.MaxUint16 {
 		return fmt.Errorf("%w: person %q has too many face templates", ErrBadRecord, p.ID)
 	}
@@ -130,20 +133,38 @@ func (s *Store) encodePerson(p *PersonAlert, faceModel string) (encodedPerson, e
 }
 
 // personNames lists every name form of a person as match sees them: the
-// listed name and aliases in original script and in each MRZ form.
+// listed name and aliases in original script and in each MRZ form, each
+// marked with its kind (primary, alias, weak alias, original script) and
+// the name as listed.
 func personNames(p *PersonAlert) []match.FullName {
 	var out []match.FullName
-	add := func(n Name) {
-		if strings.TrimSpace(n.Surname+n.GivenNames) != "" {
-			out = append(out, match.FullName{Surname: n.Surname, GivenNames: strings.Fields(n.GivenNames)})
+	add := func(n Name, kind string) {
+		listed := strings.TrimSpace(n.Surname)
+		if g := strings.TrimSpace(n.GivenNames); g != "" {
+			if listed != "" {
+				listed += ", "
+			}
+			listed += g
+		}
+		if n.Script != "" {
+			kind = match.NameKindOriginal
+		}
+		weak := n.Quality == QualityWeak
+		if listed != "" {
+			out = append(out, match.FullName{Surname: n.Surname, GivenNames: strings.Fields(n.GivenNames), Weak: weak, Kind: kind, Listed: listed})
 		}
 		for _, m := range n.MRZ {
-			out = append(out, match.ParseMRZName(m))
+			f := match.ParseMRZName(m)
+			f.Weak, f.Kind, f.Listed = weak, kind, listed
+			if f.Listed == "" {
+				f.Listed = m
+			}
+			out = append(out, f)
 		}
 	}
-	add(p.Name)
+	add(p.Name, match.NameKindPrimary)
 	for _, a := range p.Aliases {
-		add(a)
+		add(a, match.NameKindAlias)
 	}
 	return out
 }

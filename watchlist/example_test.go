@@ -49,3 +49,41 @@ func Example() {
 	}
 	// Output: document SLTD-1 refer C01X00T47
 }
+
+// ScreenPerson screens a traveller known only from a passenger list (API
+// or PNR): name, date of birth, nationality, sex and document. Possible
+// matches come back at LevelPossible for an officer to judge.
+func ExampleStore_ScreenPerson() {
+	dir, _ := os.MkdirTemp("", "watchlist-example-*")
+	defer os.RemoveAll(dir)
+	key := filepath.Join(dir, "watchlist.kek")
+	seal.GenerateKeyFile(key)
+	s, err := watchlist.Open(filepath.Join(dir, "watchlist.db"), seal.FileKey{Path: key}, watchlist.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	listed := watchlist.PersonAlert{ID: "UN-QDi.015", Name: watchlist.Name{Surname: "AL-WALID", GivenNames: "MAHFOUZ OULD"},
+		Aliases:  []watchlist.Name{{Surname: "AL-SHANQITI", GivenNames: "KHALID", Quality: watchlist.QualityStrong}},
+		Births:   []watchlist.BirthDate{{Date: "1975-01-01"}, {Date: "1973", Approx: 2}},
+		Category: "sanctions", Action: watchlist.ActionRefer, Source: "UN"}
+	watchlist.FillMRZ(&listed)
+	err = s.ReplaceAll(context.Background(), watchlist.Meta{WatchlistID: "demo", Sequence: 1, IssuedAt: time.Now()},
+		&watchlist.SliceSource{Changes: []watchlist.Change{{Op: watchlist.OpPut, Kind: watchlist.KindPerson, ID: listed.ID, Person: &listed}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	hits, err := s.ScreenPerson(context.Background(), watchlist.PersonQuery{
+		Name: "AL<SHANQITI<<KHALID", BirthDate: "1974-06-30", Nationality: "MRT", Sex: "M"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, h := range hits {
+		fmt.Println(h.Kind, h.RefID, h.LevelOrHit(), h.Person.MatchedAs, h.Fields[1].Agreement)
+	}
+	// Output: person UN-QDi.015 hit alias approximate
+}

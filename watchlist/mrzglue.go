@@ -8,7 +8,9 @@ import (
 // MRZDocument is the parsed document a Check takes.
 type MRZDocument = mrz.Document
 
-func transliterateVariants(s string) []string { return mrz.TransliterateVariants(s) }
+// transliterateVariants gives the MRZ spellings FillMRZ stores: ICAO 9303
+// Part 3's for Latin, Cyrillic and Greek, common romanisations for Arabic.
+func transliterateVariants(s string) []string { return match.TransliterateVariants(s) }
 
 type docQuery struct {
 	state, number, docType string

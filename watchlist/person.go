@@ -40,14 +40,17 @@ func yearKeyed(k string) bool { return strings.HasPrefix(k, "t:") || strings.Has
 func yearComposite(k string, year int) string { return fmt.Sprintf("%s|y:%04d", k, year) }
 
 // personIndexTerms returns the plaintext name index keys (with birth-year
-// composites) and the distinct name tokens of a person, each once.
+// composites for every listed year, of dates and of short ranges) and the
+// distinct name tokens of a person, each once.
 func personIndexTerms(p *PersonAlert) (keys, tokens []string) {
-	birth, _ := match.ParseDate(p.Birth)
+	years := match.BirthYears(birthSpecs(p))
 	for _, n := range personNames(p) {
 		for _, k := range match.IndexKeys(n) {
 			keys = append(keys, k)
-			if birth.Year != 0 && yearKeyed(k) {
-				keys = append(keys, yearComposite(k, birth.Year))
+			if yearKeyed(k) {
+				for _, y := range years {
+					keys = append(keys, yearComposite(k, y))
+				}
 			}
 		}
 		tokens = append(tokens, match.NameTokens(n.Surname)...)
@@ -78,8 +81,27 @@ type PersonHit struct {
 
 // personRecord is the form match scores.
 func personRecord(p *PersonAlert) match.PersonRecord {
-	birth, _ := match.ParseDate(p.Birth)
-	return match.PersonRecord{Names: personNames(p), Birth: birth, Nationality: p.Nationality, Sex: p.Sex}
+	r := match.PersonRecord{Names: personNames(p), Births: birthSpecs(p), Nationality: p.Nationality,
+		Nationalities: p.Nationalities, Sex: p.Sex}
+	for _, d := range p.Documents {
+		if n := NormalizeNumber(d.Number); n != "" {
+			r.Documents = append(r.Documents, n)
+		}
+	}
+	return r
+}
+
+// birthSpecs are the person's listed dates of birth as match compares
+// them; dates that do not parse (a format-1 record written by hand) are
+// left out, as an unknown date.
+func birthSpecs(p *PersonAlert) []match.BirthSpec {
+	var out []match.BirthSpec
+	for _, b := range p.BirthDates() {
+		if b.validate() == nil {
+			out = append(out, b.spec())
+		}
+	}
+	return out
 }
 
 // SearchPerson returns listed persons similar to q, best first, at most
@@ -216,8 +238,16 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 	return hits, errors.Join(errs...)
 }
 
-// matchConfig is the configured scoring with token frequencies read from
-// the installed version's counters.
+// matchConfig is the configured scoring with token frequencies estimated
+// from the installed version's counters.
+//
+// The estimate is (count - 1) / (persons + frequencyPrior): the person who
+// bears a token says nothing about how common it is (a name listed once is
+// as rare as the list can show), and a small list is treated as a sample
+// of at least frequencyPrior people. Without both, a token listed once on
+// a list of 700 would count as one person in 700 and no two-token name
+// could reach the evidence bar on a small list: the bar would depend on
+// the list's size.
 func (s *Store) matchConfig(g *bolt.Bucket, total float64) match.Config {
 	cfg := match.DefaultConfig()
 	if s.opts.MatchConfig != nil {
@@ -238,10 +268,16 @@ func (s *Store) matchConfig(g *bolt.Bucket, total float64) match.Config {
 		bk := s.blind.token(tok)
 		var f float64
 		if v := tf.Get(bk[:]); len(v) == 4 {
-			f = float64(binary.BigEndian.Uint32(v)) / total
+			if n := binary.BigEndian.Uint32(v); n > 1 {
+				f = float64(n-1) / (total + frequencyPrior)
+			}
 		}
 		cache[tok] = f
 		return f
 	}
 	return cfg
 }
+
+// frequencyPrior is the smallest population a list's token counts are
+// taken to describe (see matchConfig).
+const frequencyPrior = 20000

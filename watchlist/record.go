@@ -37,15 +37,72 @@ type DocumentAlert struct {
 	Action       string `json:"action"`
 	ReportedAt   string `json:"reported_at,omitempty"` // YYYY-MM-DD
 	ExpiresAt    string `json:"expires_at,omitempty"`  // YYYY-MM-DD, when the alert lapses
+	// PersonID links the alert to a listed person whose own identity
+	// document it is (record format 2): the document check then names the
+	// person. Empty for lost, stolen and revoked documents.
+	PersonID string `json:"person_id,omitempty"`
 }
 
 // Name is a person's name as listed. Surname and GivenNames are in the
 // original script; the MRZ forms are filled at import (ICAO 9303 Part 3
-// transliteration, recommended and alternative forms) when absent.
+// transliteration, recommended and alternative forms; common romanisations
+// for Arabic script) when absent. A name the list does not split into
+// surname and given names is all in Surname: matching ignores token order.
 type Name struct {
 	Surname    string   `json:"surname"`
 	GivenNames string   `json:"given_names,omitempty"`
 	MRZ        []string `json:"mrz,omitempty"` // "SURNAME<<GIVEN<NAMES" forms
+	// Quality grades an alias as the list does (record format 2):
+	// QualityStrong (or empty) for names a document may carry, QualityWeak
+	// for nicknames and noms de guerre (UN "Low", OFAC's weak a.k.a.s). A
+	// weak alias alone never makes a HIT.
+	Quality string `json:"quality,omitempty"`
+	// Script names the original script when it is not Latin ("Arab",
+	// "Cyrl"), for the officer's screen.
+	Script string `json:"script,omitempty"`
+}
+
+// Alias qualities.
+const (
+	QualityStrong = "strong"
+	QualityWeak   = "weak"
+)
+
+// BirthDate is one listed date of birth (record format 2): an exact or
+// partial date ("1959-01-22", "1959-01", "1959"), a range of years ("1958
+// to 1963": From and To) or an approximate year ("circa 1971": Date with
+// Approx years either side).
+type BirthDate struct {
+	Date   string `json:"date,omitempty"`   // YYYY, YYYY-MM or YYYY-MM-DD
+	From   int    `json:"from,omitempty"`   // first year of a range
+	To     int    `json:"to,omitempty"`     // last year of a range (inclusive)
+	Approx int    `json:"approx,omitempty"` // ± years around Date's year
+}
+
+// IdentityDocument is a listed person's own passport or identity card.
+type IdentityDocument struct {
+	Type         string `json:"type,omitempty"` // ICAO document code family: P passport, I identity card; "" unknown
+	Number       string `json:"number"`
+	IssuingState string `json:"issuing_state,omitempty"` // ICAO code
+	Note         string `json:"note,omitempty"`          // as listed ("diplomatic passport", "expired 2016")
+}
+
+// ListReference says where a person is listed: which list, under which
+// programme, with which reference and when the entry last changed.
+type ListReference struct {
+	List      string `json:"list"`                // "UN", "OFAC-SDN", "OFAC-CONS", "CSL-DPL", …
+	Programme string `json:"programme,omitempty"` // "Al-Qaida", "SDGT", "NS-PLC", …
+	Reference string `json:"reference"`           // "QDi.015", "9639", …
+	Updated   string `json:"updated,omitempty"`   // YYYY-MM-DD of the entry's last change
+	ListedOn  string `json:"listed_on,omitempty"` // YYYY-MM-DD
+}
+
+// Place is a listed place of birth.
+type Place struct {
+	City    string `json:"city,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Country string `json:"country,omitempty"` // ICAO code when it mapped
+	Text    string `json:"text,omitempty"`    // as listed, when it could not be split
 }
 
 // FaceTemplate is a face embedding of a listed person.
@@ -57,6 +114,13 @@ type FaceTemplate struct {
 }
 
 // PersonAlert is a wanted, flagged or otherwise listed person.
+//
+// Record format 1 has one date of birth (Birth) and one nationality.
+// Format 2 adds the fields below Photo: every date of birth the lists give,
+// further nationalities, places of birth, the person's own identity
+// documents, list references and cross-references. All of them are
+// optional and omitted when empty, so a format-1 record encodes (and
+// digests) exactly as before and old stores and bundles stay readable.
 type PersonAlert struct {
 	ID          string         `json:"id"`
 	Name        Name           `json:"name"`
@@ -69,6 +133,19 @@ type PersonAlert struct {
 	Source      string         `json:"source"`
 	Faces       []FaceTemplate `json:"faces,omitempty"`
 	Photo       []byte         `json:"photo,omitempty"` // reference photo (JPEG), base64 in JSON
+
+	// Births are the listed dates of birth (format 2), besides Birth.
+	Births []BirthDate `json:"births,omitempty"`
+	// Nationalities are further nationalities (format 2), besides
+	// Nationality.
+	Nationalities []string           `json:"nationalities,omitempty"`
+	BirthPlaces   []Place            `json:"birth_places,omitempty"`
+	Documents     []IdentityDocument `json:"documents,omitempty"`
+	Lists         []ListReference    `json:"lists,omitempty"`
+	// CrossRefs are references ("UN:QDi.277", "OFAC:10727") of the same
+	// person on other lists: the records entity resolution merged into
+	// this one, or that the list itself names.
+	CrossRefs []string `json:"cross_refs,omitempty"`
 }
 
 // Meta describes the installed watchlist version.

@@ -13,16 +13,16 @@ func BenchmarkScorePerson(b *testing.B) {
 	}{
 		{"hit-3-names", PersonRecord{
 			Names: []FullName{
-				{"ALRASHID", []string{"MUHAMMAD", "ABDUL", "RAHMAN"}},
-				{"RASHID", []string{"MOHAMMAD"}},
-				{"ELRACHID", []string{"MOHAMED", "ABDERRAHMANE"}},
+				{Surname: "ALRASHID", GivenNames: []string{"MUHAMMAD", "ABDUL", "RAHMAN"}},
+				{Surname: "RASHID", GivenNames: []string{"MOHAMMAD"}},
+				{Surname: "ELRACHID", GivenNames: []string{"MOHAMED", "ABDERRAHMANE"}},
 			},
 			Birth: Date{1980, 3, 12}, Nationality: "SYR", Sex: "M",
 		}, true},
 		// The common case for the store: a candidate that shares a key
 		// but is someone else.
 		{"reject-1-name", PersonRecord{
-			Names: []FullName{{"HADDAD", []string{"MOHAMMED", "KARIM"}}},
+			Names: []FullName{{Surname: "HADDAD", GivenNames: []string{"MOHAMMED", "KARIM"}}},
 			Birth: Date{1975, 0, 0}, Nationality: "LBN", Sex: "M",
 		}, false},
 	}
@@ -39,7 +39,7 @@ func BenchmarkScorePerson(b *testing.B) {
 }
 
 func BenchmarkIndexKeys(b *testing.B) {
-	n := FullName{"ALRASHID", []string{"MUHAMMAD", "ABDUL", "RAHMAN"}}
+	n := FullName{Surname: "ALRASHID", GivenNames: []string{"MUHAMMAD", "ABDUL", "RAHMAN"}}
 	var keys int
 	b.ReportAllocs()
 	for b.Loop() {

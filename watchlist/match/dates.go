@@ -2,6 +2,8 @@ package match
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -86,30 +88,70 @@ const (
 	dobOneDigit   = 0.8  // one digit differs (OCR or keying error)
 	dobTransposed = 0.75 // two adjacent digits swapped
 	dobYearOnly   = 0.7  // only the year is known on one side, and agrees
-	dobYearDigit  = 0.5  // partial dates, years differ in one digit
+	dobInSpan     = 0.65 // the year falls in a listed range or approximate span
 	dobUnknown    = 0.5  // neutral
 	// dobCorroborates is the agreement that counts as independent support
 	// for a name match; a shared birth year alone does not.
 	dobCorroborates = 0.75
 )
 
+// Evidence a date of birth adds to a name match, in the unit names use
+// (see weight): log10 of the odds against a chance agreement, divided by
+// 5. A full date is one day in about 20,000 (0.86); a year and month one
+// in 600 (0.56); a year one in 60 (0.36); a span of w years log10(60/w)/5;
+// a near miss (one digit, swapped) is discounted.
+const (
+	evidenceExact     = 0.86
+	evidenceNear      = 0.5
+	evidenceYearMonth = 0.56
+	evidenceYear      = 0.36
+)
+
+// spanEvidence is the evidence of a year inside a span of w years.
+func spanEvidence(w int) float64 {
+	if w <= 1 {
+		return evidenceYear
+	}
+	return max(math.Log10(60/float64(w))/5, 0.05)
+}
+
 // dobResult compares two dates of birth. known is false when either year
 // is unknown; conflict is true when they cannot be the same date even
 // allowing for the errors above.
 type dobResult struct {
 	score    float64
+	evidence float64
 	known    bool
 	conflict bool
 	detail   string
+	// listed is the listed date it was compared with (as listed), and
+	// agreement the code of how it agreed (exact, partial, range, …).
+	listed    string
+	agreement string
 }
+
+// Agreement codes of a date of birth (FieldScore.Agreement).
+const (
+	AgreeExact       = "exact"
+	AgreeSwapped     = "day_month_swapped"
+	AgreeOneDigit    = "one_digit"
+	AgreeTransposed  = "transposed"
+	AgreeYearMonth   = "year_month"
+	AgreeYear        = "year"
+	AgreeRange       = "in_range"
+	AgreeApproximate = "approximate"
+	AgreeUnknown     = "unknown"
+	AgreeConflict    = "conflict"
+)
 
 func compareDates(q, r Date) dobResult {
 	if !q.Known() || !r.Known() {
-		return dobResult{score: dobUnknown, detail: "DOB " + q.String() + " vs " + r.String() + ": unknown on one side"}
+		return dobResult{score: dobUnknown, agreement: AgreeUnknown, listed: r.String(),
+			detail: "DOB " + q.String() + " vs " + r.String() + ": unknown on one side"}
 	}
-	res := dobResult{known: true}
-	say := func(score float64, why string) dobResult {
-		res.score = score
+	res := dobResult{known: true, listed: r.String()}
+	say := func(score, ev float64, code, why string) dobResult {
+		res.score, res.evidence, res.agreement = score, ev, code
 		res.detail = "DOB " + q.String() + " vs " + r.String() + ": " + why
 		return res
 	}
@@ -117,9 +159,9 @@ func compareDates(q, r Date) dobResult {
 	if full {
 		switch {
 		case q == r:
-			return say(dobExact, "exact")
+			return say(dobExact, evidenceExact, AgreeExact, "exact")
 		case q.Year == r.Year && q.Month == r.Day && q.Day == r.Month:
-			return say(dobSwapped, "day/month swapped")
+			return say(dobSwapped, evidenceNear, AgreeSwapped, "day/month swapped")
 		}
 		a, b := q.digits(), r.digits()
 		var diff []int
@@ -130,27 +172,114 @@ func compareDates(q, r Date) dobResult {
 		}
 		switch {
 		case len(diff) == 1:
-			return say(dobOneDigit, "one digit differs")
+			return say(dobOneDigit, evidenceNear, AgreeOneDigit, "one digit differs")
 		case len(diff) == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]:
-			return say(dobTransposed, "adjacent digits transposed")
+			return say(dobTransposed, evidenceNear, AgreeTransposed, "adjacent digits transposed")
 		}
 		res.conflict = true
-		return say(0, "conflict")
+		return say(0, 0, AgreeConflict, "conflict")
 	}
-	// Partial on at least one side: compare the parts both sides know.
+	// Partial on at least one side: compare the parts both sides know. The
+	// years must really agree: a year is all a partial date has, so a
+	// one-digit difference (1961 vs 1971) is ten years, not a typo.
 	month := q.Month != 0 && r.Month != 0
 	day := month && q.Day != 0 && r.Day != 0
 	rest := (!month || q.Month == r.Month) && (!day || q.Day == r.Day)
 	switch {
 	case q.Year == r.Year && rest && month:
-		return say(dobYearMonth, "year and month agree (partial date)")
+		return say(dobYearMonth, evidenceYearMonth, AgreeYearMonth, "year and month agree (partial date)")
 	case q.Year == r.Year && rest:
-		return say(dobYearOnly, "birth year agrees (partial date)")
-	case rest && oneDigitApart(q.Year, r.Year):
-		return say(dobYearDigit, "birth years differ in one digit (partial date)")
+		return say(dobYearOnly, evidenceYear, AgreeYear, "birth year agrees (partial date)")
 	}
 	res.conflict = true
-	return say(0, "conflict")
+	return say(0, 0, AgreeConflict, "conflict")
+}
+
+// BirthSpec is one listed date of birth: a Date (exact or partial), or a
+// span of years From..To (inclusive) for a listed range ("1958 to 1963")
+// or an approximate year ("circa 1971", Approx set).
+type BirthSpec struct {
+	Date     Date
+	From, To int
+	Approx   bool
+}
+
+// Known reports whether the spec says anything.
+func (b BirthSpec) Known() bool { return b.Date.Known() || (b.From != 0 && b.To >= b.From) }
+
+// String renders the spec as the officer reads it.
+func (b BirthSpec) String() string {
+	switch {
+	case b.Date.Known():
+		return b.Date.String()
+	case b.Approx && b.From != 0:
+		mid := (b.From + b.To) / 2
+		return "circa " + strconv.Itoa(mid) + " (" + strconv.Itoa(b.From) + "-" + strconv.Itoa(b.To) + ")"
+	case b.From != 0:
+		return strconv.Itoa(b.From) + " to " + strconv.Itoa(b.To)
+	}
+	return "?"
+}
+
+func compareSpec(q Date, b BirthSpec) dobResult {
+	if b.Date.Known() || !b.Known() {
+		return compareDates(q, b.Date)
+	}
+	listed := b.String()
+	if !q.Known() {
+		return dobResult{score: dobUnknown, agreement: AgreeUnknown, listed: listed,
+			detail: "DOB " + q.String() + " vs " + listed + ": unknown on one side"}
+	}
+	res := dobResult{known: true, listed: listed}
+	code, what := AgreeRange, "listed range"
+	if b.Approx {
+		code, what = AgreeApproximate, "listed approximate year"
+	}
+	if q.Year >= b.From && q.Year <= b.To {
+		res.score, res.evidence, res.agreement = dobInSpan, spanEvidence(b.To-b.From+1), code
+		res.detail = "DOB " + q.String() + " vs " + listed + ": birth year within the " + what
+		return res
+	}
+	res.conflict, res.agreement = true, AgreeConflict
+	res.detail = "DOB " + q.String() + " vs " + listed + ": conflict (outside the " + what + ")"
+	return res
+}
+
+// compareBirths compares the traveller's date of birth with every listed
+// one and keeps the best agreement: a person listed with several dates is
+// matched by any of them. It conflicts only when every listed date
+// conflicts.
+func compareBirths(q Date, listed []BirthSpec) dobResult {
+	var best dobResult
+	found, n := false, 0
+	for _, b := range listed {
+		if !b.Known() {
+			continue
+		}
+		n++
+		r := compareSpec(q, b)
+		if !found || better3(r, best) {
+			best, found = r, true
+		}
+	}
+	if !found {
+		return compareDates(q, Date{})
+	}
+	if n > 1 {
+		best.detail += " (best of " + strconv.Itoa(n) + " listed dates)"
+	}
+	return best
+}
+
+// better3 orders DOB results: no conflict first, then score, then evidence.
+func better3(a, b dobResult) bool {
+	if a.conflict != b.conflict {
+		return !a.conflict
+	}
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	return a.evidence > b.evidence
 }
 
 // digits renders the date as YYYYMMDD digits (parts taken modulo their
@@ -172,17 +301,6 @@ func (d Date) digits() [8]byte {
 	return b
 }
 
-func oneDigitApart(a, b int) bool {
-	x, y := Date{Year: a}.digits(), Date{Year: b}.digits()
-	n := 0
-	for i := 0; i < 4; i++ {
-		if x[i] != y[i] {
-			n++
-		}
-	}
-	return n == 1
-}
-
 // BirthYearKey is the plaintext blind-index key of a birth year ("y:1980"),
 // or "" when the year is unknown.
 func BirthYearKey(d Date) string {
@@ -191,3 +309,25 @@ func BirthYearKey(d Date) string {
 	}
 	return "y:" + strconv.Itoa(d.Year)
 }
+
+// BirthYears lists the birth years a person's index keys should carry:
+// every year of exact and partial dates, and of spans up to maxSpanYears
+// long (wider spans say little and would multiply keys).
+func BirthYears(listed []BirthSpec) []int {
+	var out []int
+	for _, b := range listed {
+		switch {
+		case b.Date.Known():
+			out = append(out, b.Date.Year)
+		case b.Known() && b.To-b.From < maxSpanYears:
+			for y := b.From; y <= b.To; y++ {
+				out = append(out, y)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// maxSpanYears bounds the years of a listed span that get index keys.
+const maxSpanYears = 12

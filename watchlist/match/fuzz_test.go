@@ -69,7 +69,7 @@ func FuzzScorePerson(f *testing.F) {
 		}
 		q := PersonQuery{Surname: qs, GivenNames: strings.Fields(qg), NameTruncated: trunc,
 			Birth: Date{qy, qm, qd}, Sex: sex}
-		r := PersonRecord{Names: []FullName{{rs, strings.Fields(rg)}}, Birth: Date{ry, rm, rd}}
+		r := PersonRecord{Names: []FullName{{Surname: rs, GivenNames: strings.Fields(rg)}}, Birth: Date{ry, rm, rd}}
 		got := ScorePerson(q, r, DefaultConfig())
 		if math.IsNaN(got.Score) || got.Score < 0 || got.Score > 1.0000001 {
 			t.Fatalf("score %v for %+v vs %+v", got.Score, q, r)

@@ -19,6 +19,9 @@ import (
 //	            H/KH, Y/I, voicing or digraph spelling meet here
 //	f:PREFIX    the first 5 letters of tokens of 5 letters or more, so that
 //	            a token truncated in the MRZ still meets the full token
+//	o:OCR       a 3-letter token in OCR-confusion classes (ocrKey), so that
+//	            JIN read as JLN still meets JIN (longer tokens meet through
+//	            their deletions)
 //
 // Particles (AL, BIN, VAN…) and one-letter initials give no keys: they
 // would make every record a candidate.
@@ -90,6 +93,9 @@ func tokenKeys(t string, out []string) []string {
 	}
 	if len(t) >= prefixKeyLen {
 		out = append(out, "f:"+t[:prefixKeyLen])
+	}
+	if len(t) == 3 {
+		out = append(out, "o:"+ocrKey(t))
 	}
 	return out
 }

@@ -25,23 +25,23 @@ func TestCandidateRecall(t *testing.T) {
 		record FullName
 		q      PersonQuery
 	}{
-		{"exact", FullName{"GAGARIN", []string{"YURIY"}}, PersonQuery{Surname: "GAGARIN", GivenNames: []string{"YURIY"}}},
-		{"typo in only token", FullName{"KOWALCZYK", nil}, PersonQuery{Surname: "KOWALCZIK"}},
-		{"transposition in only token", FullName{"KOWALCZYK", nil}, PersonQuery{Surname: "KOWLACZYK"}},
-		{"transliteration YURIY/IURII only", FullName{"", []string{"YURIY"}}, PersonQuery{GivenNames: []string{"IURII"}}},
-		{"transliteration MUELLER/MULLER", FullName{"MUELLER", nil}, PersonQuery{Surname: "MULLER"}},
-		{"transliteration SHEVCHENKO/CHEVTCHENKO", FullName{"SHEVCHENKO", nil}, PersonQuery{Surname: "CHEVTCHENKO"}},
-		{"transliteration KHALIL/HALIL", FullName{"KHALIL", nil}, PersonQuery{Surname: "HALIL"}},
-		{"variant class MEHMET/MOHAMMED", FullName{"", []string{"MOHAMMED"}}, PersonQuery{GivenNames: []string{"MEHMET"}}},
-		{"variant class OLEKSANDR/ALEXANDER", FullName{"", []string{"OLEKSANDR"}}, PersonQuery{GivenNames: []string{"ALEXANDER"}}},
-		{"variant class ZHOU/CHOW", FullName{"ZHOU", nil}, PersonQuery{Surname: "CHOW"}},
-		{"variant class LEE/RHEE", FullName{"LEE", nil}, PersonQuery{Surname: "RHEE"}},
-		{"swapped order", FullName{"GAGARIN", []string{"YURIY"}}, PersonQuery{Surname: "YURIY", GivenNames: []string{"GAGARIN"}}},
-		{"truncated token", FullName{"", []string{"MAXIMILIAN"}}, PersonQuery{GivenNames: []string{"MAXIM"}, NameTruncated: true}},
-		{"merged tokens", FullName{"", []string{"ABDUL", "RAHMAN"}}, PersonQuery{GivenNames: []string{"ABDULRAHMAN"}}},
-		{"split token", FullName{"", []string{"ABDULRAHMAN"}}, PersonQuery{GivenNames: []string{"ABDUL", "RAHMAN"}}},
-		{"attached particle", FullName{"ALRASHID", nil}, PersonQuery{Surname: "RASHID"}},
-		{"separate particle", FullName{"AL RASHID", nil}, PersonQuery{Surname: "ELRASHID"}},
+		{"exact", FullName{Surname: "GAGARIN", GivenNames: []string{"YURIY"}}, PersonQuery{Surname: "GAGARIN", GivenNames: []string{"YURIY"}}},
+		{"typo in only token", FullName{Surname: "KOWALCZYK", GivenNames: nil}, PersonQuery{Surname: "KOWALCZIK"}},
+		{"transposition in only token", FullName{Surname: "KOWALCZYK", GivenNames: nil}, PersonQuery{Surname: "KOWLACZYK"}},
+		{"transliteration YURIY/IURII only", FullName{Surname: "", GivenNames: []string{"YURIY"}}, PersonQuery{GivenNames: []string{"IURII"}}},
+		{"transliteration MUELLER/MULLER", FullName{Surname: "MUELLER", GivenNames: nil}, PersonQuery{Surname: "MULLER"}},
+		{"transliteration SHEVCHENKO/CHEVTCHENKO", FullName{Surname: "SHEVCHENKO", GivenNames: nil}, PersonQuery{Surname: "CHEVTCHENKO"}},
+		{"transliteration KHALIL/HALIL", FullName{Surname: "KHALIL", GivenNames: nil}, PersonQuery{Surname: "HALIL"}},
+		{"variant class MEHMET/MOHAMMED", FullName{Surname: "", GivenNames: []string{"MOHAMMED"}}, PersonQuery{GivenNames: []string{"MEHMET"}}},
+		{"variant class OLEKSANDR/ALEXANDER", FullName{Surname: "", GivenNames: []string{"OLEKSANDR"}}, PersonQuery{GivenNames: []string{"ALEXANDER"}}},
+		{"variant class ZHOU/CHOW", FullName{Surname: "ZHOU", GivenNames: nil}, PersonQuery{Surname: "CHOW"}},
+		{"variant class LEE/RHEE", FullName{Surname: "LEE", GivenNames: nil}, PersonQuery{Surname: "RHEE"}},
+		{"swapped order", FullName{Surname: "GAGARIN", GivenNames: []string{"YURIY"}}, PersonQuery{Surname: "YURIY", GivenNames: []string{"GAGARIN"}}},
+		{"truncated token", FullName{Surname: "", GivenNames: []string{"MAXIMILIAN"}}, PersonQuery{GivenNames: []string{"MAXIM"}, NameTruncated: true}},
+		{"merged tokens", FullName{Surname: "", GivenNames: []string{"ABDUL", "RAHMAN"}}, PersonQuery{GivenNames: []string{"ABDULRAHMAN"}}},
+		{"split token", FullName{Surname: "", GivenNames: []string{"ABDULRAHMAN"}}, PersonQuery{GivenNames: []string{"ABDUL", "RAHMAN"}}},
+		{"attached particle", FullName{Surname: "ALRASHID", GivenNames: nil}, PersonQuery{Surname: "RASHID"}},
+		{"separate particle", FullName{Surname: "AL RASHID", GivenNames: nil}, PersonQuery{Surname: "ELRASHID"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,9 +121,9 @@ func TestKeysShape(t *testing.T) {
 // make every record a candidate: two unrelated names share no key.
 func TestCommonNamesStaySelective(t *testing.T) {
 	pairs := [][2]FullName{
-		{{"GAGARIN", []string{"YURIY"}}, {"KOWALCZYK", []string{"ZBIGNIEW"}}},
-		{{"SMITH", []string{"JOHN"}}, {"ODUYA", []string{"CHIDINMA"}}},
-		{{"WANG", []string{"LI"}}, {"NGUYEN", []string{"VAN", "AN"}}},
+		{{Surname: "GAGARIN", GivenNames: []string{"YURIY"}}, {Surname: "KOWALCZYK", GivenNames: []string{"ZBIGNIEW"}}},
+		{{Surname: "SMITH", GivenNames: []string{"JOHN"}}, {Surname: "ODUYA", GivenNames: []string{"CHIDINMA"}}},
+		{{Surname: "WANG", GivenNames: []string{"LI"}}, {Surname: "NGUYEN", GivenNames: []string{"VAN", "AN"}}},
 	}
 	for _, p := range pairs {
 		q := PersonQuery{Surname: p[1].Surname, GivenNames: p[1].GivenNames}

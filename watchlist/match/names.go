@@ -11,6 +11,41 @@ import (
 type FullName struct {
 	Surname    string
 	GivenNames []string
+	// Weak marks a low-quality alias (a nickname or nom de guerre the list
+	// grades weak): a match on it alone is at most a possible match.
+	Weak bool
+	// Kind says which listed name this is, for explanations: "" or
+	// NameKindPrimary, NameKindAlias, NameKindOriginal (a romanisation of
+	// the name in its original script).
+	Kind string
+	// Listed is the name as the list writes it (any script), for the
+	// officer; "" means String().
+	Listed string
+}
+
+// Kinds of a listed name (FullName.Kind, and the name field's Agreement).
+const (
+	NameKindPrimary  = "primary name"
+	NameKindAlias    = "alias"
+	NameKindWeak     = "weak alias"
+	NameKindOriginal = "original script"
+)
+
+func (n FullName) kind() string {
+	switch {
+	case n.Weak:
+		return NameKindWeak
+	case n.Kind == "":
+		return NameKindPrimary
+	}
+	return n.Kind
+}
+
+func (n FullName) listed() string {
+	if n.Listed != "" {
+		return n.Listed
+	}
+	return n.String()
 }
 
 // String renders the name as "SURNAME, GIVEN NAMES".
@@ -46,7 +81,15 @@ const (
 	simOneEdit   = 0.9
 	simPhonetic  = 0.88
 	simTwoEdits  = 0.8
+	simOCR       = 0.85 // short token, one OCR-confusable letter differs
+	simInitial   = 0.8  // an initial stands for a name with that first letter
 	simMatched   = 0.75 // below this a pair does not count as matched
+)
+
+// Reasons of token agreements that cannot make a name match on their own.
+const (
+	whyOCR     = "OCR confusion"
+	whyInitial = "initial"
 )
 
 // tokenSim compares a query token with a record token. prefixOK allows the
@@ -58,6 +101,16 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 	}
 	if a.cls != "" && a.cls == b.cls {
 		return simClass, "name-variant class"
+	}
+	la, lb := len(a.s), len(b.s)
+	if la == 1 || lb == 1 {
+		// ICAO 9303 truncation reduces given names to initials
+		// (GAYKOVICH<<BORIS<A): an initial stands for a name with that
+		// first letter, and nothing else.
+		if la != lb && a.s[0] == b.s[0] && !a.particle && !b.particle {
+			return simInitial, whyInitial
+		}
+		return 0, ""
 	}
 	if prefixOK && len(a.s) >= 2 && len(a.s) < len(b.s) && strings.HasPrefix(b.s, a.s) {
 		if len(a.s) >= 4 {
@@ -72,10 +125,13 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 	if a.ph == b.ph && len(a.ph) >= 2 {
 		best, why = simPhonetic, "phonetic key "+a.ph
 	}
-	la, lb := len(a.s), len(b.s)
 	if min(la, lb) <= 3 {
-		// Short tokens are one or two edits from hundreds of others:
-		// only a phonetic agreement counts.
+		// Short tokens are one or two edits from hundreds of others: only
+		// a phonetic agreement or one OCR-confusable letter (JIN read as
+		// JLN, MAO as NAO) counts.
+		if la == lb && simOCR > best && ocrOneApart(a.s, b.s) {
+			best, why = simOCR, whyOCR
+		}
 		return best, why
 	}
 	if la-lb <= 2 && lb-la <= 2 {
@@ -140,8 +196,10 @@ func weight(t string, cfg *Config) float64 {
 // hostile or broken input.
 const maxTokens = 16
 
-// capTokens keeps at most maxTokens tokens, surname first.
+// capTokens drops generational suffixes and keeps at most maxTokens
+// tokens, surname first.
 func capTokens(sur, given []string) ([]string, []string) {
+	sur, given = dropSuffixes(sur, given)
 	if len(sur) > maxTokens {
 		sur = sur[:maxTokens]
 	}
@@ -244,6 +302,7 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 	res.usedR = make([]bool, len(r))
 	var matched, denom float64
 	surSur, surGiven := false, false
+	weakOnly := 0 // matched pairs that cannot make a match on their own
 	for _, p := range cands {
 		if res.usedQ[p.i] || res.usedR[p.j] {
 			continue
@@ -257,6 +316,9 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 		res.evidence += p.sim * min(a.w, b.w)
 		if !a.particle {
 			res.matched++
+			if p.why == whyInitial || (p.why == whyOCR && min(len(a.s), len(b.s)) <= 2) {
+				weakOnly++
+			}
 		}
 		if a.surname && b.surname {
 			surSur = true
@@ -273,16 +335,25 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 		if res.usedR[j] {
 			continue
 		}
-		// A truncated MRZ drops whole given names, and travellers often
-		// carry fewer given names than a watchlist entry.
+		// Travellers often carry fewer given names than a watchlist
+		// entry (lists write the whole nasab or patronymic, documents a
+		// first name), and a truncated MRZ drops whole given names: a
+		// missing listed given name costs less than a missing surname or a
+		// traveller's name the list does not have.
 		f := 0.6
-		if truncated && !r[j].surname {
+		switch {
+		case truncated && !r[j].surname:
+			f = 0.1
+		case !r[j].surname:
 			f = 0.2
 		}
 		denom += f * r[j].w
 	}
-	if res.matched == 0 || denom == 0 {
+	if res.matched == 0 || denom == 0 || weakOnly == res.matched {
+		// Initials and OCR-confused two-letter tokens support a match
+		// that other tokens make; they never make one alone.
 		res.score, res.evidence = 0, 0
+		res.matched = 0
 		return res
 	}
 	res.score = matched / denom

@@ -63,9 +63,9 @@ func TestParseMRZName(t *testing.T) {
 		in   string
 		want FullName
 	}{
-		{"GAGARIN<<YURIY<ALEKSEYEVICH<<<", FullName{"GAGARIN", []string{"YURIY", "ALEKSEYEVICH"}}},
-		{"VAN<DER<BERG<<ANNA", FullName{"VAN DER BERG", []string{"ANNA"}}},
-		{"ONLYSURNAME", FullName{"ONLYSURNAME", nil}},
+		{"GAGARIN<<YURIY<ALEKSEYEVICH<<<", FullName{Surname: "GAGARIN", GivenNames: []string{"YURIY", "ALEKSEYEVICH"}}},
+		{"VAN<DER<BERG<<ANNA", FullName{Surname: "VAN DER BERG", GivenNames: []string{"ANNA"}}},
+		{"ONLYSURNAME", FullName{Surname: "ONLYSURNAME", GivenNames: nil}},
 		{"", FullName{}},
 	}
 	for _, tc := range cases {
@@ -192,7 +192,9 @@ func TestCompareDates(t *testing.T) {
 		{Date{1980, 3, 12}, Date{1980, 3, 0}, dobYearMonth, false},
 		{Date{1980, 0, 0}, Date{1980, 3, 12}, dobYearOnly, false},
 		{Date{1980, 0, 12}, Date{1980, 3, 12}, dobYearOnly, false},
-		{Date{1981, 0, 0}, Date{1980, 3, 12}, dobYearDigit, false},
+		{Date{1981, 0, 0}, Date{1980, 3, 12}, 0, true}, // partial years must really agree
+		{Date{1971, 5, 5}, Date{1961, 0, 0}, 0, true},  // 1961 vs 1971 is ten years, not a typo
+		{Date{1961, 5, 5}, Date{1961, 0, 0}, dobYearOnly, false},
 		{Date{0, 0, 0}, Date{1980, 3, 12}, dobUnknown, false},
 		{Date{1990, 4, 4}, Date{1975, 0, 0}, 0, true},
 		{Date{1980, 4, 0}, Date{1980, 3, 12}, 0, true},
@@ -228,16 +230,19 @@ func TestTokenFrequencyHook(t *testing.T) {
 }
 
 func TestNationalitySex(t *testing.T) {
-	if s, _ := compareNationality("D<<", "DEU"); s != 1 {
+	if s, _, _, _ := compareNationalities("D<<", "DEU", nil); s != 1 {
 		t.Error("D<< and DEU should agree")
 	}
-	if s, _ := compareNationality("XXX", "FRA"); s != 0.5 {
+	if s, _, _, _ := compareNationalities("XXX", "FRA", nil); s != 0.5 {
 		t.Error("XXX should be unknown")
 	}
-	if _, c, _ := compareSex("<", "M"); c {
+	if s, l, _, _ := compareNationalities("SDN", "CAF", []string{"SSD", "SDN"}); s != 1 || l != "SDN" {
+		t.Error("any listed nationality should agree")
+	}
+	if _, c, _, _ := compareSex("<", "M"); c {
 		t.Error("< is unspecified, not a conflict")
 	}
-	if _, c, _ := compareSex("f", "M"); !c {
+	if _, c, _, _ := compareSex("f", "M"); !c {
 		t.Error("F vs M should conflict")
 	}
 }

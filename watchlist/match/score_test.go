@@ -27,7 +27,8 @@ var scoreCases = []struct {
 	name     string
 	q        PersonQuery
 	r        PersonRecord
-	wantHit  bool
+	wantHit  bool    // the HIT level
+	level    string  // "" = not checked beyond wantHit; "none" = below both levels
 	minScore float64 // 0 = not checked
 	maxScore float64 // 0 = not checked
 	contains []string
@@ -150,6 +151,7 @@ var scoreCases = []struct {
 		q:        query("ALI<<MOHAMMED", d(1990, 4, 4), "PAK", "M"),
 		r:        PersonRecord{Names: names("ALI<<MOHAMMED"), Nationality: "PAK", Sex: "M"},
 		wantHit:  false,
+		level:    "none",
 		contains: []string{"name carries little information"},
 	},
 	{
@@ -184,6 +186,7 @@ var scoreCases = []struct {
 		q:        query("LEE<<MIN<JUN", d(1988, 8, 8), "KOR", "M"),
 		r:        PersonRecord{Names: names("RHEE<<MIN<JUN"), Nationality: "KOR", Sex: "M"},
 		wantHit:  false,
+		level:    LevelPossible,
 		contains: []string{"LEE ~ RHEE: name-variant class"},
 	},
 	{
@@ -220,6 +223,119 @@ var scoreCases = []struct {
 		r:       PersonRecord{Names: names("KOWALCZYK<<ZBIGNIEW"), Birth: d(1970, 1, 1), Nationality: "GBR", Sex: "M"},
 		wantHit: false,
 	},
+	// Several listed dates, ranges and approximate years.
+	{
+		name:     "second listed DOB agrees",
+		q:        query("NGARUYE<<BAUDOIN", d(1949, 1, 1), "COD", "M"),
+		r:        PersonRecord{Names: names("NGARUYE<<BAUDOIN"), Births: []BirthSpec{{Date: d(1959, 1, 22)}, {Date: d(1949, 1, 1)}}, Nationality: "COD", Sex: "M"},
+		wantHit:  true,
+		contains: []string{"DOB 1949-01-01 vs 1949-01-01: exact (best of 2 listed dates)"},
+	},
+	{
+		name:     "every listed DOB conflicts",
+		q:        query("NGARUYE<<BAUDOIN", d(1990, 6, 6), "COD", "M"),
+		r:        PersonRecord{Names: names("NGARUYE<<BAUDOIN"), Births: []BirthSpec{{Date: d(1959, 1, 22)}, {Date: d(1949, 1, 1)}}, Nationality: "COD", Sex: "M"},
+		wantHit:  false,
+		level:    "none",
+		contains: []string{"DOB conflicts"},
+	},
+	{
+		name:     "year inside a listed range",
+		q:        query("BWAMBALE<<FRANK<KAKOLELE", d(1961, 7, 2), "COD", "M"),
+		r:        PersonRecord{Names: names("BWAMBALE<<FRANK<KAKOLELE"), Births: []BirthSpec{{From: 1958, To: 1963}}, Nationality: "COD", Sex: "M"},
+		wantHit:  true,
+		contains: []string{"vs 1958 to 1963: birth year within the listed range"},
+	},
+	{
+		name:     "year outside a listed range",
+		q:        query("BWAMBALE<<FRANK<KAKOLELE", d(1970, 7, 2), "COD", "M"),
+		r:        PersonRecord{Names: names("BWAMBALE<<FRANK<KAKOLELE"), Births: []BirthSpec{{From: 1958, To: 1963}}, Nationality: "COD", Sex: "M"},
+		wantHit:  false,
+		level:    "none",
+		contains: []string{"outside the listed range"},
+	},
+	{
+		name:     "approximate year",
+		q:        query("BADEGE<<ERIC", d(1972, 3, 3), "COD", "M"),
+		r:        PersonRecord{Names: names("BADEGE<<ERIC"), Births: []BirthSpec{{From: 1969, To: 1973, Approx: true}}, Nationality: "COD", Sex: "M"},
+		wantHit:  true,
+		contains: []string{"circa 1971 (1969-1973): birth year within the listed approximate year"},
+	},
+	{
+		name:     "partial year one digit apart is no agreement",
+		q:        query("KOWALCZYK<<ZBIGNIEW", d(1971, 11, 23), "POL", "M"),
+		r:        PersonRecord{Names: names("KOWALCZYK<<ZBIGNIEW"), Birth: d(1961, 0, 0), Nationality: "POL", Sex: "M"},
+		wantHit:  false,
+		level:    "none",
+		contains: []string{"DOB 1971-11-23 vs 1961: conflict"},
+	},
+	// Rare exact name plus an agreeing year: a HIT without any help from
+	// the list's size (no TokenFrequency).
+	{
+		name:     "rare two-token name with agreeing year",
+		q:        query("HANIYA<<ISMAIL", d(1962, 1, 29), "PSE", "M"),
+		r:        PersonRecord{Names: names("HANIYA<<ISMAIL<ABDUL<SALAH"), Birth: d(1962, 0, 0)},
+		wantHit:  true,
+		contains: []string{"birth year agrees"},
+	},
+	// MRZ truncation to initials, suffixes, OCR confusions.
+	{
+		name:     "given name reduced to an initial",
+		q:        query("GAYKOVICH<<BORIS<A", d(1961, 2, 2), "RUS", "M"),
+		r:        PersonRecord{Names: names("GAYKOVICH<<BORIS<ALEKSANDROVICH"), Birth: d(1961, 2, 2), Nationality: "RUS", Sex: "M"},
+		wantHit:  true,
+		contains: []string{"given name A ~ ALEKSANDROVICH: initial"},
+	},
+	{
+		name:    "initials alone make no match",
+		q:       query("B<<A", d(1961, 2, 2), "RUS", "M"),
+		r:       PersonRecord{Names: names("GAYKOVICH<<BORIS<ALEKSANDROVICH"), Birth: d(1961, 2, 2), Nationality: "RUS", Sex: "M"},
+		wantHit: false,
+		level:   "none",
+	},
+	{
+		name:     "suffix dropped",
+		q:        query("GONZALEZ<<GUSTAVO", d(1970, 1, 1), "USA", "M"),
+		r:        PersonRecord{Names: names("GONZALEZ<<GUSTAVO<JR"), Birth: d(1970, 1, 1), Nationality: "USA", Sex: "M"},
+		wantHit:  true,
+		minScore: 0.95,
+	},
+	{
+		name:     "OCR confusion on a short token",
+		q:        query("NAO<<JLN<KUANG", d(1970, 5, 5), "CHN", "M"),
+		r:        PersonRecord{Names: names("MAO<<JIN<KUANG"), Birth: d(1970, 5, 5), Nationality: "CHN", Sex: "M"},
+		wantHit:  true,
+		contains: []string{"NAO ~ MAO: OCR confusion", "JLN ~ JIN: OCR confusion"},
+	},
+	{
+		name:    "two-letter OCR confusions make no match alone",
+		q:       query("LJ<<NA", d(1970, 5, 5), "CHN", "F"),
+		r:       PersonRecord{Names: names("LI<<MA"), Birth: d(1970, 5, 5), Nationality: "CHN", Sex: "F"},
+		wantHit: false,
+		level:   "none",
+	},
+	// Weak aliases and listed documents.
+	{
+		name:     "weak alias without DOB is at most possible",
+		q:        query("ABU<<WAQAS", d(1980, 1, 1), "UGA", "M"),
+		r:        PersonRecord{Names: []FullName{{Surname: "ABU WAQAS", Weak: true}}, Nationality: "TZA", Sex: "M"},
+		wantHit:  false,
+		contains: []string{"weak alias"},
+	},
+	{
+		name:     "listed document corroborates",
+		q:        PersonQuery{Surname: "HASSAN", GivenNames: []string{"AHMAD"}, Birth: d(1995, 1, 1), Nationality: "TZA", Sex: "M", Document: "AB850901"},
+		r:        PersonRecord{Names: names("HASSAN<<AHMAD<MAHMOOD"), Births: []BirthSpec{{Date: d(1997, 7, 21)}, {Date: d(1993, 0, 0)}}, Nationality: "TZA", Documents: []string{"AB850901"}},
+		level:    "none", // the listed dates conflict: a document does not override them
+		contains: []string{"document: document number AB850901 is listed as this person's"},
+	},
+	{
+		name:     "listed document and a common name",
+		q:        PersonQuery{Surname: "HASSAN", GivenNames: []string{"AHMAD"}, Birth: d(1997, 7, 21), Nationality: "TZA", Sex: "M", Document: "AB850901"},
+		r:        PersonRecord{Names: names("HASSAN<<AHMAD<MAHMOOD"), Births: []BirthSpec{{Date: d(1997, 7, 21)}, {Date: d(1993, 0, 0)}}, Nationality: "TZA", Documents: []string{"AB850901"}},
+		wantHit:  true,
+		contains: []string{"document number AB850901"},
+	},
 	{
 		name:    "no names on record",
 		q:       query("SMITH<<JOHN", d(1970, 1, 1), "GBR", "M"),
@@ -251,14 +367,24 @@ func TestScorePerson(t *testing.T) {
 					t.Errorf("explanation lacks %q", c)
 				}
 			}
-			if len(got.Fields) != 4 {
-				t.Errorf("%d fields, want 4", len(got.Fields))
+			if n := len(got.Fields); n != 4 && !(n == 5 && got.Fields[4].Field == "document") {
+				t.Errorf("%d fields, want 4 (5 with a listed document)", len(got.Fields))
 			}
-			if got.Hit && got.Strength != StrengthStrong && got.Strength != StrengthPossible {
-				t.Errorf("hit with strength %q", got.Strength)
+			if tc.level != "" {
+				want := tc.level
+				if want == "none" {
+					want = ""
+				}
+				if got.Level != want {
+					t.Errorf("Level = %q, want %q", got.Level, want)
+				}
 			}
-			if !got.Hit && (got.Strength == StrengthStrong || got.Strength == StrengthPossible) {
-				t.Errorf("no hit with strength %q", got.Strength)
+			if got.Hit != (got.Level == LevelHit) {
+				t.Errorf("Hit %v with level %q", got.Hit, got.Level)
+			}
+			wantStrength := map[string]string{LevelHit: StrengthStrong, LevelPossible: StrengthPossible}[got.Level]
+			if got.Level != "" && got.Strength != wantStrength || got.Level == "" && (got.Strength == StrengthStrong || got.Strength == StrengthPossible) {
+				t.Errorf("level %q with strength %q", got.Level, got.Strength)
 			}
 		})
 	}
