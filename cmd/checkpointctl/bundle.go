@@ -20,6 +20,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/sync/pull"
 	"github.com/checkpoint-edge/checkpoint/sync/trust"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
+	"github.com/checkpoint-edge/checkpoint/watchlist/lists"
 )
 
 // exitRefused is the exit code of a bundle that verification refused, so
@@ -237,29 +238,45 @@ func bundleCopyPrivate(ctx context.Context, src, dir string, prog func(string, i
 
 func newBundleBuildCmd() *cobra.Command {
 	var (
-		from, prev, sign, out, id, authority, faceModel, tmpDir string
-		to                                                      []string
+		sign, out, id, authority, faceModel, tmpDir, reportPath string
+		from, prev, to                                          []string
 		seq, base                                               uint64
 		expires                                                 time.Duration
+		lopts                                                   lists.Options
 	)
 	c := &cobra.Command{
-		Use:   "build --from SOURCE --seq N --sign KEY --to RECIPIENT --out FILE",
-		Short: "Build a signed, encrypted watchlist bundle (full, or a delta with --base and --prev)",
+		Use:   "build --from SOURCE... --seq N --sign KEY --to RECIPIENT --out FILE",
+		Short: "Build a signed, encrypted watchlist bundle from a plain source or from the sanctions lists (full, or a delta with --base and --prev)",
 		Long: `Build a bundle from a plain source (JSON Lines of changes or CSV, optionally
 .gz; its "meta" header line gives defaults for --watchlist-id, --authority
-and --face-model). --base 0 builds a full snapshot; --base N builds a delta
-from the previous snapshot --prev (same formats) to --from: puts for new and
-changed records, deletes for removed ones. The bundle is signed with --sign
-(an issuing-authority key listed in the units' root of trust) and encrypted
-to every --to recipient (age1… keys or files of them: the fleet key or
+and --face-model) or from the lists headquarters receives, named by kind:
+
+  --from un:UN_consolidated.xml --from ofac:DIR --from csl:csl.csv
+
+(ofac:DIR holds OFAC's sdn.csv/alt.csv/sdn_comments.csv or the Consolidated
+list's cons_prim.csv/cons_alt.csv/cons_comments.csv). The lists are parsed,
+countries mapped to ICAO codes, the same person on several lists merged
+into one record with every reference (watchlist/lists, resolve.go), and
+each listed identity document with a known issuing state becomes a document
+alert linked to its person. The import report (persons, skipped entities,
+links, country spellings that did not map) goes to stderr, or with
+--report to a JSON file.
+
+--base 0 builds a full snapshot; --base N builds a delta from the previous
+snapshot --prev (the same kinds: a JSON Lines snapshot, or the previous
+editions of the lists as un:/ofac:/csl: sources) to --from: puts for new and
+changed records, deletes for removed ones, so a new edition of a list gives
+a delta with only the changed persons. The bundle is signed with --sign (an
+issuing-authority key listed in the units' root of trust) and encrypted to
+every --to recipient (age1… keys or files of them: the fleet key or
 individual units). FILE.header.json, the signed header without any record,
 is written beside it for 'watchlist publish'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from == "" || sign == "" || out == "" || seq == 0 || len(to) == 0 {
+			if len(from) == 0 || sign == "" || out == "" || seq == 0 || len(to) == 0 {
 				return cli.Exit(2, errors.New("--from, --seq, --sign, --to and --out are required"))
 			}
-			if base != 0 && prev == "" {
+			if base != 0 && len(prev) == 0 {
 				return cli.Exit(2, errors.New("a delta (--base N) needs --prev, the snapshot of sequence N"))
 			}
 			if base >= seq {
@@ -273,21 +290,50 @@ is written beside it for 'watchlist publish'.`,
 			if err != nil {
 				return cli.Exit(2, fmt.Errorf("--to: %w", err))
 			}
-			src, closer, err := watchlist.OpenSource(from)
-			if err != nil {
-				return err
-			}
 			var closers []io.Closer
-			closers = append(closers, closer)
 			defer func() {
 				for _, c := range closers {
 					c.Close()
 				}
 			}()
-			if h, ok := src.Header(); ok {
-				id = bundleCmpOr(id, h.WatchlistID)
-				authority = bundleCmpOr(authority, h.Authority)
-				faceModel = bundleCmpOr(faceModel, h.FaceModelID)
+			// open returns a fresh source over a set of --from/--prev
+			// values (Diff reads the new snapshot twice).
+			open := func(srcs []string, what string) (func() (watchlist.ChangeSource, error), *watchlist.Header, error) {
+				if isListSources(srcs) {
+					snap, err := buildListSnapshot(cmd, srcs, lopts, reportPath, what)
+					if err != nil {
+						return nil, nil, err
+					}
+					return func() (watchlist.ChangeSource, error) { return snap.Changes(), nil }, nil, nil
+				}
+				if len(srcs) != 1 {
+					return nil, nil, cli.Exit(2, fmt.Errorf("--%s: one plain source, or un:/ofac:/csl: lists", what))
+				}
+				var hdr *watchlist.Header
+				fn := func() (watchlist.ChangeSource, error) {
+					s, c, err := watchlist.OpenSource(srcs[0])
+					if err != nil {
+						return nil, err
+					}
+					closers = append(closers, c)
+					if h, ok := s.Header(); ok && hdr == nil {
+						hdr = &h
+					}
+					return s, nil
+				}
+				if _, err := fn(); err != nil { // read the header now
+					return nil, nil, err
+				}
+				return fn, hdr, nil
+			}
+			next, hdr, err := open(from, "from")
+			if err != nil {
+				return err
+			}
+			if hdr != nil {
+				id = bundleCmpOr(id, hdr.WatchlistID)
+				authority = bundleCmpOr(authority, hdr.Authority)
+				faceModel = bundleCmpOr(faceModel, hdr.FaceModelID)
 			}
 			if id == "" {
 				return cli.Exit(2, errors.New("--watchlist-id is required (or a meta header line in --from)"))
@@ -297,20 +343,20 @@ is written beside it for 'watchlist publish'.`,
 				WatchlistID: id, Sequence: seq, BaseSequence: base, IssuedAt: now, ExpiresAt: now.Add(expires),
 				Authority: authority, FaceModelID: faceModel, Key: key, Recipients: rcpts, TempDir: tmpDir,
 			}
-			var changes watchlist.ChangeSource = src
+			changes, err := next()
+			if err != nil {
+				return err
+			}
 			if base != 0 {
-				p, pc, err := watchlist.OpenSource(prev)
+				prevOpen, _, err := open(prev, "prev")
 				if err != nil {
 					return err
 				}
-				closers = append(closers, pc)
-				changes, opts.State, err = bundle.Diff(p, func() (watchlist.ChangeSource, error) {
-					s, c, err := watchlist.OpenSource(from)
-					if err == nil {
-						closers = append(closers, c)
-					}
-					return s, err
-				})
+				p, err := prevOpen()
+				if err != nil {
+					return err
+				}
+				changes, opts.State, err = bundle.Diff(p, next)
 				if err != nil {
 					return err
 				}
@@ -332,8 +378,8 @@ is written beside it for 'watchlist publish'.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&from, "from", "", "source snapshot: JSON Lines or CSV (.gz ok)")
-	f.StringVar(&prev, "prev", "", "previous snapshot, for a delta")
+	f.StringArrayVar(&from, "from", nil, "source: a JSON Lines/CSV snapshot (.gz ok), or lists un:FILE, ofac:DIR, csl:FILE (repeatable)")
+	f.StringArrayVar(&prev, "prev", nil, "previous snapshot for a delta: a JSON Lines snapshot or the previous lists (repeatable)")
 	f.Uint64Var(&seq, "seq", 0, "sequence number of the new version")
 	f.Uint64Var(&base, "base", 0, "base sequence of a delta (0 = full bundle)")
 	f.StringVar(&sign, "sign", "", "issuing-authority private key file")
@@ -344,6 +390,10 @@ is written beside it for 'watchlist publish'.`,
 	f.StringVar(&authority, "authority", "", "issuing authority name")
 	f.StringVar(&faceModel, "face-model", "", "face model id of the templates")
 	f.StringVar(&tmpDir, "tmp", "", "directory for the (encrypted) temporary payload")
+	f.StringVar(&reportPath, "report", "", "lists: write the import report (JSON, no names) to this file instead of stderr")
+	f.StringVar(&lopts.Category, "category", "sanctions", "lists: category of the imported persons")
+	f.StringVar(&lopts.Action, "action", watchlist.ActionRefer, "lists: action on a hit (arrest, refer, discreet_check, alert_only)")
+	f.IntVar(&lopts.ApproxYears, "approx-years", 2, "lists: ± years of an approximate year of birth")
 	return c
 }
 

@@ -134,6 +134,9 @@ func Build(ctx context.Context, w io.Writer, src watchlist.ChangeSource, opts Bu
 			return nil, fmt.Errorf("bundle: build: change %d: %s %q appears twice", n+1, c.Kind, c.ID)
 		}
 		seen[k] = struct{}{}
+		if f := recordFormat(&c); f > 1 && f > h.RecordFormat {
+			h.RecordFormat = f
+		}
 		switch c.Op {
 		case watchlist.OpPut:
 			h.Puts++
@@ -219,4 +222,15 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// recordFormat is the record format a change needs (1 or 2).
+func recordFormat(c *watchlist.Change) int {
+	switch {
+	case c.Person != nil:
+		return c.Person.Format()
+	case c.Document != nil && c.Document.PersonID != "":
+		return 2
+	}
+	return 1
 }

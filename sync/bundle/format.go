@@ -59,6 +59,10 @@ type Header struct {
 	PayloadSize   int64  `json:"payload_size"`
 	PayloadSHA256 string `json:"payload_sha256"`
 	RawSize       int64  `json:"raw_size"`
+	// RecordFormat is the newest watchlist record format the payload uses
+	// (watchlist.RecordFormat); absent (0) means 1. A unit refuses a
+	// bundle whose records it cannot read whole.
+	RecordFormat int `json:"record_format,omitempty"`
 }
 
 // Full reports whether the bundle is a full snapshot.
@@ -91,6 +95,8 @@ func (h *Header) validate() error {
 		return fmt.Errorf("%w: full bundle with deletes", ErrFormat)
 	case !h.ExpiresAt.After(h.IssuedAt):
 		return fmt.Errorf("%w: expires before it is issued", ErrFormat)
+	case h.RecordFormat < 0 || h.RecordFormat > watchlist.RecordFormat:
+		return fmt.Errorf("%w: record format %d, this unit reads up to %d", ErrFormat, h.RecordFormat, watchlist.RecordFormat)
 	}
 	if _, err := watchlist.ParseStateHash(h.StateHash); err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, err)

@@ -426,3 +426,72 @@ func role(a, b tok) string {
 
 // f2 formats a score with two decimals.
 func f2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+
+// NameSimilarity compares two listed names (entity resolution across
+// lists, not a traveller): the similarity and the evidence of the better
+// direction, order-insensitive like a traveller's name.
+func NameSimilarity(a, b FullName, cfg Config) (score, evidence float64) {
+	cfg = cfg.withDefaults()
+	for _, dir := range [2][2]FullName{{a, b}, {b, a}} {
+		qs, qg := dir[0].tokens()
+		rs, rg := dir[1].tokens()
+		res := compareNames(makeToks(qs, qg, &cfg), false, rs, rg, &cfg)
+		if res.score > score || (res.score == score && res.evidence > evidence) {
+			score, evidence = res.score, res.evidence
+		}
+	}
+	return score, evidence
+}
+
+// DatesAgree compares two listed dates of birth (entity resolution): the
+// agreement code of the best pair (AgreeExact, AgreeYearMonth, AgreeYear,
+// AgreeRange, …), and whether every pair conflicts.
+func DatesAgree(a, b []BirthSpec) (best string, allConflict bool) {
+	bestScore := -1.0
+	known := false
+	allConflict = true
+	for _, x := range a {
+		if !x.Date.Known() || !x.Known() {
+			continue
+		}
+		for _, y := range b {
+			if !y.Known() {
+				continue
+			}
+			known = true
+			r := compareSpec(x.Date, y)
+			if !r.conflict {
+				allConflict = false
+			}
+			if !r.conflict && r.score > bestScore {
+				bestScore, best = r.score, r.agreement
+			}
+		}
+	}
+	// Two spans: they agree when they overlap.
+	for _, x := range a {
+		if x.Date.Known() || !x.Known() {
+			continue
+		}
+		for _, y := range b {
+			if !y.Known() {
+				continue
+			}
+			known = true
+			lo, hi := y.From, y.To
+			if y.Date.Known() {
+				lo, hi = y.Date.Year, y.Date.Year
+			}
+			if x.From <= hi && lo <= x.To {
+				allConflict = false
+				if bestScore < dobInSpan {
+					bestScore, best = dobInSpan, AgreeRange
+				}
+			}
+		}
+	}
+	if !known {
+		return AgreeUnknown, false
+	}
+	return best, allConflict
+}
