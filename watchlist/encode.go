@@ -138,6 +138,19 @@ func (s *Store) encodePerson(p *PersonAlert, faceModel string) (encodedPerson, e
 // the name as listed.
 func personNames(p *PersonAlert) []match.FullName {
 	var out []match.FullName
+	seen := make(map[string]bool, 8)
+	// A name and its MRZ form usually tokenise alike: score each spelling
+	// once (the first, stronger kind wins).
+	push := func(f match.FullName) {
+		k := f.MRZ + "\x00" + f.Surname + "\x00" + strings.Join(f.GivenNames, " ")
+		if f.Weak {
+			k += "\x00w"
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
 	add := func(n Name, kind string) {
 		listed := strings.TrimSpace(n.Surname)
 		if g := strings.TrimSpace(n.GivenNames); g != "" {
@@ -150,16 +163,17 @@ func personNames(p *PersonAlert) []match.FullName {
 			kind = match.NameKindOriginal
 		}
 		weak := n.Quality == QualityWeak
-		if listed != "" {
-			out = append(out, match.FullName{Surname: n.Surname, GivenNames: strings.Fields(n.GivenNames), Weak: weak, Kind: kind, Listed: listed})
+		if listed != "" && len(n.MRZ) == 0 {
+			// The MRZ forms, when filled, are this name transliterated:
+			// scoring them is enough.
+			push(match.FullName{Surname: n.Surname, GivenNames: strings.Fields(n.GivenNames), Weak: weak, Kind: kind, Listed: listed})
 		}
 		for _, m := range n.MRZ {
-			f := match.ParseMRZName(m)
-			f.Weak, f.Kind, f.Listed = weak, kind, listed
+			f := match.FullName{MRZ: m, Weak: weak, Kind: kind, Listed: listed}
 			if f.Listed == "" {
 				f.Listed = m
 			}
-			out = append(out, f)
+			push(f)
 		}
 	}
 	add(p.Name, match.NameKindPrimary)

@@ -160,15 +160,18 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 		if qk.count == 0 {
 			continue
 		}
-		if qk.count > commonLimit {
-			if q.Birth.Year == 0 || !yearKeyed(k) {
-				continue
-			}
-			if qk = countOf(yearComposite(k, q.Birth.Year)); qk.count == 0 || qk.count > commonLimit {
-				continue
+		// The key combined with the traveller's birth year is read too:
+		// among thousands of namesakes it picks those listed with that
+		// year (any of their listed dates, or inside a listed span), so
+		// they rank first. A key too common to read alone is read only so.
+		if q.Birth.Year != 0 && yearKeyed(k) {
+			if ck := countOf(yearComposite(k, q.Birth.Year)); ck.count > 0 && ck.count <= commonLimit {
+				keys = append(keys, ck)
 			}
 		}
-		keys = append(keys, qk)
+		if qk.count <= commonLimit {
+			keys = append(keys, qk)
+		}
 	}
 	slices.SortFunc(keys, func(a, b qkey) int { return a.count - b.count })
 
@@ -204,7 +207,7 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 		cands = cands[:maxCand]
 	}
 
-	cfg := s.matchConfig(g, total)
+	scorer := match.NewScorer(q, s.matchConfig(g, total))
 	var hits []PersonHit
 	var errs []error
 	for _, cd := range cands {
@@ -217,7 +220,7 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 			errs = append(errs, err)
 			continue
 		}
-		sc := match.ScorePerson(q, personRecord(p), cfg)
+		sc := scorer.Score(personRecord(p))
 		if sc.Strength == match.StrengthNone {
 			continue
 		}

@@ -231,3 +231,9 @@ func (s *Store) personByID(tx *bolt.Tx, sn *snapshot, id string) (*PersonAlert, 
 	}
 	return s.openPerson(g, pk, v, false)
 }
+
+// MatchQuery is the query as match scores it (tests and tools).
+func (q *PersonQuery) MatchQuery() (match.PersonQuery, error) {
+	dq, err := q.internal()
+	return dq.person, err
+}

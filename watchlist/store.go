@@ -48,7 +48,7 @@ type Options struct {
 	// FaceMaxDistance is the 1:N threshold; 0 means DefaultFaceMaxDistance.
 	FaceMaxDistance float32
 	// MaxCandidates caps the person records decrypted and scored per
-	// search (the best-ranked by shared rare keys); 0 means 256.
+	// search (the best-ranked by shared rare keys); 0 means 64.
 	MaxCandidates int
 	// OnIntegrity is called (from the goroutine that found it) for every
 	// value that fails authentication. It must not block.
@@ -189,7 +189,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 		opts.FaceMaxDistance = DefaultFaceMaxDistance
 	}
 	if opts.MaxCandidates <= 0 {
-		opts.MaxCandidates = 256
+		opts.MaxCandidates = 64
 	}
 	if opts.MemoryRecords <= 0 {
 		opts.MemoryRecords = 2_000_000

@@ -158,7 +158,7 @@ func unEntry(ind *unIndividual, out *Parsed, opts Options) *Entry {
 		addName(&p, n)
 	}
 	if o := strings.TrimSpace(ind.Original); o != "" {
-		addName(&p, watchlist.Name{Surname: o, Quality: watchlist.QualityStrong, Script: scriptOf(o)})
+		addName(&p, originalName(o))
 	}
 	switch strings.ToLower(strings.TrimSpace(ind.Gender)) {
 	case "male":
@@ -293,3 +293,22 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 var errTooLarge = errors.New("input too large")
+
+// originalName splits a name in its original script like the list's Latin
+// name: Arabic names end with the family name, Russian names (family
+// name, given name, patronymic) begin with it.
+func originalName(o string) watchlist.Name {
+	n := watchlist.Name{Quality: watchlist.QualityStrong, Script: scriptOf(o)}
+	w := strings.Fields(o)
+	switch {
+	case len(w) < 2:
+		n.Surname = o
+	case n.Script == "Cyrl":
+		n.Surname, n.GivenNames = w[0], strings.Join(w[1:], " ")
+	default:
+		i := len(w) - 1
+		// "عبد الله" and article-led tribal names stay whole.
+		n.Surname, n.GivenNames = w[i], strings.Join(w[:i], " ")
+	}
+	return n
+}

@@ -157,11 +157,17 @@ func romanizeArabicWord(w string, common bool) string {
 			b.WriteString("A") // ال: the L follows
 			continue
 		}
+		if i == 0 && r == 'ع' {
+			b.WriteString("A") // a word-initial ع is written with a vowel: ABD, AZIZ
+			continue
+		}
 		switch r {
 		case 'و', 'ي':
 			// A consonant at the start of a word or after a vowel letter,
 			// a long vowel after a consonant.
-			prevVowel := i == 0 || rs[i-1] == 'ا' || rs[i-1] == 'و' || rs[i-1] == 'ي'
+			// ع and hamza write no letter: after them و and ي begin a
+			// syllable (عواد AWWAD).
+			prevVowel := i == 0 || rs[i-1] == 'ا' || rs[i-1] == 'و' || rs[i-1] == 'ي' || rs[i-1] == 'ع' || rs[i-1] == 'ء'
 			switch {
 			case r == 'و' && prevVowel:
 				b.WriteString("W")

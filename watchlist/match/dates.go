@@ -117,17 +117,38 @@ func spanEvidence(w int) float64 {
 
 // dobResult compares two dates of birth. known is false when either year
 // is unknown; conflict is true when they cannot be the same date even
-// allowing for the errors above.
+// allowing for the errors above. The explanation is built only when asked
+// for (detail): most candidates of a search are never shown.
 type dobResult struct {
 	score    float64
 	evidence float64
 	known    bool
 	conflict bool
-	detail   string
-	// listed is the listed date it was compared with (as listed), and
-	// agreement the code of how it agreed (exact, partial, range, …).
-	listed    string
+	why      string // a constant: what agreed and how
+	// agreement is the code of how it agreed (exact, year, in_range, …);
+	// q and spec are the traveller's date and the listed one compared,
+	// n the number of listed dates.
 	agreement string
+	q         Date
+	spec      BirthSpec
+	n         int
+}
+
+// listed is the listed date compared, as the officer reads it.
+func (d *dobResult) listed() string {
+	if !d.spec.Known() {
+		return ""
+	}
+	return d.spec.String()
+}
+
+// detail explains the comparison in one line.
+func (d *dobResult) detail() string {
+	s := "DOB " + d.q.String() + " vs " + d.spec.String() + ": " + d.why
+	if d.n > 1 {
+		s += " (best of " + strconv.Itoa(d.n) + " listed dates)"
+	}
+	return s
 }
 
 // Agreement codes of a date of birth (FieldScore.Agreement).
@@ -145,14 +166,15 @@ const (
 )
 
 func compareDates(q, r Date) dobResult {
+	res := dobResult{q: q, spec: BirthSpec{Date: r}}
 	if !q.Known() || !r.Known() {
-		return dobResult{score: dobUnknown, agreement: AgreeUnknown, listed: r.String(),
-			detail: "DOB " + q.String() + " vs " + r.String() + ": unknown on one side"}
+		res.score, res.agreement, res.why = dobUnknown, AgreeUnknown, "unknown on one side"
+		return res
 	}
-	res := dobResult{known: true, listed: r.String()}
+	res.known = true
 	say := func(score, ev float64, code, why string) dobResult {
-		res.score, res.evidence, res.agreement = score, ev, code
-		res.detail = "DOB " + q.String() + " vs " + r.String() + ": " + why
+		res.score, res.evidence, res.agreement, res.why = score, ev, code, why
+		res.conflict = code == AgreeConflict
 		return res
 	}
 	full := q.Month != 0 && q.Day != 0 && r.Month != 0 && r.Day != 0
@@ -164,19 +186,20 @@ func compareDates(q, r Date) dobResult {
 			return say(dobSwapped, evidenceNear, AgreeSwapped, "day/month swapped")
 		}
 		a, b := q.digits(), r.digits()
-		var diff []int
+		var diff [8]int
+		nd := 0
 		for i := range a {
 			if a[i] != b[i] {
-				diff = append(diff, i)
+				diff[nd] = i
+				nd++
 			}
 		}
 		switch {
-		case len(diff) == 1:
+		case nd == 1:
 			return say(dobOneDigit, evidenceNear, AgreeOneDigit, "one digit differs")
-		case len(diff) == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]:
+		case nd == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]:
 			return say(dobTransposed, evidenceNear, AgreeTransposed, "adjacent digits transposed")
 		}
-		res.conflict = true
 		return say(0, 0, AgreeConflict, "conflict")
 	}
 	// Partial on at least one side: compare the parts both sides know. The
@@ -191,7 +214,6 @@ func compareDates(q, r Date) dobResult {
 	case q.Year == r.Year && rest:
 		return say(dobYearOnly, evidenceYear, AgreeYear, "birth year agrees (partial date)")
 	}
-	res.conflict = true
 	return say(0, 0, AgreeConflict, "conflict")
 }
 
@@ -225,23 +247,24 @@ func compareSpec(q Date, b BirthSpec) dobResult {
 	if b.Date.Known() || !b.Known() {
 		return compareDates(q, b.Date)
 	}
-	listed := b.String()
+	res := dobResult{q: q, spec: b}
 	if !q.Known() {
-		return dobResult{score: dobUnknown, agreement: AgreeUnknown, listed: listed,
-			detail: "DOB " + q.String() + " vs " + listed + ": unknown on one side"}
-	}
-	res := dobResult{known: true, listed: listed}
-	code, what := AgreeRange, "listed range"
-	if b.Approx {
-		code, what = AgreeApproximate, "listed approximate year"
-	}
-	if q.Year >= b.From && q.Year <= b.To {
-		res.score, res.evidence, res.agreement = dobInSpan, spanEvidence(b.To-b.From+1), code
-		res.detail = "DOB " + q.String() + " vs " + listed + ": birth year within the " + what
+		res.score, res.agreement, res.why = dobUnknown, AgreeUnknown, "unknown on one side"
 		return res
 	}
-	res.conflict, res.agreement = true, AgreeConflict
-	res.detail = "DOB " + q.String() + " vs " + listed + ": conflict (outside the " + what + ")"
+	res.known = true
+	if q.Year >= b.From && q.Year <= b.To {
+		res.score, res.evidence = dobInSpan, spanEvidence(b.To-b.From+1)
+		res.agreement, res.why = AgreeRange, "birth year within the listed range"
+		if b.Approx {
+			res.agreement, res.why = AgreeApproximate, "birth year within the listed approximate year"
+		}
+		return res
+	}
+	res.conflict, res.agreement, res.why = true, AgreeConflict, "conflict (outside the listed range)"
+	if b.Approx {
+		res.why = "conflict (outside the listed approximate year)"
+	}
 	return res
 }
 
@@ -265,9 +288,7 @@ func compareBirths(q Date, listed []BirthSpec) dobResult {
 	if !found {
 		return compareDates(q, Date{})
 	}
-	if n > 1 {
-		best.detail += " (best of " + strconv.Itoa(n) + " listed dates)"
-	}
+	best.n = n
 	return best
 }
 

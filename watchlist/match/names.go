@@ -21,6 +21,10 @@ type FullName struct {
 	// Listed is the name as the list writes it (any script), for the
 	// officer; "" means String().
 	Listed string
+	// MRZ, when set, is the name as an MRZ name field
+	// ("SURNAME<<GIVEN<NAMES"); Surname and GivenNames are then ignored.
+	// A Scorer splits it once per search.
+	MRZ string
 }
 
 // Kinds of a listed name (FullName.Kind, and the name field's Agreement).
@@ -50,6 +54,11 @@ func (n FullName) listed() string {
 
 // String renders the name as "SURNAME, GIVEN NAMES".
 func (n FullName) String() string {
+	if n.MRZ != "" {
+		m := ParseMRZName(n.MRZ)
+		m.MRZ = ""
+		return m.String()
+	}
 	if len(n.GivenNames) == 0 {
 		return n.Surname
 	}
@@ -64,11 +73,66 @@ type tok struct {
 	cls      string // variant class canonical, or ""
 	surname  bool
 	particle bool
-	w        float64 // information weight (rarity)
+	w        float64  // information weight (rarity)
+	hist     [26]byte // letter counts, for cheap bounds before edit distances
 }
 
 func newTok(s string, surname bool, cfg *Config) tok {
-	return tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s], w: weight(s, cfg)}
+	if cfg.cache != nil {
+		if t, ok := cfg.cache.toks[s]; ok {
+			t.surname = surname
+			return t
+		}
+	}
+	w := 0.0
+	if cfg.cache != nil && cfg.cache.query != nil {
+		// A record token: the query's weight when the traveller has the
+		// same token, else the embedded table's. The store's frequency
+		// lookups (an HMAC and a read each) are spent on the traveller's
+		// few tokens, not on every token of every candidate.
+		if qt, ok := cfg.cache.query[s]; ok {
+			w = qt.w
+		} else {
+			w = weight(s, &Config{})
+		}
+	} else {
+		w = weight(s, cfg)
+	}
+	t := tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s], w: w}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' && t.hist[c-'A'] < 255 {
+			t.hist[c-'A']++
+		}
+	}
+	if cfg.cache != nil && len(cfg.cache.toks) < maxCachedTokens {
+		cfg.cache.toks[s] = t
+	}
+	return t
+}
+
+// tokCache holds per-token work (phonetic key, class, weight) and name
+// tokenisations across the records one traveller is scored against.
+type tokCache struct {
+	toks  map[string]tok
+	names map[string][]string
+	// query holds the traveller's tokens once they are made; tokens made
+	// after that are record tokens.
+	query map[string]tok
+}
+
+// maxCachedTokens bounds a Scorer's caches (a batch of hostile names
+// cannot grow them without limit).
+const maxCachedTokens = 1 << 14
+
+// common is the number of letters two tokens share, counted with
+// multiplicity: an upper bound on Jaro matches and a lower bound on edit
+// distance (max length - common).
+func common(a, b *tok) int {
+	n := 0
+	for i := range a.hist {
+		n += int(min(a.hist[i], b.hist[i]))
+	}
+	return n
 }
 
 // Similarity levels for token pairs. Exact agreement is 1; the others are
@@ -82,6 +146,7 @@ const (
 	simPhonetic  = 0.88
 	simTwoEdits  = 0.8
 	simOCR       = 0.85 // short token, one OCR-confusable letter differs
+	simSkeleton  = 0.82 // unvocalised romanisation with the same consonants
 	simInitial   = 0.8  // an initial stands for a name with that first letter
 	simMatched   = 0.75 // below this a pair does not count as matched
 )
@@ -107,7 +172,7 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		// ICAO 9303 truncation reduces given names to initials
 		// (GAYKOVICH<<BORIS<A): an initial stands for a name with that
 		// first letter, and nothing else.
-		if la != lb && a.s[0] == b.s[0] && !a.particle && !b.particle {
+		if la != lb && a.s[0] == b.s[0] {
 			return simInitial, whyInitial
 		}
 		return 0, ""
@@ -121,9 +186,33 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 	if sa, sb := stripParticle(a.s), stripParticle(b.s); (len(sa) != len(a.s) || len(sb) != len(b.s)) && sa == sb {
 		return simParticle, "attached particle"
 	}
+	if a.cls != "" && b.cls != "" {
+		// Both are known names of different classes (HASSAN and HUSSEIN,
+		// MOHAMMED and MAHMOUD): however alike they sound, they are two
+		// names.
+		return 0, ""
+	}
 	best, why := 0.0, ""
-	if a.ph == b.ph && len(a.ph) >= 2 {
+	poor := vowelPoor(a.s) || vowelPoor(b.s)
+	if a.ph == b.ph && len(a.ph) >= 2 && (la-lb <= 2 && lb-la <= 2 || poor) &&
+		(consonants(a.ph) >= 3 || poor || sameInitial(a.s[0], b.s[0]) && (EditDistance(a.s, b.s) <= 1 || la == lb && EditDistance(a.s, b.s) <= 2)) {
+		// A key of two consonants or fewer (HASAN, YASSIN and HUSSEIN all
+		// give ASAN; AMID and AHMAD give AMT) says little: it needs the
+		// same first letter and one edit as well, or two between names of
+		// one length (AIOUB and AYYUB: the vowels of two romanisations).
+		// Phonetic keys drop vowels and doubled letters: ABDUL and
+		// ABDULLAH share one, but a name three letters longer is another
+		// name unless one side is an unvocalised spelling.
 		best, why = simPhonetic, "phonetic key "+a.ph
+	}
+	if simSkeleton > best && min(la, lb) >= 3 {
+		// Romanisations of unvocalised Arabic: the same consonants, with
+		// vowels and semivowels written differently. Two consonants are
+		// enough only when one side is unvocalised (HSN, HASSAN).
+		if sa, sb := looseSkeleton(a.s), looseSkeleton(b.s); sa == sb && (la-lb <= 2 && lb-la <= 2 || poor) &&
+			(len(sa) >= 3 || len(sa) == 2 && (poor || min(la, lb) >= 5)) {
+			best, why = simSkeleton, "consonant skeleton "+sa
+		}
 	}
 	if min(la, lb) <= 3 {
 		// Short tokens are one or two edits from hundreds of others: only
@@ -134,7 +223,8 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		}
 		return best, why
 	}
-	if la-lb <= 2 && lb-la <= 2 {
+	shared := common(a, b)
+	if la-lb <= 2 && lb-la <= 2 && max(la, lb)-shared <= 2 {
 		ed := EditDistance(a.s, b.s)
 		switch {
 		case ed == 1 && simOneEdit > best:
@@ -143,9 +233,11 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 			best, why = simTwoEdits, "two letters differ"
 		}
 	}
-	// Jaro-Winkler >= 0.88 is out of reach when one token is less than
-	// about two thirds of the other.
-	if 3*min(la, lb) >= 2*max(la, lb) {
+	// Jaro-Winkler ≥ 0.88 needs Jaro ≥ 0.8, so m/la + m/lb ≥ 1.4 with m
+	// at most the shared letters. It counts only between tokens of nearly
+	// the same length (MOHAMMADREZA is not MOHAMMED) and first letter
+	// (AMIR is not SAMIRA): other typos are edit-distance cases.
+	if 5*min(la, lb) >= 4*max(la, lb) && sameInitial(a.s[0], b.s[0]) && float64(shared)/float64(la)+float64(shared)/float64(lb) >= 1.4 {
 		if jw := JaroWinkler(a.s, b.s); jw >= 0.88 {
 			// Map 0.88..1 onto 0.75..0.9: Jaro-Winkler alone is generous.
 			if s := 0.75 + (jw-0.88)/0.12*0.15; s > best {
@@ -227,6 +319,9 @@ func makeToks(sur, given []string, cfg *Config) []tok {
 // once a particle is stripped, or one edit apart.
 func mergeSplit(a, b []tok, cfg *Config) []tok {
 	for i := 0; i+1 < len(a); i++ {
+		if len(a[i].s) < 2 || len(a[i+1].s) < 2 {
+			continue // initials are never parts of a split token
+		}
 		n := len(a[i].s) + len(a[i+1].s)
 		for _, t := range b {
 			if d := len(t.s) - n; d < -1 || d > 1 || t.s == a[i].s || t.s == a[i+1].s {
@@ -234,7 +329,7 @@ func mergeSplit(a, b []tok, cfg *Config) []tok {
 			}
 			joined := a[i].s + a[i+1].s
 			if t.s == joined || (t.cls != "" && t.cls == classOf[joined]) ||
-				stripParticle(t.s) == stripParticle(joined) || EditDistance(t.s, joined) <= 1 {
+				stripParticle(t.s) == stripParticle(joined) || (n >= 5 && EditDistance(t.s, joined) <= 1) {
 				m := newTok(joined, a[i].surname, cfg)
 				out := append(append(append(make([]tok, 0, len(a)-1), a[:i]...), m), a[i+2:]...)
 				return mergeSplit(out, b, cfg)
@@ -257,12 +352,18 @@ type nameResult struct {
 	score    float64 // similarity, 0..1
 	evidence float64 // information carried by the matched tokens
 	swapped  bool
-	matched  int // matched non-particle tokens
-	qTokens  int // non-particle query tokens
-	q, r     []tok
-	pairs    []pair // chosen pairs
-	usedQ    []bool
-	usedR    []bool
+	// firstDiffers is set when both names have a first given name and
+	// they differ; mononym when the listed name is one word and the
+	// traveller's is more.
+	firstDiffers bool
+	mononym      bool
+	recordTokens int // non-particle record tokens
+	matched      int // matched non-particle tokens
+	qTokens      int // non-particle query tokens
+	q, r         []tok
+	pairs        []pair // chosen pairs
+	usedQ        []bool
+	usedR        []bool
 }
 
 // compareNames aligns the tokens of the query with those of one record
@@ -275,6 +376,11 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 	for _, t := range q {
 		if !t.particle {
 			res.qTokens++
+		}
+	}
+	for _, t := range r {
+		if !t.particle {
+			res.recordTokens++
 		}
 	}
 	if len(q) == 0 || len(r) == 0 {
@@ -328,7 +434,13 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 	}
 	for i := range q {
 		if !res.usedQ[i] {
-			denom += 0.6 * q[i].w
+			// A traveller's name the listed person does not have speaks
+			// against identity however common it is: its cost has a floor.
+			w := q[i].w
+			if !q[i].particle && len(q[i].s) > 1 {
+				w = max(w, unmatchedFloor)
+			}
+			denom += 0.6 * w
 		}
 	}
 	for j := range r {
@@ -360,9 +472,56 @@ func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameRe
 	if surGiven && !surSur {
 		res.swapped = true
 		res.score *= 0.97
+	} else if qf, rf := firstGiven(q), firstGiven(r); qf >= 0 && rf >= 0 && !res.fullyMatched(qf, true) && !res.fullyMatched(rf, false) {
+		// Both give a first name and they differ: brothers share a
+		// surname and their father's names (QUSAY and ALI SADDAM HUSSEIN
+		// AL-TIKRITI), one person's first name does not change. A first
+		// name that only agrees with an initial does not count.
+		res.firstDiffers = true
+		res.score *= firstGivenFactor
+	}
+	if res.recordTokens == 1 && res.qTokens > 1 {
+		// The list knows the person by one name only (a mononym, a
+		// one-word alias): a traveller with more names is at most
+		// partly this name.
+		res.mononym = true
+		res.score *= mononymFactor
 	}
 	return res
 }
+
+// fullyMatched reports whether token i (of the query, or of the record)
+// is matched other than by an initial.
+func (res *nameResult) fullyMatched(i int, query bool) bool {
+	for _, p := range res.pairs {
+		if (query && p.i == i) || (!query && p.j == i) {
+			return p.why != whyInitial
+		}
+	}
+	return false
+}
+
+// firstGiven is the index of the first given-name token that is a name
+// (not a particle or an initial), or -1.
+func firstGiven(ts []tok) int {
+	for i := range ts {
+		if !ts[i].surname {
+			if ts[i].particle || len(ts[i].s) < 2 {
+				return -1
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// Cost floor of an unmatched traveller token, and the factors applied when
+// the first given names differ and when the listed name is one word.
+const (
+	unmatchedFloor   = 0.5
+	firstGivenFactor = 0.85
+	mononymFactor    = 0.9
+)
 
 // details explains the alignment in the traveller's token order.
 func (res *nameResult) details() []string {
@@ -393,6 +552,12 @@ func (res *nameResult) details() []string {
 	}
 	if res.swapped {
 		out = append(out, "surname and given names swapped")
+	}
+	if res.firstDiffers {
+		out = append(out, "first given names differ")
+	}
+	if res.mononym {
+		out = append(out, "listed under one name only")
 	}
 	if len(missQ) > 0 {
 		out = append(out, "not in listed name: "+strings.Join(missQ, " "))
@@ -494,4 +659,22 @@ func DatesAgree(a, b []BirthSpec) (best string, allConflict bool) {
 		return AgreeUnknown, false
 	}
 	return best, allConflict
+}
+
+// consonants counts the consonant codes of a phonetic key.
+func consonants(ph string) int {
+	n := 0
+	for i := 0; i < len(ph); i++ {
+		if ph[i] != 'A' {
+			n++
+		}
+	}
+	return n
+}
+
+// sameInitial reports whether two first letters agree, vowels all alike
+// (EL and AL articles, ELIACHI and ALYASHI).
+func sameInitial(a, b byte) bool {
+	isV := func(c byte) bool { return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U' || c == 'Y' }
+	return a == b || isV(a) && isV(b)
 }

@@ -63,9 +63,42 @@ func ParseMRZName(field string) FullName {
 
 // tokens returns the normalised surname and given-name tokens of n.
 func (n FullName) tokens() (sur, given []string) {
+	if n.MRZ != "" {
+		s, g, _ := strings.Cut(n.MRZ, "<<")
+		return NameTokens(s), NameTokens(g)
+	}
 	sur = NameTokens(n.Surname)
 	for _, g := range n.GivenNames {
 		given = append(given, NameTokens(g)...)
+	}
+	return sur, given
+}
+
+// cachedTokens is tokens through a Scorer's cache.
+func (n FullName) cachedTokens(c *tokCache) (sur, given []string) {
+	if c == nil {
+		return n.tokens()
+	}
+	get := func(s string) []string {
+		if t, ok := c.names[s]; ok {
+			return t
+		}
+		t := NameTokens(s)
+		if len(c.names) < maxCachedTokens {
+			c.names[s] = t
+		}
+		return t
+	}
+	if n.MRZ != "" {
+		s, g, _ := strings.Cut(n.MRZ, "<<")
+		return get(s), get(g)
+	}
+	sur = get(n.Surname)
+	if len(n.GivenNames) == 1 {
+		return sur, get(n.GivenNames[0])
+	}
+	for _, g := range n.GivenNames {
+		given = append(given, get(g)...)
 	}
 	return sur, given
 }

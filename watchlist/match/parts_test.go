@@ -203,7 +203,7 @@ func TestCompareDates(t *testing.T) {
 	for _, tc := range cases {
 		got := compareDates(tc.q, tc.r)
 		if got.score != tc.score || got.conflict != tc.conflict {
-			t.Errorf("compareDates(%v, %v) = %.2f conflict %v (%s), want %.2f conflict %v", tc.q, tc.r, got.score, got.conflict, got.detail, tc.score, tc.conflict)
+			t.Errorf("compareDates(%v, %v) = %.2f conflict %v (%s), want %.2f conflict %v", tc.q, tc.r, got.score, got.conflict, got.detail(), tc.score, tc.conflict)
 		}
 	}
 }

@@ -124,7 +124,17 @@ func Phonetic(tok string) string {
 				step = 2
 			}
 			emit('K')
-		case 'A', 'E', 'I', 'O', 'U', 'Y', 'H':
+		case 'O':
+			// French spellings write Arabic و as OU: before a vowel it is
+			// the consonant English writes W (OUALID ~ WALID, SABAOUI ~
+			// SABAWI), elsewhere a vowel (OUSSAMA ~ USAMA).
+			if c1 == 'U' && isVowelLetter(c2) {
+				emit('F')
+				step = 2
+			} else {
+				emit(vowel)
+			}
+		case 'A', 'E', 'I', 'U', 'Y', 'H':
 			emit(vowel)
 		case 'B':
 			emit('P')
@@ -161,4 +171,111 @@ func Phonetic(tok string) string {
 		}
 	}
 	return string(out)
+}
+
+func isVowelLetter(c byte) bool {
+	switch c {
+	case 'A', 'E', 'I', 'O', 'U', 'Y':
+		return true
+	}
+	return false
+}
+
+// Skeleton is a token's consonant skeleton: Phonetic's consonant codes
+// without the vowel marks of short keys ("HSN" and "HASSAN" → "SN"). It
+// lets an unvocalised romanisation of Arabic (short vowels are not
+// written) meet the vocalised spelling.
+func Skeleton(tok string) string {
+	p := Phonetic(tok)
+	var b []byte
+	for i := 0; i < len(p); i++ {
+		if p[i] != 'A' {
+			b = append(b, p[i])
+		}
+	}
+	return string(b)
+}
+
+// vowelPoor reports whether a token reads as an unvocalised romanisation:
+// at least three letters with at most one vowel letter (HSN, FLIH, HKMT).
+func vowelPoor(t string) bool {
+	if len(t) < 3 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case 'A', 'E', 'I', 'O', 'U':
+			n++
+		}
+	}
+	return n <= 1
+}
+
+// looseSkeleton is a token's consonants with every vowel and semivowel (A
+// E I O U Y W, and OU) dropped and the digraphs of Phonetic folded (SH CH
+// SCH → J, KH → K, GH → G, TH → T, DH → T, PH → F, DJ → J), voiced and
+// voiceless pairs merged, doubles collapsed. Two romanisations of one
+// unvocalised Arabic word differ in vowels and in whether و and ي are
+// written as vowels or as W and Y (ELIACHI, ALYASHI; BOUIHI, BUYHI); their
+// loose skeletons agree (LJ, PH).
+func looseSkeleton(tok string) string {
+	var out [40]byte
+	n := 0
+	emit := func(c byte) {
+		if n < len(out) && (n == 0 || out[n-1] != c) {
+			out[n] = c
+			n++
+		}
+	}
+	at := func(i int) byte {
+		if i < len(tok) {
+			return tok[i]
+		}
+		return 0
+	}
+	for i := 0; i < len(tok); {
+		c, c1 := tok[i], at(i+1)
+		step := 1
+		switch {
+		case (c == 'S' || c == 'C' || c == 'Z') && c1 == 'H', c == 'D' && c1 == 'J', c == 'J':
+			emit('J')
+			if c != 'J' {
+				step = 2
+			}
+		case c == 'S' && c1 == 'C' && at(i+2) == 'H':
+			emit('J')
+			step = 3
+		case (c == 'K' || c == 'G') && c1 == 'H':
+			emit('K')
+			step = 2
+		case (c == 'T' || c == 'D') && c1 == 'H':
+			emit('T')
+			step = 2
+		case c == 'P' && c1 == 'H':
+			emit('F')
+			step = 2
+		default:
+			switch c {
+			case 'A', 'E', 'I', 'O', 'U', 'Y', 'W':
+			case 'B', 'P':
+				emit('P')
+			case 'D', 'T':
+				emit('T')
+			case 'G', 'K', 'Q', 'C':
+				emit('K')
+			case 'V', 'F':
+				emit('F')
+			case 'Z', 'S':
+				emit('S')
+			case 'X':
+				emit('K')
+				emit('S')
+			default:
+				emit(c)
+			}
+		}
+		i += step
+	}
+	return string(out[:n])
 }

@@ -138,6 +138,8 @@ type Config struct {
 	// whose names hold token (MRZ form); the store estimates it from its
 	// own counts. The larger of it and the embedded list is used.
 	TokenFrequency func(token string) float64
+
+	cache *tokCache // a Scorer's per-query caches
 }
 
 // DefaultConfig returns the tuned defaults (measured on the evaluation set
@@ -199,20 +201,48 @@ const (
 // ScorePerson scores the query against every name of the record and
 // explains the best.
 func ScorePerson(q PersonQuery, r PersonRecord, cfg Config) PersonScore {
+	return NewScorer(q, cfg).Score(r)
+}
+
+// Scorer scores one traveller against many records (the candidates of a
+// search), doing the per-token work (phonetic keys, weights,
+// tokenisation) once per distinct token. A Scorer is not safe for
+// concurrent use.
+type Scorer struct {
+	q   PersonQuery
+	cfg Config
+	qt  []tok
+}
+
+// NewScorer prepares the traveller q.
+func NewScorer(q PersonQuery, cfg Config) *Scorer {
 	cfg = cfg.withDefaults()
+	cfg.cache = &tokCache{toks: make(map[string]tok, 64), names: make(map[string][]string, 64)}
 	qs := NameTokens(q.Surname)
 	var qg []string
 	for _, g := range q.GivenNames {
 		qg = append(qg, NameTokens(g)...)
 	}
 	qt := makeToks(qs, qg, &cfg)
+	cfg.cache.query = make(map[string]tok, len(qt))
+	for _, t := range qt {
+		cfg.cache.query[t.s] = t
+	}
+	clear(cfg.cache.toks) // record tokens are made afresh, with record weights
+	return &Scorer{q: q, cfg: cfg, qt: qt}
+}
+
+// Score scores the traveller against every name of the record and
+// explains the best.
+func (sc *Scorer) Score(r PersonRecord) PersonScore {
+	q, cfg := sc.q, &sc.cfg
 	var best nameResult
 	var bestName FullName
 	bestEv := 0.0
 	found := false
 	for _, n := range r.Names {
-		rs, rg := n.tokens()
-		res := compareNames(qt, q.NameTruncated, rs, rg, &cfg)
+		rs, rg := n.cachedTokens(cfg.cache)
+		res := compareNames(sc.qt, q.NameTruncated, rs, rg, cfg)
 		ev := res.evidence
 		if n.Weak {
 			ev *= weakAliasFactor
@@ -241,7 +271,7 @@ func ScorePerson(q PersonQuery, r PersonRecord, cfg Config) PersonScore {
 	}
 	fields := []FieldScore{
 		nameField,
-		{Field: "dob", Score: dob.score, Weight: weightDOB, Detail: dob.detail, Listed: dob.listed, Agreement: dob.agreement, Evidence: round2(dob.evidence)},
+		{Field: "dob", Score: dob.score, Weight: weightDOB, Detail: dob.detail(), Listed: dob.listed(), Agreement: dob.agreement, Evidence: round2(dob.evidence)},
 		{Field: "nationality", Score: nat, Weight: weightNationality, Detail: natDetail, Listed: natListed, Agreement: natCode},
 		{Field: "sex", Score: sex, Weight: weightSex, Detail: sexDetail, Agreement: sexCode},
 	}
@@ -291,8 +321,12 @@ func ScorePerson(q PersonQuery, r PersonRecord, cfg Config) PersonScore {
 		possible = false
 	}
 	if bestName.Weak && !(dob.known && !dob.conflict && dob.score >= dobCorroborates) {
-		// A nickname matched: never a HIT without a corroborating date.
+		// A nickname matched: never a HIT without a corroborating date,
+		// and not even a possible match without an agreeing one.
 		hit = false
+		if !dob.known || dob.conflict {
+			possible = false
+		}
 		reasons = append(reasons, "matched a weak alias without a corroborating date of birth")
 	}
 	if dob.conflict {

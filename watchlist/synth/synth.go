@@ -189,7 +189,8 @@ func (g *Generator) Person(i int64) watchlist.PersonAlert {
 	}
 	y, m, d := 1950+r.IntN(55), 1+r.IntN(12), 1+r.IntN(28)
 	var birth string
-	switch v := r.IntN(10); {
+	v := r.IntN(10)
+	switch {
 	case v == 0:
 		birth = fmt.Sprintf("%04d", y)
 	case v == 1:
@@ -220,8 +221,44 @@ func (g *Generator) Person(i int64) watchlist.PersonAlert {
 		}
 		p.Faces = []watchlist.FaceTemplate{{ID: fmt.Sprintf("SYN-F%08d", i), ModelID: g.cfg.FaceModelID, Quality: 0.9, Vector: vec}}
 	}
+	g.format2(&p, i, v == 2, y)
 	watchlist.FillMRZ(&p)
 	return p
+}
+
+// format2 gives a person the record-format-2 shape of real lists, from its
+// own random stream (so the format-1 fields stay as they were): persons
+// without a full date get a range or an approximate year, some get an
+// alternative date of birth, a second nationality, a listed passport or a
+// weak alias (a nickname).
+func (g *Generator) format2(p *watchlist.PersonAlert, i int64, noDate bool, y int) {
+	r := g.rng(4, i)
+	if noDate {
+		// Lists give a span when they do not know the date.
+		if r.IntN(2) == 0 {
+			from := y - r.IntN(3)
+			p.Births = append(p.Births, watchlist.BirthDate{From: from, To: from + 2 + r.IntN(4)})
+		} else {
+			p.Births = append(p.Births, watchlist.BirthDate{Date: fmt.Sprintf("%04d", y), Approx: 2})
+		}
+	}
+	if r.IntN(100) < 15 {
+		// An alternative date: another day, often another year.
+		ay := y + r.IntN(5) - 2
+		p.Births = append(p.Births, watchlist.BirthDate{Date: fmt.Sprintf("%04d-%02d-%02d", ay, 1+r.IntN(12), 1+r.IntN(28))})
+	}
+	if r.IntN(100) < 5 {
+		if n := pick(r, []string{"FRA", "GBR", "USA", "TUR", "CAN", "SWE", "DEU"}); n != p.Nationality {
+			p.Nationalities = []string{n}
+		}
+	}
+	if r.IntN(100) < 10 {
+		st := pick(r, states)
+		p.Documents = []watchlist.IdentityDocument{{Type: "P", Number: fillFormat(r, pick(r, st.formats)), IssuingState: st.code}}
+	}
+	if r.IntN(100) < 10 {
+		p.Aliases = append(p.Aliases, watchlist.Name{Surname: "ABU " + pick(r, []string{"OMAR", "HAMZA", "BAKR", "MUSAB", "KHALED", "ALI"}), Quality: watchlist.QualityWeak})
+	}
 }
 
 // RandomUnitVector is a uniformly random direction in dim dimensions.
