@@ -103,6 +103,14 @@ type Policy struct {
 	ReferInvalidMRZ    bool    `yaml:"refer_invalid_mrz"`
 	FaceSearchDistance float32 `yaml:"face_search_distance"` // 1:N threshold; 0 = calibrated default
 	FaceImages         string  `yaml:"face_images"`          // which results carry the face image: hits, all, none
+	// Person matching levels (watchlist.Thresholds); 0 = the tuned
+	// default. A score at or above person_hit_score with the evidence of
+	// person_hit_evidence is a HIT; at or above the possible ones a
+	// POSSIBLE match that the officer judges (the lane refers).
+	PersonHitScore         float64 `yaml:"person_hit_score"`
+	PersonPossibleScore    float64 `yaml:"person_possible_score"`
+	PersonHitEvidence      float64 `yaml:"person_hit_evidence"`
+	PersonPossibleEvidence float64 `yaml:"person_possible_evidence"`
 }
 
 // Outbox is the durable queue of results for headquarters.
@@ -325,6 +333,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbox.Key == "" {
 		bad("outbox.key", "required")
+	}
+	for name, v := range map[string]float64{"person_hit_score": c.Policy.PersonHitScore, "person_possible_score": c.Policy.PersonPossibleScore} {
+		if v < 0 || v > 1 {
+			bad("policy."+name, "between 0 and 1 (0 = default)")
+		}
+	}
+	for name, v := range map[string]float64{"person_hit_evidence": c.Policy.PersonHitEvidence, "person_possible_evidence": c.Policy.PersonPossibleEvidence} {
+		if v < 0 || v > 10 {
+			bad("policy."+name, "between 0 and 10 (0 = default)")
+		}
+	}
+	if c.Policy.PersonHitScore > 0 && c.Policy.PersonPossibleScore > c.Policy.PersonHitScore {
+		bad("policy.person_possible_score", "must not exceed person_hit_score")
 	}
 	switch c.Policy.FaceImages {
 	case "hits", "all", "none":

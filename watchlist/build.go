@@ -561,7 +561,7 @@ func (s *Store) ReplaceAll(ctx context.Context, meta Meta, src ChangeSource) (er
 	if err := tx.Bucket(bucketStore).Put(keyCurrent, gb[:]); err != nil {
 		return fmt.Errorf("watchlist: flip: %w", err)
 	}
-	sn := &snapshot{gen: b.gen, meta: meta, faces: b.index, faceRefs: b.refs}
+	sn := &snapshot{gen: b.gen, meta: meta, faces: b.index, faceRefs: b.refs, persons: newPersonCache(s.opts.PersonCache)}
 	if err := s.install(tx, sn); err != nil {
 		return err
 	}

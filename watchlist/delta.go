@@ -306,7 +306,7 @@ func (s *Store) ApplyDelta(ctx context.Context, meta Meta, baseSeq uint64, src C
 	if err := tx.Bucket(bucketStore).Put(keyCurrent, gb[:]); err != nil {
 		return fmt.Errorf("watchlist: delta: %w", err)
 	}
-	sn := &snapshot{gen: gen, meta: meta}
+	sn := &snapshot{gen: gen, meta: meta, persons: newPersonCache(s.opts.PersonCache)}
 	if d.facesChange || meta.FaceModelID != cur.meta.FaceModelID {
 		// Built from the transaction's own view: the index matches exactly
 		// what is about to be committed.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -207,24 +208,29 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 		cands = cands[:maxCand]
 	}
 
-	scorer := match.NewScorer(q, s.matchConfig(g, total))
+	scorer := match.NewScorer(q, s.matchConfig(g, total)).Brief()
 	var hits []PersonHit
 	var errs []error
 	for _, cd := range cands {
-		v := persons.Get(cd.key[:])
-		if v == nil {
-			continue
+		cp := sn.persons.get(cd.key)
+		if cp == nil {
+			v := persons.Get(cd.key[:])
+			if v == nil {
+				continue
+			}
+			p, err := s.openPerson(g, cd.key, v, false)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cp = &cachedPerson{alert: p, rec: match.Compile(personRecord(p))}
+			sn.persons.put(cd.key, cp)
 		}
-		p, err := s.openPerson(g, cd.key, v, false)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		sc := scorer.Score(personRecord(p))
+		sc := scorer.Score(cp.rec)
 		if sc.Strength == match.StrengthNone {
 			continue
 		}
-		hits = append(hits, PersonHit{Alert: *p, Score: sc})
+		hits = append(hits, PersonHit{Alert: *cp.alert, Score: sc})
 	}
 	slices.SortStableFunc(hits, func(a, b PersonHit) int {
 		switch {
@@ -284,3 +290,65 @@ func (s *Store) matchConfig(g *bolt.Bucket, total float64) match.Config {
 // frequencyPrior is the smallest population a list's token counts are
 // taken to describe (see matchConfig).
 const frequencyPrior = 20000
+
+// cachedPerson is a decrypted, decoded person and the form match scores,
+// kept for the searches that meet it again: batch screening and a flight's
+// passengers meet the same common-name candidates over and over.
+type cachedPerson struct {
+	alert *PersonAlert // shared: never modified
+	rec   match.PersonRecord
+}
+
+// personCache holds the cachedPersons of one installed version. It lives
+// with its snapshot (a new version starts empty, a retired one is
+// cleared), is bounded (Options.PersonCache entries; an arbitrary entry
+// makes room), and holds decrypted records in the daemon's memory only, as
+// the face index does with templates.
+type personCache struct {
+	mu  sync.RWMutex
+	m   map[blindKey]*cachedPerson
+	max int
+}
+
+func newPersonCache(max int) *personCache {
+	if max <= 0 {
+		return nil
+	}
+	return &personCache{m: make(map[blindKey]*cachedPerson, min(max, 1024)), max: max}
+}
+
+func (c *personCache) get(k blindKey) *cachedPerson {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[k]
+}
+
+func (c *personCache) put(k blindKey, p *cachedPerson) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		return // cleared: the version is retired
+	}
+	if len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = p
+}
+
+func (c *personCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}

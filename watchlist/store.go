@@ -50,6 +50,10 @@ type Options struct {
 	// MaxCandidates caps the person records decrypted and scored per
 	// search (the best-ranked by shared rare keys); 0 means 64.
 	MaxCandidates int
+	// PersonCache is how many decoded person candidates the installed
+	// version keeps for later searches (batch and API/PNR screening meet
+	// the same candidates again); 0 means 4096, negative none.
+	PersonCache int
 	// OnIntegrity is called (from the goroutine that found it) for every
 	// value that fails authentication. It must not block.
 	OnIntegrity func(*IntegrityError)
@@ -97,6 +101,7 @@ type snapshot struct {
 	meta     Meta
 	faces    *faceindex.Index // nil when the version has no templates
 	faceRefs []blindKey       // faceindex Ref → person blind key
+	persons  *personCache     // decoded person candidates (nil: no cache)
 	refs     atomic.Int64
 	retired  atomic.Bool
 	// keepFaces is set when the next snapshot (a delta that touched no
@@ -107,6 +112,7 @@ type snapshot struct {
 
 func (sn *snapshot) close() {
 	sn.once.Do(func() {
+		sn.persons.clear()
 		if !sn.keepFaces.Load() {
 			if sn.faces != nil {
 				sn.faces.Close()
@@ -190,6 +196,9 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 	}
 	if opts.MaxCandidates <= 0 {
 		opts.MaxCandidates = 64
+	}
+	if opts.PersonCache == 0 {
+		opts.PersonCache = 4096
 	}
 	if opts.MemoryRecords <= 0 {
 		opts.MemoryRecords = 2_000_000
@@ -362,7 +371,7 @@ func (s *Store) cleanup(current uint64) error {
 // loadSnapshot reads a generation's meta and decrypts its face templates
 // into a new index. gen 0 is the empty store.
 func (s *Store) loadSnapshot(gen uint64) (*snapshot, error) {
-	sn := &snapshot{gen: gen}
+	sn := &snapshot{gen: gen, persons: newPersonCache(s.opts.PersonCache)}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		sn.version = readVersion(tx)
 		if gen == 0 {

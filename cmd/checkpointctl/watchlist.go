@@ -210,10 +210,15 @@ type infoResult struct {
 	Stats           watchlist.Stats `json:"stats"`
 	IntegrityErrors int64           `json:"integrity_errors"`
 	FaceIndexLocked bool            `json:"face_index_locked"`
+	// Thresholds are the person-matching levels: --config's policy (the
+	// daemon's) with the threshold flags applied, else the defaults.
+	Thresholds watchlist.Thresholds `json:"thresholds"`
 }
 
 func newWatchlistInfoCmd() *cobra.Command {
 	var maxAge time.Duration
+	var configPath string
+	var th thresholdFlags
 	c := &cobra.Command{
 		Use:   "info",
 		Short: "Installed version, counts, age, STALE flag and file size",
@@ -230,8 +235,13 @@ func newWatchlistInfoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			levels, err := th.thresholds(configPath)
+			if err != nil {
+				return cli.Exit(2, err)
+			}
 			res := infoResult{Store: s.Path(), Meta: m, AgeSeconds: m.Age(now).Seconds(), Stale: m.Stale(now, maxAge),
-				Stats: st, IntegrityErrors: s.IntegrityErrors(), FaceIndexLocked: s.FaceIndexLocked()}
+				Stats: st, IntegrityErrors: s.IntegrityErrors(), FaceIndexLocked: s.FaceIndexLocked(),
+				Thresholds: watchlist.EffectiveThresholds(levels.MatchConfig())}
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), res)
 			}
@@ -253,6 +263,9 @@ func newWatchlistInfoCmd() *cobra.Command {
 				m.InstalledAt.Format(time.RFC3339), m.Documents, m.Persons, m.Faces, m.FaceModelID)
 			fmt.Fprintf(w, "state hash: %s\nfile size:  %d bytes (%.0f bytes/record)\n", m.StateHash, st.FileBytes,
 				float64(st.FileBytes)/float64(max(m.Documents+m.Persons, 1)))
+			t := res.Thresholds
+			fmt.Fprintf(w, "person HIT: score ≥ %.2f, name ≥ %.2f, evidence ≥ %.2f\nPOSSIBLE:   score ≥ %.2f, name ≥ %.2f, evidence ≥ %.2f (the lane refers; the officer judges)\n",
+				t.HitScore, t.HitNameScore, t.HitEvidence, t.PossibleScore, t.PossibleNameScore, t.PossibleEvidence)
 			if res.IntegrityErrors > 0 {
 				fmt.Fprintf(w, "INTEGRITY:  %d stored values failed authentication\n", res.IntegrityErrors)
 			}
@@ -260,6 +273,8 @@ func newWatchlistInfoCmd() *cobra.Command {
 		},
 	}
 	c.Flags().DurationVar(&maxAge, "max-age", 48*time.Hour, "report STALE when the version is older than this (0: only past its expiry)")
+	c.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd config whose policy sets the person thresholds")
+	th.register(c)
 	return c
 }
 
@@ -271,30 +286,54 @@ type searchOutput struct {
 }
 
 func newWatchlistSearchCmd() *cobra.Command {
-	var doc, name, dob, nat, sex, face, modelID string
+	var doc, name, dob, nat, sex, face, modelID, batch, socket, configPath string
 	var limit int
-	var truncated bool
+	var truncated, daemon bool
+	var th thresholdFlags
 	c := &cobra.Command{
-		Use:   "search (--doc STATE:NUMBER[:TYPE] | --name \"SURNAME, GIVEN\" [--dob YYYY[-MM[-DD]]] [--nat CODE] [--sex M|F] | --face EMBEDDING.json)",
-		Short: "Search the store like a desk check, with explained scores",
+		Use:   "search (--doc STATE:NUMBER[:TYPE] | --name \"SURNAME, GIVEN\" [--dob YYYY[-MM[-DD]]] [--nat CODE] [--sex M|F] | --face EMBEDDING.json | --batch FILE|-)",
+		Short: "Search the store like a desk check, with explained scores; --batch screens many travellers at once",
 		Long: `Search the installed watchlist. --doc looks a document up (OCR variants of
-the number included), --name runs the fuzzy person search (transliteration
-aware; add --dob, --nat, --sex to corroborate), --face runs the 1:N face
-search with an embedding file: a JSON array of 128 numbers, or a line of
-"checkpointctl vision embed --json" output. The output is personal data:
-show it to whoever is entitled to see it, do not paste it into tickets.`,
+the number included; a listed person's own document names the person),
+--name runs the fuzzy person search (transliteration aware; add --dob, --nat,
+--sex to corroborate), --face runs the 1:N face search with an embedding
+file: a JSON array of 128 numbers, or a line of "checkpointctl vision embed
+--json" output.
+
+--batch FILE (or - for stdin) screens many travellers in one run: JSON Lines,
+one traveller per line,
+
+  {"id":"PAX-1","name":"AL<SHANQITI<<KHALID","birth_date":"1975-01-01","nationality":"MRT","sex":"M",
+   "document_number":"A1234567","document_issuer":"MRT"}
+
+(or "surname" and "given_names" instead of the MRZ-form "name"), and writes
+one JSON result per line: {"line":N,"id":…,"hits":[…]} with the HIT and
+POSSIBLE levels, or "error" for a line that could not be screened. With
+--daemon the batch goes to the running checkpointd through its admin socket
+(--socket, or the state directory of --config) and is screened against its
+store with its thresholds; without, the store file is opened read-only.
+
+The output is personal data: show it to whoever is entitled to see it, do
+not paste it into tickets.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := 0
-			for _, f := range []string{doc, name, face} {
+			for _, f := range []string{doc, name, face, batch} {
 				if f != "" {
 					given++
 				}
 			}
 			if given != 1 {
-				return cli.Exit(2, errors.New("give exactly one of --doc, --name or --face"))
+				return cli.Exit(2, errors.New("give exactly one of --doc, --name, --face or --batch"))
 			}
-			s, err := openWatchlist(cmd, watchlist.Options{ReadOnly: true})
+			if batch != "" {
+				return runBatchSearch(cmd, batch, daemon, socket, configPath, th)
+			}
+			cfg, err := th.config(configPath)
+			if err != nil {
+				return cli.Exit(2, err)
+			}
+			s, err := openWatchlist(cmd, watchlist.Options{ReadOnly: true, MatchConfig: cfg})
 			if err != nil {
 				return err
 			}
@@ -312,14 +351,12 @@ show it to whoever is entitled to see it, do not paste it into tickets.`,
 					typ = parts[2]
 				}
 				out.Query = "document"
-				hits, err := s.LookupDocument(parts[0], parts[1], typ)
+				hits, err := s.ScreenPerson(cmd.Context(), watchlist.PersonQuery{DocumentIssuer: parts[0], DocumentNumber: parts[1], DocumentType: typ})
 				if err != nil && !errors.Is(err, watchlist.ErrIntegrity) {
 					return cli.Exit(2, err)
 				}
 				errs = append(errs, err)
-				for _, h := range hits {
-					out.Hits = append(out.Hits, watchlist.DocumentHitOf(h))
-				}
+				out.Hits = append(out.Hits, hits...)
 			case name != "":
 				q, err := personQuery(name, dob, nat, sex, truncated)
 				if err != nil {
@@ -376,6 +413,11 @@ show it to whoever is entitled to see it, do not paste it into tickets.`,
 	c.Flags().StringVar(&face, "face", "", "embedding file: JSON array of 128 numbers or a `vision embed --json` line")
 	c.Flags().StringVar(&modelID, "model-id", "", "face model of the embedding (default: from the file, else the watchlist's)")
 	c.Flags().IntVar(&limit, "limit", 10, "maximum hits")
+	c.Flags().StringVar(&batch, "batch", "", "JSON Lines of travellers to screen (- = stdin); one JSON result per line")
+	c.Flags().BoolVar(&daemon, "daemon", false, "batch: screen through the running checkpointd's admin socket")
+	c.Flags().StringVar(&socket, "socket", "", "batch with --daemon: the admin socket (default: STATE_DIR/admin.sock of --config)")
+	c.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd config: admin socket and thresholds")
+	th.register(c)
 	return c
 }
 
@@ -441,9 +483,19 @@ func printHits(w io.Writer, out searchOutput) {
 		fmt.Fprintf(w, "no %s hits\n", out.Query)
 	}
 	for i, h := range out.Hits {
-		fmt.Fprintf(w, "%d. %s %s  score %.2f (%s)  action %s\n", i+1, strings.ToUpper(h.Kind), h.RefID, h.Score, h.Strength, h.Action)
+		level := strings.ToUpper(h.LevelOrHit())
+		if h.Kind == watchlist.HitPerson && h.Level == "" {
+			level = "below the possible band"
+		}
+		fmt.Fprintf(w, "%d. %s %s  %s  score %.2f (%s)  action %s\n", i+1, strings.ToUpper(h.Kind), h.RefID, level, h.Score, h.Strength, h.Action)
 		if h.Person != nil {
 			fmt.Fprintf(w, "   %s  born %s  %s  %s\n", h.Person.DisplayName, h.Person.Birth, h.Person.Nationality, h.Person.Sex)
+			if h.Person.MatchedName != "" {
+				fmt.Fprintf(w, "   matched %s: %s\n", h.Person.MatchedAs, h.Person.MatchedName)
+			}
+			for _, l := range h.Person.Lists {
+				fmt.Fprintf(w, "   listed on %s %s (%s), updated %s\n", l.List, l.Reference, l.Programme, l.Updated)
+			}
 		}
 		fmt.Fprintf(w, "   %s\n", h.Explanation)
 		for _, f := range h.Fields {

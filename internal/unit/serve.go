@@ -144,6 +144,7 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 		json.NewEncoder(w).Encode(u.Status())
 	})
 	mux.Handle("GET /metrics", u.metrics.Handler())
+	mux.Handle("POST /v1/watchlist/screen", u.screenHandler())
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
@@ -219,7 +220,7 @@ func (u *Unit) Status() Status {
 	}
 	meta := u.store.Meta()
 	s.Watchlist = WatchlistStatus{Meta: meta, MaxAge: u.cfg.Watchlist.MaxAge.D().String(), Stale: s.Health.Stale,
-		IntegrityErrors: u.store.IntegrityErrors(), FaceIndexLocked: u.store.FaceIndexLocked()}
+		IntegrityErrors: u.store.IntegrityErrors(), FaceIndexLocked: u.store.FaceIndexLocked(), Thresholds: u.store.Thresholds()}
 	if meta.Sequence > 0 {
 		s.Watchlist.Age = meta.Age(now).Round(time.Second).String()
 	}

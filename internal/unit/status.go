@@ -39,6 +39,8 @@ type WatchlistStatus struct {
 	FaceIndexLocked bool           `json:"face_index_locked"`
 	LastSync        time.Time      `json:"last_sync,omitzero"`
 	LastSyncError   string         `json:"last_sync_error,omitempty"`
+	// Thresholds are the person-matching levels the daemon applies.
+	Thresholds watchlist.Thresholds `json:"thresholds"`
 }
 
 // DiskStatus is the state directory's file system.

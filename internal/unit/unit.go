@@ -101,6 +101,8 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	// default, vision.DefaultThresholds) unless the config names one.
 	u.store, err = watchlist.Open(cfg.Watchlist.Path, wkp, watchlist.Options{
 		Logger: logger.With("component", "watchlist"), FaceMaxDistance: cfg.Policy.FaceSearchDistance,
+		MatchConfig: watchlist.Thresholds{HitScore: cfg.Policy.PersonHitScore, PossibleScore: cfg.Policy.PersonPossibleScore,
+			HitEvidence: cfg.Policy.PersonHitEvidence, PossibleEvidence: cfg.Policy.PersonPossibleEvidence}.MatchConfig(),
 		OnIntegrity: func(e *watchlist.IntegrityError) {
 			u.metrics.IntegrityAlarms.Inc()
 			u.alarms.Store("integrity", "Watchlist integrity error: a record failed authentication")

@@ -151,12 +151,51 @@ func Generate(persons []watchlist.PersonAlert, opts Options) []Case {
 	neg := func(kind string, q watchlist.PersonQuery) {
 		out = append(out, Case{Kind: kind, Query: q})
 	}
+	// Names borne by several listed persons: a namesake of one of them may
+	// be another one's possible match (listed without a date of birth).
+	bearers := map[string]int{}
+	for _, p := range withLatin {
+		seen := map[string]bool{}
+		for _, n := range strongLatin(p) {
+			s, g := mrzTokens(n)
+			k := sortedKey(append(s, g...))
+			if !seen[k] {
+				seen[k] = true
+				bearers[k]++
+			}
+		}
+	}
+	// Listed persons without a date of birth cannot be told from their
+	// namesakes: a traveller named like one is their possible match, not a
+	// negative.
+	var undated []match.FullName
+	for _, p := range withLatin {
+		if len(p.BirthDates()) > 0 {
+			continue
+		}
+		for _, n := range strongLatin(p) {
+			s, g := mrzTokens(n)
+			undated = append(undated, match.FullName{Surname: strings.Join(s, " "), GivenNames: g})
+		}
+	}
+	namedLikeUndated := func(sur string, given []string) bool {
+		fn := match.FullName{Surname: sur, GivenNames: given}
+		for _, u := range undated {
+			if sim, _ := match.NameSimilarity(fn, u, match.DefaultConfig()); sim >= 0.7 {
+				return true
+			}
+		}
+		return false
+	}
 	for _, p := range withLatin {
 		dob, ok := excludedDOB(r, p)
 		if !ok {
 			continue
 		}
 		sur, given := mrzTokens(strongLatin(p)[0])
+		if bearers[sortedKey(append(slices.Clone(sur), given...))] > 1 {
+			continue
+		}
 		q := traveller(r, p, sur, given)
 		q.BirthDate = dob
 		if r.IntN(2) == 1 {
@@ -174,6 +213,9 @@ func Generate(persons []watchlist.PersonAlert, opts Options) []Case {
 			c := ordinary[r.IntN(3)]
 			q.Surname, q.GivenNames = c.surnames[r.IntN(len(c.surnames))], common
 		}
+		if namedLikeUndated(q.Surname, q.GivenNames) {
+			continue
+		}
 		neg(KindNamesake, q)
 	}
 	for range opts.Mixed {
@@ -186,7 +228,7 @@ func Generate(persons []watchlist.PersonAlert, opts Options) []Case {
 		}
 		sa, ga := mrzTokens(strongLatin(a)[0])
 		sb, gb := mrzTokens(strongLatin(b)[0])
-		if len(ga) == 0 || len(gb) == 0 || slices.Equal(sa, sb) || sharesName(ga, gb) || isWholeName(sb, b) {
+		if len(ga) == 0 || len(gb) == 0 || slices.Equal(sa, sb) || sharesGiven(ga, b) || isWholeName(sb, b) {
 			// Not a negative: b's surname alone is one of b's listed names
 			// (the traveller would carry b's name), or a's given names are
 			// b's too.
@@ -509,11 +551,31 @@ func (r *Result) WriteTable(w io.Writer) {
 		100*r.Recall, 100*r.FalseHit, r.Queries, r.Seconds)
 }
 
-// sharesName reports whether two token lists share a name (by spelling or
-// variant class).
+// sharesGiven reports whether given names share a name with any of the
+// person's strong names.
+func sharesGiven(given []string, p *watchlist.PersonAlert) bool {
+	for _, n := range strongLatin(p) {
+		s, g := mrzTokens(n)
+		if sharesName(given, append(s, g...)) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharesName reports whether two token lists share a name (by spelling,
+// variant class or one edit; adjacent tokens joined too: ABU BAKAR and
+// ABUBAKARY).
 func sharesName(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
+	join := func(ts []string) []string {
+		out := slices.Clone(ts)
+		for i := 0; i+1 < len(ts); i++ {
+			out = append(out, ts[i]+ts[i+1])
+		}
+		return out
+	}
+	for _, x := range join(a) {
+		for _, y := range join(b) {
 			if x == y || (match.VariantClass(x) != "" && match.VariantClass(x) == match.VariantClass(y)) ||
 				len(x) >= 4 && len(y) >= 4 && match.EditDistance(x, y) <= 1 {
 				return true
@@ -526,19 +588,20 @@ func sharesName(a, b []string) bool {
 // isWholeName reports whether tokens are, in some order, all of one of the
 // person's strong listed names.
 func isWholeName(toks []string, p *watchlist.PersonAlert) bool {
-	key := func(ts []string) string {
-		c := slices.Clone(ts)
-		slices.Sort(c)
-		return strings.Join(c, " ")
-	}
-	k := key(toks)
+	k := sortedKey(toks)
 	for _, n := range strongLatin(p) {
 		s, g := mrzTokens(n)
-		if key(append(s, g...)) == k {
+		if sortedKey(append(s, g...)) == k {
 			return true
 		}
 	}
 	return false
+}
+
+func sortedKey(ts []string) string {
+	c := slices.Clone(ts)
+	slices.Sort(c)
+	return strings.Join(c, " ")
 }
 
 // datesAllow reports whether a traveller's date of birth agrees with one

@@ -195,7 +195,9 @@ func compareDates(q, r Date) dobResult {
 			}
 		}
 		switch {
-		case nd == 1:
+		case nd == 1 && diff[0] >= 3:
+			// A keying error in a day, a month or the last digit of a year;
+			// 1946 for 1986 is forty years, not a typo.
 			return say(dobOneDigit, evidenceNear, AgreeOneDigit, "one digit differs")
 		case nd == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]:
 			return say(dobTransposed, evidenceNear, AgreeTransposed, "adjacent digits transposed")

@@ -75,6 +75,9 @@ type tok struct {
 	particle bool
 	w        float64  // information weight (rarity)
 	hist     [26]byte // letter counts, for cheap bounds before edit distances
+	skel     string   // looseSkeleton(s)
+	strip    string   // stripParticle(s)
+	poor     bool     // vowelPoor(s)
 }
 
 func newTok(s string, surname bool, cfg *Config) tok {
@@ -84,28 +87,34 @@ func newTok(s string, surname bool, cfg *Config) tok {
 			return t
 		}
 	}
-	w := 0.0
+	t := baseTok(s, surname)
 	if cfg.cache != nil && cfg.cache.query != nil {
 		// A record token: the query's weight when the traveller has the
 		// same token, else the embedded table's. The store's frequency
 		// lookups (an HMAC and a read each) are spent on the traveller's
 		// few tokens, not on every token of every candidate.
 		if qt, ok := cfg.cache.query[s]; ok {
-			w = qt.w
+			t.w = qt.w
 		} else {
-			w = weight(s, &Config{})
+			t.w = weight(s, &Config{})
 		}
 	} else {
-		w = weight(s, cfg)
+		t.w = weight(s, cfg)
 	}
-	t := tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s], w: w}
+	if cfg.cache != nil && len(cfg.cache.toks) < maxCachedTokens {
+		cfg.cache.toks[s] = t
+	}
+	return t
+}
+
+// baseTok is everything of a token but its weight.
+func baseTok(s string, surname bool) tok {
+	t := tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s],
+		skel: looseSkeleton(s), poor: vowelPoor(s), strip: stripParticle(s)}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' && t.hist[c-'A'] < 255 {
 			t.hist[c-'A']++
 		}
-	}
-	if cfg.cache != nil && len(cfg.cache.toks) < maxCachedTokens {
-		cfg.cache.toks[s] = t
 	}
 	return t
 }
@@ -183,8 +192,12 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		}
 		return simShortPref, "truncated in MRZ (short)"
 	}
-	if sa, sb := stripParticle(a.s), stripParticle(b.s); (len(sa) != len(a.s) || len(sb) != len(b.s)) && sa == sb {
+	if (len(a.strip) != la || len(b.strip) != lb) && a.strip == b.strip {
 		return simParticle, "attached particle"
+	}
+	if a.particle != b.particle {
+		// A particle (AL, BIN, VAN) agrees with a name only exactly.
+		return 0, ""
 	}
 	if a.cls != "" && b.cls != "" {
 		// Both are known names of different classes (HASSAN and HUSSEIN,
@@ -193,7 +206,7 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		return 0, ""
 	}
 	best, why := 0.0, ""
-	poor := vowelPoor(a.s) || vowelPoor(b.s)
+	poor := a.poor || b.poor
 	if a.ph == b.ph && len(a.ph) >= 2 && (la-lb <= 2 && lb-la <= 2 || poor) &&
 		(consonants(a.ph) >= 3 || poor || sameInitial(a.s[0], b.s[0]) && (EditDistance(a.s, b.s) <= 1 || la == lb && EditDistance(a.s, b.s) <= 2)) {
 		// A key of two consonants or fewer (HASAN, YASSIN and HUSSEIN all
@@ -209,8 +222,8 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		// Romanisations of unvocalised Arabic: the same consonants, with
 		// vowels and semivowels written differently. Two consonants are
 		// enough only when one side is unvocalised (HSN, HASSAN).
-		if sa, sb := looseSkeleton(a.s), looseSkeleton(b.s); sa == sb && (la-lb <= 2 && lb-la <= 2 || poor) &&
-			(len(sa) >= 3 || len(sa) == 2 && (poor || min(la, lb) >= 5)) {
+		if sa := a.skel; sa == b.skel && (la-lb <= 2 && lb-la <= 2 || poor) &&
+			(len(sa) >= 3 || len(sa) == 2 && (poor || min(la, lb) >= 5 && sameInitial(a.s[0], b.s[0]))) {
 			best, why = simSkeleton, "consonant skeleton "+sa
 		}
 	}
@@ -327,6 +340,11 @@ func mergeSplit(a, b []tok, cfg *Config) []tok {
 			if d := len(t.s) - n; d < -1 || d > 1 || t.s == a[i].s || t.s == a[i+1].s {
 				continue
 			}
+			if t.s[0] != a[i].s[0] && t.strip == t.s {
+				// Every way two tokens join into t keeps its first letter,
+				// except an attached particle.
+				continue
+			}
 			joined := a[i].s + a[i+1].s
 			if t.s == joined || (t.cls != "" && t.cls == classOf[joined]) ||
 				stripParticle(t.s) == stripParticle(joined) || (n >= 5 && EditDistance(t.s, joined) <= 1) {
@@ -368,8 +386,7 @@ type nameResult struct {
 
 // compareNames aligns the tokens of the query with those of one record
 // name, order-insensitively, greedily by similarity.
-func compareNames(q0 []tok, truncated bool, rs, rg []string, cfg *Config) nameResult {
-	r := makeToks(rs, rg, cfg)
+func compareNames(q0 []tok, truncated bool, r []tok, cfg *Config) nameResult {
 	q := mergeSplit(q0, r, cfg)
 	r = mergeSplit(r, q, cfg)
 	res := nameResult{q: q, r: r}
@@ -600,7 +617,7 @@ func NameSimilarity(a, b FullName, cfg Config) (score, evidence float64) {
 	for _, dir := range [2][2]FullName{{a, b}, {b, a}} {
 		qs, qg := dir[0].tokens()
 		rs, rg := dir[1].tokens()
-		res := compareNames(makeToks(qs, qg, &cfg), false, rs, rg, &cfg)
+		res := compareNames(makeToks(qs, qg, &cfg), false, makeToks(rs, rg, &cfg), &cfg)
 		if res.score > score || (res.score == score && res.evidence > evidence) {
 			score, evidence = res.score, res.evidence
 		}

@@ -197,20 +197,33 @@ func Skeleton(tok string) string {
 }
 
 // vowelPoor reports whether a token reads as an unvocalised romanisation:
-// at least three letters with at most one vowel letter (HSN, FLIH, HKMT).
+// at least three letters and no vowel (HSN, MHMD), or one vowel after two
+// leading consonants that are no digraph (FLIH, MHMUD, but not CHUN, JOHN
+// or MARK).
 func vowelPoor(t string) bool {
 	if len(t) < 3 {
 		return false
 	}
 	n := 0
 	for i := 0; i < len(t); i++ {
-		switch t[i] {
-		case 'A', 'E', 'I', 'O', 'U':
+		if isPlainVowel(t[i]) {
 			n++
 		}
 	}
-	return n <= 1
+	switch {
+	case n == 0:
+		return true
+	case n > 1 || isPlainVowel(t[0]) || isPlainVowel(t[1]):
+		return false
+	}
+	switch t[:2] {
+	case "CH", "SH", "KH", "GH", "TH", "PH", "ZH", "WH", "RH", "DH":
+		return false
+	}
+	return true
 }
+
+func isPlainVowel(c byte) bool { return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U' }
 
 // looseSkeleton is a token's consonants with every vowel and semivowel (A
 // E I O U Y W, and OU) dropped and the digraphs of Phonetic folded (SH CH

@@ -38,6 +38,45 @@ type PersonRecord struct {
 	// Documents are the normalised numbers of the person's own listed
 	// identity documents.
 	Documents []string
+
+	compiled [][]tok // Compile: the tokens of each name, with static weights
+}
+
+// Compile tokenises the record's names once, for a record scored against
+// many travellers (the store keeps compiled candidates). A record token's
+// weight is the embedded table's, or the traveller's when the traveller has
+// the same token: the same as scoring the record uncompiled.
+func Compile(r PersonRecord) PersonRecord {
+	var cfg Config
+	r.compiled = make([][]tok, len(r.Names))
+	for i, n := range r.Names {
+		sur, given := n.tokens()
+		r.compiled[i] = makeToks(sur, given, &cfg)
+	}
+	return r
+}
+
+// patch gives the record tokens the traveller also has the traveller's
+// weight (a copy; compiled tokens are shared).
+func (sc *Scorer) patch(rt []tok) []tok {
+	q := sc.cfg.cache.query
+	n := 0
+	for i := range rt {
+		if qt, ok := q[rt[i].s]; ok && qt.w != rt[i].w {
+			n++
+		}
+	}
+	if n == 0 {
+		return rt
+	}
+	out := make([]tok, len(rt))
+	copy(out, rt)
+	for i := range out {
+		if qt, ok := q[out[i].s]; ok {
+			out[i].w = qt.w
+		}
+	}
+	return out
 }
 
 // births is every listed date of the record.
@@ -209,9 +248,17 @@ func ScorePerson(q PersonQuery, r PersonRecord, cfg Config) PersonScore {
 // tokenisation) once per distinct token. A Scorer is not safe for
 // concurrent use.
 type Scorer struct {
-	q   PersonQuery
-	cfg Config
-	qt  []tok
+	q     PersonQuery
+	cfg   Config
+	qt    []tok
+	brief bool
+}
+
+// Brief makes the Scorer skip the explanation (and field details) of
+// candidates below the weak band, which a search drops anyway.
+func (sc *Scorer) Brief() *Scorer {
+	sc.brief = true
+	return sc
 }
 
 // NewScorer prepares the traveller q.
@@ -240,9 +287,15 @@ func (sc *Scorer) Score(r PersonRecord) PersonScore {
 	var bestName FullName
 	bestEv := 0.0
 	found := false
-	for _, n := range r.Names {
-		rs, rg := n.cachedTokens(cfg.cache)
-		res := compareNames(sc.qt, q.NameTruncated, rs, rg, cfg)
+	for i, n := range r.Names {
+		var rt []tok
+		if r.compiled != nil && i < len(r.compiled) {
+			rt = sc.patch(r.compiled[i])
+		} else {
+			rs, rg := n.cachedTokens(cfg.cache)
+			rt = makeToks(rs, rg, cfg)
+		}
+		res := compareNames(sc.qt, q.NameTruncated, rt, cfg)
 		ev := res.evidence
 		if n.Weak {
 			ev *= weakAliasFactor
@@ -253,25 +306,17 @@ func (sc *Scorer) Score(r PersonRecord) PersonScore {
 			best, bestName, bestEv, found = res, n, ev, true
 		}
 	}
-	nameDetail := "no names to compare"
-	if found {
-		nameDetail = strings.Join(best.details(), "; ")
-		if bestName.Kind != "" || bestName.Weak {
-			nameDetail += " (" + bestName.kind() + ")"
-		}
-	}
-
 	dob := compareBirths(q.Birth, r.births())
 	nat, natListed, natCode, natDetail := compareNationalities(q.Nationality, r.Nationality, r.Nationalities)
 	sex, sexConflict, sexCode, sexDetail := compareSex(q.Sex, r.Sex)
 
-	nameField := FieldScore{Field: "name", Score: best.score, Weight: weightName, Detail: nameDetail, Evidence: round2(bestEv)}
+	nameField := FieldScore{Field: "name", Score: best.score, Weight: weightName, Evidence: round2(bestEv)}
 	if found {
 		nameField.Listed, nameField.Agreement = bestName.listed(), bestName.kind()
 	}
 	fields := []FieldScore{
 		nameField,
-		{Field: "dob", Score: dob.score, Weight: weightDOB, Detail: dob.detail(), Listed: dob.listed(), Agreement: dob.agreement, Evidence: round2(dob.evidence)},
+		{Field: "dob", Score: dob.score, Weight: weightDOB, Listed: dob.listed(), Agreement: dob.agreement, Evidence: round2(dob.evidence)},
 		{Field: "nationality", Score: nat, Weight: weightNationality, Detail: natDetail, Listed: natListed, Agreement: natCode},
 		{Field: "sex", Score: sex, Weight: weightSex, Detail: sexDetail, Agreement: sexCode},
 	}
@@ -356,6 +401,19 @@ func (sc *Scorer) Score(r PersonRecord) PersonScore {
 	case score >= 0.6 && best.score >= 0.7:
 		strength = StrengthWeak
 	}
+	out := PersonScore{Score: score, Hit: hit, Level: level, Strength: strength, Evidence: evidence, Fields: fields, MatchedName: bestName}
+	if sc.brief && strength == StrengthNone {
+		// A search drops these candidates: no words for them.
+		return out
+	}
+	fields[0].Detail = "no names to compare"
+	if found {
+		fields[0].Detail = strings.Join(best.details(), "; ")
+		if bestName.Kind != "" || bestName.Weak {
+			fields[0].Detail += " (" + bestName.kind() + ")"
+		}
+	}
+	fields[1].Detail = dob.detail()
 	var b strings.Builder
 	b.Grow(256)
 	for i, f := range fields {
@@ -379,16 +437,8 @@ func (sc *Scorer) Score(r PersonRecord) PersonScore {
 		}
 		b.WriteString(" => no hit, score " + f2(score) + ": " + strings.Join(reasons, "; "))
 	}
-	return PersonScore{
-		Score:       score,
-		Hit:         hit,
-		Level:       level,
-		Strength:    strength,
-		Evidence:    evidence,
-		Fields:      fields,
-		Explanation: b.String(),
-		MatchedName: bestName,
-	}
+	out.Explanation = b.String()
+	return out
 }
 
 func round2(x float64) float64 {

@@ -389,3 +389,21 @@ func TestScorePerson(t *testing.T) {
 		})
 	}
 }
+
+// TestCompiledScoresAlike: a compiled record scores exactly as the record.
+func TestCompiledScoresAlike(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TokenFrequency = func(tok string) float64 {
+		if tok == "ZBIGNIEW" || tok == "ALI" {
+			return 0.01
+		}
+		return 0
+	}
+	for _, tc := range scoreCases {
+		sc := NewScorer(tc.q, cfg)
+		a, b := sc.Score(tc.r), sc.Score(Compile(tc.r))
+		if a.Explanation != b.Explanation || a.Score != b.Score || a.Level != b.Level {
+			t.Errorf("%s: compiled differs:\n%s\n%s", tc.name, a.Explanation, b.Explanation)
+		}
+	}
+}
