@@ -87,16 +87,32 @@ type built struct {
 
 func (bs *built) build(b *testing.B, name string, cfg synth.Config) {
 	bs.once.Do(func() {
-		dir := filepath.Join(benchRoot(b), name)
+		root := benchRoot(b)
+		if keep := os.Getenv("CHECKPOINT_BENCH_KEEP"); keep != "" {
+			// A kept store is reused by later runs of the same scale and
+			// seed (a 1 M-person import takes minutes on a busy machine).
+			root = keep
+		}
+		dir := filepath.Join(root, fmt.Sprintf("%s-%d-%d-%d-%d", name, cfg.Docs, cfg.Persons, cfg.Faces, cfg.Seed))
 		os.MkdirAll(dir, 0o700)
 		bs.path = filepath.Join(dir, "watchlist.db")
 		kp := seal.FileKey{Path: filepath.Join(dir, "kek")}
-		if bs.err = seal.GenerateKeyFile(kp.Path); bs.err != nil {
-			return
-		}
 		bs.kp = kp
 		bs.gen = synth.New(cfg)
 		bs.n = bs.gen.Total()
+		if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+			b.Logf("reusing the store in %s", dir)
+			st, _ := os.Stat(bs.path)
+			if st != nil {
+				bs.size = st.Size()
+			}
+			return
+		}
+		os.Remove(bs.path)
+		os.Remove(kp.Path)
+		if bs.err = seal.GenerateKeyFile(kp.Path); bs.err != nil {
+			return
+		}
 		var log *slog.Logger
 		if os.Getenv("CHECKPOINT_BENCH_LOG") != "" {
 			log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -113,6 +129,9 @@ func (bs *built) build(b *testing.B, name string, cfg synth.Config) {
 		st, _ := os.Stat(bs.path)
 		if st != nil {
 			bs.size = st.Size()
+		}
+		if bs.err == nil {
+			os.WriteFile(filepath.Join(dir, "complete"), nil, 0o600)
 		}
 	})
 	if bs.err != nil {
