@@ -238,3 +238,12 @@ func (pl Place) display() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// ValidatePerson checks a person record as the store will (ids, names,
+// dates of birth, alias qualities, documents, list references), without
+// face templates: for importers and tools that build records.
+func ValidatePerson(p *PersonAlert) error {
+	q := *p
+	q.Faces = nil
+	return validatePerson(&q, "")
+}

@@ -102,9 +102,10 @@ func ParseCSL(r io.Reader, opts Options) (*Parsed, error) {
 		}
 		p := watchlist.PersonAlert{ID: id, Name: name, Category: opts.Category, Action: opts.Action, Source: "CSL"}
 		for _, a := range splitList(get("alt_names")) {
-			n := split(a)
-			n.Quality = watchlist.QualityStrong
-			addName(&p, n)
+			// The CSL does not grade its alternative names: they stay
+			// ungraded (matched as strong) and never upgrade a name another
+			// list graded weak.
+			addName(&p, split(a))
 		}
 		for _, d := range splitList(get("dates_of_birth")) {
 			if bd, ok := parseListedDate(d, opts.ApproxYears); ok {

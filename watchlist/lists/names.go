@@ -170,7 +170,7 @@ func addName(p *watchlist.PersonAlert, n watchlist.Name) {
 	}
 	for i := range p.Aliases {
 		if p.Aliases[i].Script == n.Script && nameKey(p.Aliases[i]) == k {
-			if p.Aliases[i].Quality == watchlist.QualityWeak && n.Quality != watchlist.QualityWeak {
+			if p.Aliases[i].Quality == watchlist.QualityWeak && n.Quality == watchlist.QualityStrong {
 				p.Aliases[i].Quality = n.Quality
 			}
 			return

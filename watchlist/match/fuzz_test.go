@@ -14,6 +14,9 @@ func FuzzNameTokens(f *testing.F) {
 		f.Add(tc.in)
 	}
 	f.Add("Ǆ\u0301ÿ\x00<\xff")
+	f.Add("حكمت مزبان إبراهيم العزاوي")
+	f.Add("عبدالرحيم ولد الوليد ـًّ")
+	f.Add("OUALID<ELOUADI<<BCHIR")
 	f.Fuzz(func(t *testing.T, s string) {
 		toks := NameTokens(s)
 		for _, tok := range toks {
@@ -80,5 +83,38 @@ func FuzzScorePerson(f *testing.F) {
 		_ = QueryKeys(q)
 		_ = IndexKeys(r.Names[0])
 		_ = BirthYearKey(q.Birth)
+	})
+}
+
+// FuzzScoreListed: several listed dates (spans included), weak aliases and
+// documents never panic, keep the score in [0, 1], never make a level when
+// every listed date conflicts, and score a compiled record alike.
+func FuzzScoreListed(f *testing.F) {
+	f.Add("GAYKOVICH<<BORIS<A", "GAYKOVICH, BORIS ALEKSANDROVICH", "ABU WAQAS", 1961, 2, 2, 1961, 1958, 1963, false, "AB850901")
+	f.Add("HSN<<MHMD", "HASSAN, MOHAMMED", "", 1970, 0, 0, 0, 1969, 1971, true, "")
+	f.Add("NAO<<JLN", "MAO, JIN", "X", 2001, 13, 40, 1900, 3000, 1000, true, "12")
+	f.Fuzz(func(t *testing.T, qname, listed, weak string, y, m, d, ly, from, to int, approx bool, doc string) {
+		if !utf8.ValidString(qname + listed + weak + doc) {
+			return
+		}
+		q := PersonQuery{Birth: Date{y, m, d}, Document: doc}
+		fn := ParseMRZName(qname)
+		q.Surname, q.GivenNames = fn.Surname, fn.GivenNames
+		sur, given, _ := strings.Cut(listed, ",")
+		r := PersonRecord{
+			Names:     []FullName{{Surname: sur, GivenNames: strings.Fields(given)}, {Surname: weak, Weak: true}, {MRZ: qname, Kind: NameKindAlias}},
+			Births:    []BirthSpec{{Date: Date{Year: ly}}, {From: from, To: to, Approx: approx}},
+			Documents: []string{doc},
+		}
+		got := ScorePerson(q, r, DefaultConfig())
+		if math.IsNaN(got.Score) || got.Score < 0 || got.Score > 1.0000001 {
+			t.Fatalf("score %v", got.Score)
+		}
+		if b := compareBirths(q.Birth, r.births()); b.conflict && got.Level != "" {
+			t.Fatalf("level %s despite conflicting dates: %s", got.Level, got.Explanation)
+		}
+		if c := NewScorer(q, DefaultConfig()).Score(Compile(r)); c.Score != got.Score || c.Level != got.Level {
+			t.Fatalf("compiled %v %s, plain %v %s", c.Score, c.Level, got.Score, got.Level)
+		}
 	})
 }
