@@ -72,9 +72,16 @@ npm-tools:
 lint-api: npm-tools ## lint the OpenAPI files with Redocly CLI
 	@set -o pipefail; $(REDOCLY) lint --format=stylish api/gate.openapi.yaml api/hub.openapi.yaml 2>&1 | grep -v -e '║' -e '╔' -e '╚'
 
+# What `--version` reports: git describe, the commit and the build date.
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO    := github.com/checkpoint-edge/checkpoint/internal/buildinfo
+LDFLAGS      := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
+
 build: ## build the binaries into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
