@@ -53,7 +53,7 @@ func refusedErr(err error) error {
 	for _, s := range []error{bundle.ErrFormat, bundle.ErrBadSignature, bundle.ErrUnknownSigner, bundle.ErrSignerExpired,
 		bundle.ErrSignerRevoked, bundle.ErrRollback, bundle.ErrBaseMismatch, bundle.ErrWatchlistMismatch,
 		bundle.ErrStateMismatch, bundle.ErrExpired, bundle.ErrTooLarge, bundle.ErrTruncated, bundle.ErrNotForThisUnit,
-		bundle.ErrDecrypt, bundle.ErrUnencrypted} {
+		bundle.ErrDecrypt, bundle.ErrUnencrypted, bundle.ErrWrongKind, bundle.ErrChannelMismatch, bundle.ErrRejected} {
 		if errors.Is(err, s) {
 			return cli.Exit(exitRefused, fmt.Errorf("bundle refused, nothing changed: %w", err))
 		}
@@ -239,6 +239,7 @@ func bundleCopyPrivate(ctx context.Context, src, dir string, prog func(string, i
 func newBundleBuildCmd() *cobra.Command {
 	var (
 		sign, out, id, authority, faceModel, tmpDir, reportPath string
+		kind, ch                                                string
 		from, prev, to                                          []string
 		seq, base                                               uint64
 		expires                                                 time.Duration
@@ -270,9 +271,20 @@ a delta with only the changed persons. The bundle is signed with --sign (an
 issuing-authority key listed in the units' root of trust) and encrypted to
 every --to recipient (age1… keys or files of them: the fleet key or
 individual units). FILE.header.json, the signed header without any record,
-is written beside it for 'watchlist publish'.`,
+is written beside it for 'watchlist publish'.
+
+With --kind trust|alerts|prearrival|… and --channel NAME it builds a channel
+bundle instead: --from is then JSON Lines of records
+({"id":…,"expires_at":…,"data":{…}}), the channel's whole content; --seq 0
+takes the current Unix time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kind != "" && kind != bundle.KindWatchlist {
+				if len(from) != 1 || sign == "" || out == "" || len(to) == 0 {
+					return cli.Exit(2, errors.New("--from (one file), --sign, --to and --out are required"))
+				}
+				return buildChannel(cmd, kind, ch, from[0], sign, out, authority, to, seq, expires)
+			}
 			if len(from) == 0 || sign == "" || out == "" || seq == 0 || len(to) == 0 {
 				return cli.Exit(2, errors.New("--from, --seq, --sign, --to and --out are required"))
 			}
@@ -394,6 +406,8 @@ is written beside it for 'watchlist publish'.`,
 	f.StringVar(&lopts.Category, "category", "sanctions", "lists: category of the imported persons")
 	f.StringVar(&lopts.Action, "action", watchlist.ActionRefer, "lists: action on a hit (arrest, refer, discreet_check, alert_only)")
 	f.IntVar(&lopts.ApproxYears, "approx-years", 2, "lists: ± years of an approximate year of birth")
+	f.StringVar(&kind, "kind", "", "bundle kind: watchlist (default) or a channel kind (trust, alerts, prearrival, …)")
+	f.StringVar(&ch, "channel", "", "channel name, for a channel bundle")
 	return c
 }
 
