@@ -149,3 +149,55 @@ func TestCheckDocumentAndFace(t *testing.T) {
 		t.Fatalf("meta = %+v", res.Meta)
 	}
 }
+
+// TestEvidenceBarIndependentOfListSize: a rare exact name with an agreeing
+// birth year is a HIT on a list of 12 persons as on one of 5,000, and a
+// common name with an agreeing year is not a HIT on either (the token
+// frequencies the store learns from its own counts never lower the bar
+// for a small list).
+func TestEvidenceBarIndependentOfListSize(t *testing.T) {
+	rare := watchlist.PersonAlert{ID: "OFAC-9639", Name: watchlist.Name{Surname: "HANIYA", GivenNames: "Ismail Abdul Salah"},
+		Births: []watchlist.BirthDate{{Date: "1962"}}, Category: "sanctions", Action: watchlist.ActionRefer, Source: "OFAC"}
+	common := watchlist.PersonAlert{ID: "X-1", Name: watchlist.Name{Surname: "ALI", GivenNames: "Mohammed"},
+		Births: []watchlist.BirthDate{{Date: "1975"}}, Category: "sanctions", Action: watchlist.ActionRefer, Source: "X"}
+	for _, n := range []int64{10, 5000} {
+		t.Run(fmt.Sprint(n+2, " persons"), func(t *testing.T) {
+			s := openStore(t, watchlist.Options{})
+			var cs []watchlist.Change
+			g := synth.New(synth.Config{Persons: n, Seed: 11})
+			for {
+				c, err := g.Next()
+				if err != nil {
+					break
+				}
+				cs = append(cs, c)
+			}
+			for _, p := range []watchlist.PersonAlert{rare, common} {
+				p := p
+				watchlist.FillMRZ(&p)
+				cs = append(cs, watchlist.Change{Op: watchlist.OpPut, Kind: watchlist.KindPerson, ID: p.ID, Person: &p})
+			}
+			if err := s.ReplaceAll(context.Background(), watchlist.Meta{WatchlistID: "t", Sequence: 1, IssuedAt: time.Now()}, &watchlist.SliceSource{Changes: cs}); err != nil {
+				t.Fatal(err)
+			}
+			level := func(q watchlist.PersonQuery, id string) string {
+				hits, err := s.ScreenPerson(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range hits {
+					if h.RefID == id {
+						return h.LevelOrHit()
+					}
+				}
+				return ""
+			}
+			if l := level(watchlist.PersonQuery{Name: "HANIYA<<ISMAIL", BirthDate: "1962-05-02", Sex: "M"}, rare.ID); l != watchlist.LevelHit {
+				t.Errorf("rare name and year: level %q, want hit", l)
+			}
+			if l := level(watchlist.PersonQuery{Name: "ALI<<MOHAMMED", BirthDate: "1975-05-02", Sex: "M"}, common.ID); l == watchlist.LevelHit {
+				t.Errorf("common name and year: a HIT")
+			}
+		})
+	}
+}

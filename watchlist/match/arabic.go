@@ -157,8 +157,10 @@ func romanizeArabicWord(w string, common bool) string {
 			b.WriteString("A") // ال: the L follows
 			continue
 		}
-		if i == 0 && r == 'ع' {
-			b.WriteString("A") // a word-initial ع is written with a vowel: ABD, AZIZ
+		if r == 'ع' && (i == 0 || common && i == 2 && rs[0] == 'ا' && rs[1] == 'ل') {
+			// A ع beginning the word (after its article, too) is written
+			// with its vowel: ABD, AZIZ, AL-AZZAWI.
+			b.WriteString("A")
 			continue
 		}
 		switch r {

@@ -77,6 +77,7 @@ type tok struct {
 	hist     [26]byte // letter counts, for cheap bounds before edit distances
 	skel     string   // looseSkeleton(s)
 	strip    string   // stripParticle(s)
+	stripPh  string   // Phonetic(strip), when a particle was stripped
 	poor     bool     // vowelPoor(s)
 }
 
@@ -111,6 +112,11 @@ func newTok(s string, surname bool, cfg *Config) tok {
 func baseTok(s string, surname bool) tok {
 	t := tok{s: s, ph: Phonetic(s), cls: classOf[s], surname: surname, particle: particles[s],
 		skel: looseSkeleton(s), poor: vowelPoor(s), strip: stripParticle(s)}
+	if t.strip != s {
+		t.stripPh = Phonetic(t.strip)
+	} else {
+		t.stripPh = t.ph
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' && t.hist[c-'A'] < 255 {
 			t.hist[c-'A']++
@@ -192,8 +198,15 @@ func tokenSim(a, b *tok, prefixOK bool) (float64, string) {
 		}
 		return simShortPref, "truncated in MRZ (short)"
 	}
-	if (len(a.strip) != la || len(b.strip) != lb) && a.strip == b.strip {
-		return simParticle, "attached particle"
+	if len(a.strip) != la || len(b.strip) != lb {
+		if a.strip == b.strip {
+			return simParticle, "attached particle"
+		}
+		if a.stripPh == b.stripPh && consonants(a.stripPh) >= 2 && min(len(a.strip), len(b.strip)) >= 4 {
+			// AL-AZZAWI and ALAZAWY: an attached article, then two
+			// spellings of one name.
+			return simPhonetic, "attached particle, phonetic key " + a.stripPh
+		}
 	}
 	if a.particle != b.particle {
 		// A particle (AL, BIN, VAN) agrees with a name only exactly.
