@@ -21,6 +21,17 @@
 // the old or the new version, never a mix; a crash leaves a half-built
 // generation that Open deletes.
 //
+// Person records come in two formats (FORMAT.md): format 1 with one date of
+// birth and nationality, and format 2 with every date of birth, name (graded
+// strong or weak, in its original script), nationality, place of birth,
+// identity document and list reference the lists give. Both are read; a
+// format-1 record encodes and digests as it always did.
+//
+// ScreenPerson and ScreenPersons screen travellers known without a scanned
+// document (API/PNR passengers, batch files) through the same matcher and
+// thresholds as Check; ScreenBatch does it for JSON Lines, as `checkpointctl
+// watchlist search --batch` and the daemon's admin socket serve it.
+//
 // A record that fails authentication is reported as an *IntegrityError for
 // that record (errors.Is ErrIntegrity), counted and signalled through
 // Options.OnIntegrity and Alarms; the store keeps serving the rest.

@@ -19,11 +19,14 @@ import (
 // match.QueryKeys) is HMACed and its postings read by prefix scan. A
 // counter per key (bucket "c") says how long a posting list is before it is
 // read, so rare keys are read first and keys too common to be useful (a
-// phonetic code shared by 5% of the list) are skipped, or, for token and
-// variant keys, replaced by the key combined with the traveller's birth
-// year. Candidates are ranked by the rarity of the keys they share with the
-// query (sum of log(N/count)) and the best MaxCandidates are decrypted and
-// scored by match.ScorePerson.
+// phonetic code shared by 5% of the list) are skipped. Token and variant
+// keys are also read combined with the traveller's birth year (persons are
+// indexed under every listed year, of dates and of spans of up to 12
+// years), which ranks the right one of thousands of namesakes first.
+// Candidates are ranked by the rarity of the keys they share with the query
+// (sum of log(N/count)) and the best MaxCandidates are decrypted, compiled
+// (match.Compile) and scored by one match.Scorer; decoded candidates are
+// kept in a bounded per-version cache (Options.PersonCache).
 
 // nameKeySize is the truncated blind key of a name index entry: a collision
 // only adds a candidate that scoring then rejects.

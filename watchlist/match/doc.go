@@ -15,10 +15,26 @@
 //
 // Screening by name alone drowns officers in false hits on common names, so
 // tokens are weighted by rarity (an embedded list of globally common tokens
-// plus Config.TokenFrequency, which the store fills from its own data), names
-// whose matched tokens carry little information need a corroborating date of
-// birth, a conflicting date of birth vetoes a hit and a conflicting sex
-// lowers the score.
+// plus Config.TokenFrequency, which the store estimates from its own data
+// without letting a small list make names look rarer), and a match has
+// three levels (LevelHit, LevelPossible, nothing), each needing a score and
+// an amount of evidence: the matched tokens' rarity plus what corroborates
+// (a date of birth, a nationality, a listed document number). A person may
+// be listed with several dates of birth, exact, partial, ranges of years or
+// approximate years (BirthSpec): the best-agreeing one counts, and only when
+// every one conflicts does the date veto. A conflicting sex lowers the
+// score. Weak aliases (nicknames) are never a HIT alone.
+//
+// Names also survive MRZ truncation to initials, dropped generational
+// suffixes, OCR confusions on short tokens (never enough alone on two-letter
+// tokens), and Arabic script: listed names in Arabic are romanised (a table
+// of common name words, then letter by letter; arabic.go) and compared with
+// a traveller's Latin name through phonetic keys and consonant skeletons,
+// which also bridge English and French spellings of Arabic names (WALID,
+// OUALID).
+//
+// A Scorer scores one traveller against many candidates, doing per-token
+// work once; Compile prepares a record scored against many travellers.
 //
 // Explanations and matched names hold personal data: show them to the
 // officer, never log them.
