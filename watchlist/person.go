@@ -109,9 +109,10 @@ func birthSpecs(p *PersonAlert) []match.BirthSpec {
 }
 
 // SearchPerson returns listed persons similar to q, best first, at most
-// limit (0 = 20). Hits (Score.Hit) and near misses (Strength "weak") are
-// both returned; the caller decides what to show. Records that fail
-// authentication are skipped and returned as an error with the hits.
+// limit (0 = 20): those at the HIT and POSSIBLE levels (Score.Level) and
+// near misses (Strength "weak"); the caller decides what to show (Check and
+// ScreenPerson keep the two levels). Records that fail authentication are
+// skipped and returned as an error with the hits.
 func (s *Store) SearchPerson(q match.PersonQuery, limit int) ([]PersonHit, error) {
 	if len(match.NameTokens(q.Surname)) == 0 && len(q.GivenNames) == 0 {
 		return nil, fmt.Errorf("%w: person search needs a name", ErrBadQuery)
