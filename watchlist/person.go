@@ -36,25 +36,41 @@ var subKeyCount = []byte("c") // blind(index key) → uint32 postings
 
 func init() { subBuckets = append(subBuckets, subKeyCount) }
 
-// yearKeyed says which index keys also get a birth-year composite: the
-// exact-token and variant keys, whose commonest values (MOHAMMED, LI, KIM)
-// need a second selector.
-func yearKeyed(k string) bool { return strings.HasPrefix(k, "t:") || strings.HasPrefix(k, "v:") }
+// Birth-date composites: a name's primary keys (match.PrimaryKeys: its
+// tokens as written, their variant classes, adjacent pairs joined; not the
+// deletions, phonetic and prefix keys) are also indexed combined with each
+// listed birth year ("t:MOHAMMED|y:1975") and each full listed date
+// ("t:MOHAMMED|d:19750312"). Among thousands of namesakes the year picks
+// those listed in the traveller's year and the date the one listed on the
+// traveller's day, so they rank first; the commonest keys (MOHAMMED, LI,
+// KIM) are read only so.
 
 func yearComposite(k string, year int) string { return fmt.Sprintf("%s|y:%04d", k, year) }
 
+func dateComposite(k string, d match.Date) string {
+	return fmt.Sprintf("%s|d:%04d%02d%02d", k, d.Year, d.Month, d.Day)
+}
+
 // personIndexTerms returns the plaintext name index keys (with birth-year
-// composites for every listed year, of dates and of short ranges) and the
-// distinct name tokens of a person, each once.
+// and birth-date composites) and the distinct name tokens of a person,
+// each once.
 func personIndexTerms(p *PersonAlert) (keys, tokens []string) {
-	years := match.BirthYears(birthSpecs(p))
+	specs := birthSpecs(p)
+	years := match.BirthYears(specs)
+	var dates []match.Date
+	for _, b := range specs {
+		if d := b.Date; d.Year != 0 && d.Month != 0 && d.Day != 0 {
+			dates = append(dates, d)
+		}
+	}
 	for _, n := range personNames(p) {
-		for _, k := range match.IndexKeys(n) {
-			keys = append(keys, k)
-			if yearKeyed(k) {
-				for _, y := range years {
-					keys = append(keys, yearComposite(k, y))
-				}
+		keys = append(keys, match.IndexKeys(n)...)
+		for _, k := range match.PrimaryKeys(n) {
+			for _, y := range years {
+				keys = append(keys, yearComposite(k, y))
+			}
+			for _, d := range dates {
+				keys = append(keys, dateComposite(k, d))
 			}
 		}
 		tokens = append(tokens, match.NameTokens(n.Surname)...)
@@ -161,27 +177,29 @@ func (s *Store) searchPerson(tx *bolt.Tx, sn *snapshot, q match.PersonQuery, lim
 		return qk
 	}
 	for _, k := range match.QueryKeys(q) {
-		qk := countOf(k)
-		if qk.count == 0 {
-			continue
+		if qk := countOf(k); qk.count > 0 && qk.count <= commonLimit {
+			keys = append(keys, qk)
 		}
-		// The key combined with the traveller's birth year is read too:
-		// among thousands of namesakes it picks those listed with that
-		// year (any of their listed dates, or inside a listed span), so
-		// they rank first. A key too common to read alone is read only so.
-		if q.Birth.Year != 0 && yearKeyed(k) {
+	}
+	// The primary keys combined with the traveller's birth year and date
+	// (see personIndexTerms): a key too common to read alone is read so.
+	if q.Birth.Year != 0 {
+		full := q.Birth.Month != 0 && q.Birth.Day != 0
+		for _, k := range match.QueryPrimaryKeys(q) {
 			if ck := countOf(yearComposite(k, q.Birth.Year)); ck.count > 0 && ck.count <= commonLimit {
 				keys = append(keys, ck)
 			}
-		}
-		if qk.count <= commonLimit {
-			keys = append(keys, qk)
+			if full {
+				if ck := countOf(dateComposite(k, q.Birth)); ck.count > 0 && ck.count <= commonLimit {
+					keys = append(keys, ck)
+				}
+			}
 		}
 	}
 	slices.SortFunc(keys, func(a, b qkey) int { return a.count - b.count })
 
 	ranks := make(map[blindKey]float64)
-	scanned, budget := 0, 64*maxCand
+	scanned, budget := 0, 96*maxCand
 	c := idx.Cursor()
 	for _, qk := range keys {
 		if scanned+qk.count > budget && len(ranks) > 0 {

@@ -99,3 +99,48 @@ func tokenKeys(t string, out []string) []string {
 	}
 	return out
 }
+
+// PrimaryKeys are the keys of a name that stand for its tokens as written:
+// t:TOKEN (and the token without an attached particle), v:CLASS, and
+// adjacent pairs joined; not the deletions, phonetic or prefix keys. The
+// store combines only these with birth years and dates: a deletion key
+// reaches the same persons as its token, so combining it too would only
+// multiply keys that read the same postings.
+func PrimaryKeys(n FullName) []string {
+	sur, given := n.tokens()
+	return primaryKeys(sur, given)
+}
+
+// QueryPrimaryKeys are PrimaryKeys of a traveller's name.
+func QueryPrimaryKeys(q PersonQuery) []string {
+	sur := NameTokens(q.Surname)
+	var given []string
+	for _, g := range q.GivenNames {
+		given = append(given, NameTokens(g)...)
+	}
+	return primaryKeys(sur, given)
+}
+
+func primaryKeys(sur, given []string) []string {
+	sur, given = capTokens(sur, given)
+	var out []string
+	for _, part := range [][]string{sur, given} {
+		for i, t := range part {
+			if particles[t] || len(t) < 2 {
+				continue
+			}
+			out = append(out, "t:"+t)
+			if c, ok := classOf[t]; ok {
+				out = append(out, "v:"+c)
+			}
+			if s := stripParticle(t); s != t {
+				out = append(out, "t:"+s)
+			}
+			if i+1 < len(part) && len(part[i+1]) > 1 {
+				out = append(out, "t:"+t+part[i+1])
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
