@@ -91,6 +91,7 @@ test: deps models lint lint-api ## install what is needed, then gofmt-check, vet
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
+	$(GO) test -count=1 -run '^TestEvaluationBudgets$$' ./watchlist/evalset/
 
 test-short: ## quick tests without installing anything
 	$(GO) test -short $(PKG)

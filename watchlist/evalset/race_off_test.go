@@ -1,0 +1,5 @@
+//go:build !race
+
+package evalset
+
+const raceEnabled = false
