@@ -193,4 +193,11 @@ func TestWatchlistFromLists(t *testing.T) {
 	if len(out.Hits) == 0 || out.Hits[0].RefID != "UN-CDi.006" || out.Hits[0].LevelOrHit() != watchlist.LevelHit {
 		t.Fatalf("corrected date not installed: %+v", out.Hits)
 	}
+
+	// The evaluation on the same lists, as a technician runs it.
+	var ev evaluateReport
+	jsonLine(t, ctl(t, bin, 0, append([]string{"watchlist", "evaluate", "--json", "--config", p("none.yaml"), "--check"}, listFlags...)...), &ev)
+	if ev.Persons != int(h.Persons) || !ev.BudgetsMet || ev.Result == nil || len(ev.Result.Kinds) != 11 || ev.Result.Recall < 0.99 {
+		t.Fatalf("evaluate: %+v", ev)
+	}
 }
