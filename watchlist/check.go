@@ -183,16 +183,19 @@ func (s *Store) Check(ctx context.Context, q Query) (*Result, error) {
 			res.Hits = append(res.Hits, faceHit(h))
 		}
 	}
-	slices.SortStableFunc(res.Hits, func(a, b Hit) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(res.Hits, byScore)
 	return res, nil
+}
+
+// byScore orders hits strongest first.
+func byScore(a, b Hit) int {
+	switch {
+	case a.Score > b.Score:
+		return -1
+	case a.Score < b.Score:
+		return 1
+	}
+	return 0
 }
 
 func documentHit(h DocumentHit) Hit {

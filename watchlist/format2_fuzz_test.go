@@ -22,7 +22,7 @@ func FuzzParseBirthDate(f *testing.F) {
 		if err != nil || again != b {
 			t.Fatalf("%q -> %+v -> %q -> %+v %v", s, b, b.String(), again, err)
 		}
-		if sp := b.spec(); !sp.Known() {
+		if sp := b.Spec(); !sp.Known() {
 			t.Fatalf("%q is valid but says nothing", s)
 		}
 	})

@@ -118,7 +118,7 @@ func birthSpecs(p *PersonAlert) []match.BirthSpec {
 	var out []match.BirthSpec
 	for _, b := range p.BirthDates() {
 		if b.validate() == nil {
-			out = append(out, b.spec())
+			out = append(out, b.Spec())
 		}
 	}
 	return out

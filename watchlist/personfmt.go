@@ -127,8 +127,8 @@ func (b BirthDate) validate() error {
 	return nil
 }
 
-// spec is the form match compares.
-func (b BirthDate) spec() match.BirthSpec {
+// Spec is the form match compares (an approximate year becomes its span).
+func (b BirthDate) Spec() match.BirthSpec {
 	if b.From != 0 {
 		return match.BirthSpec{From: b.From, To: b.To}
 	}

@@ -196,13 +196,7 @@ func (s *Store) screen(ctx context.Context, tx *bolt.Tx, sn *snapshot, dq docQue
 			}
 			return 1
 		}
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
+		return byScore(a, b)
 	})
 	return hits, errs
 }

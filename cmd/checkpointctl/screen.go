@@ -90,11 +90,7 @@ func runBatchSearch(cmd *cobra.Command, src string, daemon bool, socket, configP
 		}
 		return screenViaDaemon(cmd.Context(), socket, in, out)
 	}
-	cfg, err := th.config(configPath)
-	if err != nil {
-		return cli.Exit(2, err)
-	}
-	s, err := openWatchlist(cmd, watchlist.Options{ReadOnly: true, MatchConfig: cfg})
+	s, err := openSearchStore(cmd, configPath, th)
 	if err != nil {
 		return err
 	}
@@ -149,4 +145,14 @@ func screenViaDaemon(ctx context.Context, socket string, in io.Reader, out io.Wr
 		return cli.Exit(2, fmt.Errorf("checkpointd stopped the batch: %s", e))
 	}
 	return nil
+}
+
+// openSearchStore opens the store read-only with the thresholds of
+// --config and the threshold flags.
+func openSearchStore(cmd *cobra.Command, configPath string, th thresholdFlags) (*watchlist.Store, error) {
+	cfg, err := th.config(configPath)
+	if err != nil {
+		return nil, cli.Exit(2, err)
+	}
+	return openWatchlist(cmd, watchlist.Options{ReadOnly: true, MatchConfig: cfg})
 }

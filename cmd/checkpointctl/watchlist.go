@@ -329,11 +329,7 @@ not paste it into tickets.`,
 			if batch != "" {
 				return runBatchSearch(cmd, batch, daemon, socket, configPath, th)
 			}
-			cfg, err := th.config(configPath)
-			if err != nil {
-				return cli.Exit(2, err)
-			}
-			s, err := openWatchlist(cmd, watchlist.Options{ReadOnly: true, MatchConfig: cfg})
+			s, err := openSearchStore(cmd, configPath, th)
 			if err != nil {
 				return err
 			}

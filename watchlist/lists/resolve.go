@@ -109,7 +109,7 @@ func Resolve(parsed []*Parsed) ([]watchlist.PersonAlert, []Link, []Ambiguous) {
 			}
 			for _, b := range pa.BirthDates() {
 				if bd, err := watchlist.ParseBirthDate(b.String()); err == nil {
-					re.births = append(re.births, specOf(bd))
+					re.births = append(re.births, bd.Spec())
 				}
 			}
 			re.nats = pa.AllNationalities()
@@ -276,17 +276,6 @@ func clonePerson(p *watchlist.PersonAlert) watchlist.PersonAlert {
 	c.Lists = slices.Clone(p.Lists)
 	c.CrossRefs = slices.Clone(p.CrossRefs)
 	return c
-}
-
-func specOf(b watchlist.BirthDate) match.BirthSpec {
-	if b.From != 0 {
-		return match.BirthSpec{From: b.From, To: b.To}
-	}
-	d, _ := match.ParseDate(b.Date)
-	if b.Approx != 0 {
-		return match.BirthSpec{From: d.Year - b.Approx, To: d.Year + b.Approx, Approx: true}
-	}
-	return match.BirthSpec{Date: d}
 }
 
 // candidatePairs blocks the comparison: entries of different lists that
