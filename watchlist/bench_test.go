@@ -272,7 +272,10 @@ func BenchmarkPersonImport(b *testing.B) {
 // sometimes another spelling of the name or a truncated last given name)
 // with one of their listed dates of birth (a full date inside a partial
 // date, a range or an approximate year). hit-rate is the fraction of
-// queries that find their listed person at the HIT or POSSIBLE level.
+// queries that find their listed person at the HIT or POSSIBLE level;
+// top10-rate the fraction where it is also among the 10 strongest, which
+// is what a desk shows (the synthetic list holds thousands of exact
+// namesakes, dozens of them born the same year).
 func BenchmarkPersonSearch(b *testing.B) {
 	buildPersons(b)
 	s := personStore.open(b)
@@ -298,17 +301,20 @@ func BenchmarkPersonSearch(b *testing.B) {
 	defer runtime.UnlockOSThread()
 	lat := make([]time.Duration, 0, b.N)
 	cpu := make([]time.Duration, 0, b.N)
-	i, found := 0, 0
+	i, found, top10 := 0, 0, 0
 	for b.Loop() {
 		t0, c0 := time.Now(), threadCPU()
-		h, err := s.SearchPerson(qs[i%sample], 10)
+		h, err := s.SearchPerson(qs[i%sample], 100)
 		lat, cpu = append(lat, time.Since(t0)), append(cpu, threadCPU()-c0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, x := range h {
+		for j, x := range h {
 			if x.Alert.ID == want[i%sample] && x.Score.Level != "" {
 				found++
+				if j < 10 {
+					top10++
+				}
 				break
 			}
 		}
@@ -316,6 +322,7 @@ func BenchmarkPersonSearch(b *testing.B) {
 	}
 	b.ReportMetric(float64(personStore.n), "records")
 	b.ReportMetric(float64(found)/float64(i), "hit-rate")
+	b.ReportMetric(float64(top10)/float64(i), "top10-rate")
 	percentiles(b, lat, "ms")
 	percentilesNamed(b, cpu, "ms", "cpu-")
 }
