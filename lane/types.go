@@ -126,6 +126,9 @@ type HitView struct {
 	Explanation string      `json:"explanation"`
 	Fields      []FieldView `json:"fields,omitempty"`
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
+	// Prearrival is set on a hit of kind "prearrival": the traveller was
+	// flagged before the flight landed (lane/prearrival.go).
+	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
 	HasPhoto    bool        `json:"has_photo"`
 	Photo       []byte      `json:"-"`
 }

@@ -26,11 +26,24 @@ import (
 // built, so a hook may also keep what it needs on u (e.g. a checker).
 var channelHooks []func(u *Unit, reg *channel.Registry) error
 
-// channels is the unit's channel store, its consumers and pullers.
+// channels is the unit's channel store, its consumers and pullers, and
+// the parts the consumers' hooks added (a loop to run, a store to close).
 type channels struct {
 	store   *channel.Store
 	reg     *channel.Registry
 	pullers []puller
+	parts   []part
+}
+
+type part struct {
+	run   func(ctx context.Context) error
+	close func() error
+}
+
+// addPart lets a channel hook run a loop with the unit and close what it
+// opened; either may be nil.
+func (u *Unit) addPart(run func(ctx context.Context) error, close func() error) {
+	u.ch.parts = append(u.ch.parts, part{run: run, close: close})
 }
 
 // openChannels opens the channel store, registers every consumer and
@@ -115,6 +128,11 @@ func (u *Unit) runChannels(ctx context.Context, g *errgroup.Group) {
 	if u.ch.store != nil {
 		g.Go(func() error { u.expireChannels(ctx); return nil })
 	}
+	for _, p := range u.ch.parts {
+		if p.run != nil {
+			g.Go(func() error { return ignoreCanceled(p.run(ctx)) })
+		}
+	}
 }
 
 // expireChannels purges expired records (pre-arrival alerts past their
@@ -157,7 +175,16 @@ func (u *Unit) closeChannels(closeIt func(string, interface{ Close() error })) {
 	for _, p := range u.ch.pullers {
 		closeIt("channel sync", p)
 	}
+	for _, p := range u.ch.parts {
+		if p.close != nil {
+			closeIt("channel consumer", closerFunc(p.close))
+		}
+	}
 	if u.ch.store != nil {
 		closeIt("channel store", u.ch.store)
 	}
 }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

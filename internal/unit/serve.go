@@ -144,6 +144,9 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 		json.NewEncoder(w).Encode(u.Status())
 	})
 	mux.Handle("GET /metrics", u.metrics.Handler())
+	for _, hook := range adminHooks {
+		hook(u, mux)
+	}
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
