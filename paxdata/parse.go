@@ -64,11 +64,19 @@ func (r *Result) ErrorStrings() []string {
 // only when the data is not an interchange at all; a bad message is
 // reported in Result.Errors and does not stop the others.
 func Parse(data []byte, o ParseOptions) (*Result, error) {
-	ic, err := edifact.Parse(data)
+	ics, err := edifact.ParseAll(data)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Sender: ic.Sender, Reference: ic.Reference, Errors: ic.Errors}
+	res := &Result{Sender: ics[0].Sender, Reference: ics[0].Reference}
+	for _, ic := range ics {
+		res.parse(ic, &o)
+	}
+	return res, nil
+}
+
+func (res *Result) parse(ic *edifact.Interchange, o *ParseOptions) {
+	res.Errors = append(res.Errors, ic.Errors...)
 	for _, m := range ic.Messages {
 		if m.Err != nil {
 			res.Errors = append(res.Errors, m.Err)
@@ -78,9 +86,9 @@ func Parse(data []byte, o ParseOptions) (*Result, error) {
 		var perr *edifact.Error
 		switch m.Type {
 		case TypePAXLST:
-			man, perr = parsePAXLST(m, &o)
+			man, perr = parsePAXLST(m, o)
 		case TypePNRGOV:
-			man, perr = parsePNRGOV(m, &o)
+			man, perr = parsePNRGOV(m, o)
 		default:
 			perr = m.Errorf(1, "message type %q is neither PAXLST nor PNRGOV", m.Type)
 		}
@@ -91,7 +99,6 @@ func Parse(data []byte, o ParseOptions) (*Result, error) {
 		man.Sender = ic.Sender
 		res.Manifests = append(res.Manifests, man)
 	}
-	return res, nil
 }
 
 // dateKind says how to read a two-digit year.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/mrz"
@@ -32,6 +33,9 @@ type Screener struct {
 	ScreenedBy string
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
+	// Workers check travellers in parallel (0 or 1 = one at a time, as a
+	// unit does; headquarters uses its cores).
+	Workers int
 }
 
 // Screened is one traveller with a hit or a possible match.
@@ -80,23 +84,50 @@ func (s *Screener) Screen(ctx context.Context, m *Manifest) (*Report, error) {
 	r := &Report{Message: m.Message, Reference: m.Reference, Flight: m.Flight, ScreenedAt: now().UTC(), ScreenedBy: s.ScreenedBy,
 		WatchlistID: meta.WatchlistID, WatchlistSequence: meta.Sequence, Flagged: []Screened{}, Warnings: m.Warnings}
 	r.Counts.Declared = m.Declared
-	for i := range m.Travellers {
-		if i%32 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+	type outcome struct {
+		matches []Match
+		err     error
+	}
+	out := make([]outcome, len(m.Travellers))
+	check := func(i int) { out[i].matches, out[i].err = s.check(ctx, &m.Travellers[i]) }
+	if w := min(s.Workers, len(m.Travellers)); w > 1 {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range w {
+			wg.Go(func() {
+				for i := range next {
+					check(i)
+				}
+			})
 		}
+		for i := range m.Travellers {
+			if ctx.Err() != nil {
+				break
+			}
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	} else {
+		for i := range m.Travellers {
+			if i%32 == 0 && ctx.Err() != nil {
+				break
+			}
+			check(i)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i := range m.Travellers {
 		t := &m.Travellers[i]
 		if t.Role == RoleCrew {
 			r.Counts.Crew++
 		} else {
 			r.Counts.Passengers++
 		}
-		matches, err := s.check(ctx, t)
+		matches, err := out[i].matches, out[i].err
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
 			r.Failed++
 			if len(r.Errors) < 10 {
 				r.Errors = append(r.Errors, fmt.Sprintf("traveller %d: %v", i+1, err))

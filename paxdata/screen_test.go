@@ -102,8 +102,10 @@ func TestScreen(t *testing.T) {
 
 type emptyList struct{}
 
-func (emptyList) Check(context.Context, watchlist.Query) (*watchlist.Result, error) { return &watchlist.Result{}, nil }
-func (emptyList) Meta() watchlist.Meta                                              { return watchlist.Meta{} }
+func (emptyList) Check(context.Context, watchlist.Query) (*watchlist.Result, error) {
+	return &watchlist.Result{}, nil
+}
+func (emptyList) Meta() watchlist.Meta { return watchlist.Meta{} }
 
 // TestScreenGeneratedFlight parses and screens a generated 400-passenger
 // PAXLST with five listed travellers: one under a spelling variant, one
@@ -140,6 +142,16 @@ func TestScreenGeneratedFlight(t *testing.T) {
 	}
 	if !flagged[17] || !flagged[211] || !flagged[333] || rep.Counts.Screened != 400 {
 		t.Fatalf("flagged %v, counts %+v", flagged, rep.Counts)
+	}
+	// Several workers give the same list.
+	par, err := (&paxdata.Screener{Watchlist: s, ScreenedBy: "HQ", Workers: 4}).Screen(context.Background(), m)
+	if err != nil || par.Counts != rep.Counts || len(par.Flagged) != len(rep.Flagged) {
+		t.Fatalf("4 workers: %+v vs %+v (%v)", par.Counts, rep.Counts, err)
+	}
+	for i := range par.Flagged {
+		if par.Flagged[i].Index != rep.Flagged[i].Index {
+			t.Fatalf("flagged order differs at %d", i)
+		}
 	}
 	t.Logf("counts %+v; misspelled as %q", rep.Counts, p1.GivenNames)
 }

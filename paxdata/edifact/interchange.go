@@ -94,8 +94,47 @@ func (e *Error) Is(target error) bool { return target == ErrSyntax }
 // message it concerns (Message.Err) or to the envelope (Errors), so that a
 // bad message does not stop the others.
 func Parse(data []byte) (*Interchange, error) {
+	ic, rest, err := parseOne(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		ic.Errors = append(ic.Errors, &Error{Message: "interchange", Reason: "data after UNZ"})
+	}
+	return ic, nil
+}
+
+// ParseAll reads every interchange of data: some senders put several in
+// one file. Data after the last UNZ that is not an interchange is an
+// error of the last one.
+func ParseAll(data []byte) ([]*Interchange, error) {
 	if len(data) > MaxInterchangeSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxInterchangeSize)
+	}
+	var out []*Interchange
+	for {
+		ic, rest, err := parseOne(data)
+		if err != nil {
+			if len(out) == 0 {
+				return nil, err
+			}
+			last := out[len(out)-1]
+			last.Errors = append(last.Errors, &Error{Message: "interchange", Reason: "data after UNZ is not an interchange: " + err.Error()})
+			return out, nil
+		}
+		out = append(out, ic)
+		if len(bytes.TrimSpace(rest)) == 0 {
+			return out, nil
+		}
+		data = rest
+	}
+}
+
+// parseOne reads the interchange at the start of data and returns what
+// follows its UNZ.
+func parseOne(data []byte) (*Interchange, []byte, error) {
+	if len(data) > MaxInterchangeSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), MaxInterchangeSize)
 	}
 	ic := &Interchange{Delimiters: Default}
 	start := 0
@@ -106,12 +145,12 @@ func Parse(data []byte) (*Interchange, error) {
 	}
 	if bytes.HasPrefix(data[start:], []byte("UNA")) {
 		if len(data) < start+9 {
-			return nil, fmt.Errorf("%w: UNA service string advice cut short", ErrNoInterchange)
+			return nil, nil, fmt.Errorf("%w: UNA service string advice cut short", ErrNoInterchange)
 		}
 		u := data[start+3 : start+9]
 		d := Delimiters{Component: u[0], Element: u[1], Decimal: u[2], Release: u[3], Repetition: u[4], Terminator: u[5]}
 		if err := d.validate(); err != nil {
-			return nil, fmt.Errorf("%w: UNA: %v", ErrNoInterchange, err)
+			return nil, nil, fmt.Errorf("%w: UNA: %v", ErrNoInterchange, err)
 		}
 		if d.Repetition == ' ' {
 			d.Repetition = 0 // syntax version 3: reserved, not a separator
@@ -126,10 +165,10 @@ func Parse(data []byte) (*Interchange, error) {
 		if ok {
 			what = "starts with " + tagText(unb.Tag)
 		}
-		return nil, fmt.Errorf("%w: %s, want UNA or UNB", ErrNoInterchange, what)
+		return nil, nil, fmt.Errorf("%w: %s, want UNA or UNB", ErrNoInterchange, what)
 	}
 	if unb.Err != nil {
-		return nil, fmt.Errorf("%w: UNB: %v", ErrNoInterchange, unb.Err)
+		return nil, nil, fmt.Errorf("%w: UNB: %v", ErrNoInterchange, unb.Err)
 	}
 	ic.Syntax = unb.Get(0, 0)
 	ic.SyntaxVersion, _ = strconv.Atoi(unb.Get(0, 1))
@@ -148,6 +187,7 @@ func Parse(data []byte) (*Interchange, error) {
 		ic.Errors = append(ic.Errors, &Error{Message: "interchange", Segment: seg.Pos, Tag: seg.Tag, Reason: fmt.Sprintf(format, args...)})
 	}
 	var (
+		rest       []byte
 		cur        *Message
 		group      string
 		groupCount int
@@ -162,7 +202,7 @@ func Parse(data []byte) (*Interchange, error) {
 		ic.Messages = append(ic.Messages, cur)
 		cur = nil
 	}
-	for {
+	for unz == nil {
 		seg, ok := tok.Next()
 		if !ok {
 			break
@@ -170,10 +210,6 @@ func Parse(data []byte) (*Interchange, error) {
 		s := &seg
 		if s.Err == nil {
 			decode(s)
-		}
-		if unz != nil {
-			envErr(s, "data after UNZ")
-			break
 		}
 		switch {
 		case s.Tag == "UNH":
@@ -231,6 +267,7 @@ func Parse(data []byte) (*Interchange, error) {
 				inGroup, group = false, ""
 			case "UNZ":
 				unz = s
+				rest = data[tok.pos:]
 			default:
 				if s.Err != nil {
 					envErr(s, "%v", s.Err)
@@ -266,7 +303,7 @@ func Parse(data []byte) (*Interchange, error) {
 			envErr(unz, "UNZ reference %q does not match UNB %q", printable(unz.Get(1, 0)), printable(ic.Reference))
 		}
 	}
-	return ic, nil
+	return ic, rest, nil
 }
 
 func (m *Message) name() string {
