@@ -129,8 +129,8 @@ type HitView struct {
 	// Prearrival is set on a hit of kind "prearrival": the traveller was
 	// flagged before the flight landed (lane/prearrival.go).
 	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
-	HasPhoto    bool        `json:"has_photo"`
-	Photo       []byte      `json:"-"`
+	HasPhoto   bool            `json:"has_photo"`
+	Photo      []byte          `json:"-"`
 }
 
 // OfficerDecision is the officer's verdict on a transaction.

@@ -20,7 +20,7 @@ type arrivalsBackend struct {
 func (a *arrivalsBackend) ExpectedArrivals(since time.Time, limit int) []paxdata.ExpectedFlight {
 	a.since, a.limit = since, limit
 	return []paxdata.ExpectedFlight{{Channel: "LHR", Flight: "XX0123", ArrivalAt: since.Add(2 * time.Hour),
-		Counts: paxdata.Counts{Passengers: 400, Screened: 400, Hits: 1},
+		Counts:  paxdata.Counts{Passengers: 400, Screened: 400, Hits: 1},
 		Flagged: []paxdata.FlaggedTraveller{{Level: "hit", Name: "DOE, JANE", Reason: "stolen"}}}}
 }
 
