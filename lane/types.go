@@ -126,11 +126,12 @@ type HitView struct {
 	Explanation string      `json:"explanation"`
 	Fields      []FieldView `json:"fields,omitempty"`
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
+	HasPhoto    bool        `json:"has_photo"`
+	Photo       []byte      `json:"-"`
+
 	// Prearrival is set on a hit of kind "prearrival": the traveller was
 	// flagged before the flight landed (lane/prearrival.go).
 	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
-	HasPhoto   bool            `json:"has_photo"`
-	Photo      []byte          `json:"-"`
 }
 
 // OfficerDecision is the officer's verdict on a transaction.
