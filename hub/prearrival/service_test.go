@@ -49,7 +49,7 @@ type hq struct {
 	kekPath string
 }
 
-func newHQ(t *testing.T) *hq {
+func newHQ(t testing.TB) *hq {
 	t.Helper()
 	q := &hq{bundles: t.TempDir(), dir: t.TempDir(), now: time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)}
 	rk, _ := trust.GenerateKey()
@@ -87,7 +87,7 @@ func stolen(id, state, number string) watchlist.Change {
 
 // publishWatchlist publishes a full watchlist bundle of cs, readable by HQ
 // and the fleet.
-func (q *hq) publishWatchlist(t *testing.T, cs []watchlist.Change) {
+func (q *hq) publishWatchlist(t testing.TB, cs []watchlist.Change) {
 	t.Helper()
 	q.seq++
 	var buf bytes.Buffer
@@ -104,12 +104,18 @@ func (q *hq) publishWatchlist(t *testing.T, cs []watchlist.Change) {
 	}
 }
 
+func (q *hq) config() Config {
+	return Config{Dir: filepath.Join(q.dir, "state"), Key: seal.FileKey{Path: q.kekPath}, BundleDir: q.bundles,
+		Trust: q.root, Identities: []age.Identity{q.hqID}, Sign: q.key, Recipients: []age.Recipient{q.fleetID.Recipient()},
+		Uploaders: []string{"airline-gw-1", "ops-1"}, Zones: map[string]*time.Location{"LHR": time.UTC}, Workers: 2, Now: q.clock}
+}
+
+
 func (q *hq) open(t *testing.T, inbox string) *Service {
 	t.Helper()
-	svc, err := Open(Config{Dir: filepath.Join(q.dir, "state"), Key: seal.FileKey{Path: q.kekPath}, BundleDir: q.bundles,
-		Trust: q.root, Identities: []age.Identity{q.hqID}, Sign: q.key, Recipients: []age.Recipient{q.fleetID.Recipient()},
-		Inbox: inbox, Uploaders: []string{"airline-gw-1", "ops-1"}, Zones: map[string]*time.Location{"LHR": time.UTC},
-		Workers: 2, Now: q.clock})
+	cfg := q.config()
+	cfg.Inbox = inbox
+	svc, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
