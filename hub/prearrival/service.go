@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -469,40 +468,21 @@ func (s *Service) Enforce() ([]paxstore.Removed, error) {
 // ScanInbox stores and screens every complete file in the inbox, then
 // deletes it.
 func (s *Service) ScanInbox(ctx context.Context) {
-	ents, err := os.ReadDir(s.cfg.Inbox)
-	if err != nil {
-		return
-	}
-	for _, de := range ents {
-		name := de.Name()
-		if ctx.Err() != nil || strings.HasPrefix(name, ".") || !de.Type().IsRegular() {
-			continue
+	paxdata.ScanInbox(ctx, s.cfg.Inbox, s.cfg.Now(), s.cfg.MaxUpload, func(f paxdata.InboxFile) bool {
+		if f.TooLarge {
+			s.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": "inbox:" + f.Name,
+				"reason": fmt.Sprintf("file of %d bytes, limit %d", f.Size, s.cfg.MaxUpload)})
+			return true
 		}
-		st, err := de.Info()
-		if err != nil || s.cfg.Now().Sub(st.ModTime()) < 2*time.Second {
-			continue
-		}
-		path := filepath.Join(s.cfg.Inbox, name)
-		if st.Size() > s.cfg.MaxUpload {
-			s.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": "inbox:" + name,
-				"reason": fmt.Sprintf("file of %d bytes, limit %d", st.Size(), s.cfg.MaxUpload)})
-			os.Remove(path)
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		_, err = s.Submit(ctx, data, "inbox:"+name)
-		clear(data)
+		_, err := s.Submit(ctx, f.Data, "inbox:"+f.Name)
 		if errors.Is(err, ErrBusy) || ctx.Err() != nil {
-			continue // next scan
+			return false // next scan
 		}
 		if err != nil {
-			s.log.Warn("prearrival: inbox file refused", "file", name, "err", err)
+			s.log.Warn("prearrival: inbox file refused", "file", f.Name, "err", err)
 		}
-		os.Remove(path)
-	}
+		return true
+	})
 }
 
 // Flights lists what is stored, without personal data (for operators).

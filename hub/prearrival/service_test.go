@@ -110,7 +110,6 @@ func (q *hq) config() Config {
 		Uploaders: []string{"airline-gw-1", "ops-1"}, Zones: map[string]*time.Location{"LHR": time.UTC}, Workers: 2, Now: q.clock}
 }
 
-
 func (q *hq) open(t *testing.T, inbox string) *Service {
 	t.Helper()
 	cfg := q.config()

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -228,57 +226,31 @@ func (u *Unit) reloadLocalAlerts() {
 
 // scanInbox screens every complete file in the inbox and deletes it.
 func (u *Unit) scanInbox(ctx context.Context) {
-	dir := u.cfg.Paxdata.Inbox
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			u.recordError("paxdata inbox", err)
-		}
-		return
-	}
 	limit := u.cfg.Paxdata.MaxFileBytes
 	if limit <= 0 {
 		limit = 16 << 20
 	}
-	for _, de := range ents {
-		if ctx.Err() != nil {
-			return
-		}
-		name := de.Name()
-		if strings.HasPrefix(name, ".") || !de.Type().IsRegular() {
-			continue // hidden: still being copied in
-		}
-		path := filepath.Join(dir, name)
-		st, err := de.Info()
-		if err != nil {
-			continue
-		}
-		if u.now().Sub(st.ModTime()) < 2*time.Second {
-			continue // may still be growing
-		}
-		source := "inbox:" + name
-		if st.Size() > limit {
+	err := paxdata.ScanInbox(ctx, u.cfg.Paxdata.Inbox, u.now(), limit, func(f paxdata.InboxFile) bool {
+		source := "inbox:" + f.Name
+		if f.TooLarge {
 			u.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": source,
-				"reason": fmt.Sprintf("file of %d bytes, limit %d", st.Size(), limit)})
-			u.recordError("paxdata inbox", fmt.Errorf("%s: larger than %d bytes; deleted", name, limit))
-			os.Remove(path)
-			continue
+				"reason": fmt.Sprintf("file of %d bytes, limit %d", f.Size, limit)})
+			u.recordError("paxdata inbox", fmt.Errorf("%s: larger than %d bytes; deleted", f.Name, limit))
+			return true
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			u.recordError("paxdata inbox", err)
-			continue
+		_, errs, err := u.screenData(ctx, f.Data, source)
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case err != nil:
+			u.recordError("paxdata inbox", fmt.Errorf("%s: %w", f.Name, err))
+		case len(errs) > 0:
+			u.recordError("paxdata inbox", fmt.Errorf("%s: %d messages could not be read (see the audit log)", f.Name, len(errs)))
 		}
-		if _, errs, err := u.screenData(ctx, data, source); err == nil || !errors.Is(err, context.Canceled) {
-			if err != nil {
-				u.recordError("paxdata inbox", fmt.Errorf("%s: %w", name, err))
-			} else if len(errs) > 0 {
-				u.recordError("paxdata inbox", fmt.Errorf("%s: %d messages could not be read (see the audit log)", name, len(errs)))
-			}
-			// The clear-text file goes: what it held is kept encrypted.
-			os.Remove(path)
-		}
-		clear(data)
+		return !errors.Is(err, paxdata.ErrNoWatchlist) // without a list, wait
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) && ctx.Err() == nil {
+		u.recordError("paxdata inbox", err)
 	}
 }
 
