@@ -250,7 +250,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, m := range r.Manifests {
-			if m.Flight.Number == "" || m.Flight.Arrival == "" || m.Flight.ArrivalAt.IsZero() {
+			if m.Flight.Number == "" || m.Flight.Arrival == "" || m.Flight.ExpectedArrival().IsZero() || m.Flight.Arrival == m.Flight.Departure {
 				t.Fatalf("manifest without a flight: %+v", m.Flight)
 			}
 			for _, tr := range m.Travellers {
@@ -266,3 +266,85 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// wrapBody puts message segments into a valid envelope, counting them for
+// UNT, so that the fuzzer reaches the message parsers rather than the
+// envelope checks.
+func wrapBody(typ string, body []byte) []byte {
+	n := 2
+	tok := edifact.NewTokenizer(body, edifact.Default, 0)
+	for _, ok := tok.Next(); ok; _, ok = tok.Next() {
+		n++
+	}
+	var b []byte
+	b = append(b, "UNB+UNOA:3+S+R+1:1+R'UNH+1+"+typ+"'"...)
+	b = append(b, body...)
+	if len(body) > 0 && body[len(body)-1] != '\'' {
+		b = append(b, '\'')
+	}
+	b = append(b, "UNT+"+strconv.Itoa(n)+"+1'UNZ+1+R'"...)
+	return b
+}
+
+// messageBodies returns the segments between UNH and UNT of the test
+// files' messages of type typ.
+func messageBodies(t testing.TB, typ string) [][]byte {
+	files, _ := filepath.Glob("testdata/*.edi")
+	var out [][]byte
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		ics, err := edifact.ParseAll(b)
+		if err != nil {
+			continue
+		}
+		for _, ic := range ics {
+			for _, m := range ic.Messages {
+				if m.Type != typ || m.Err != nil {
+					continue
+				}
+				var body []byte
+				for _, s := range m.Segments[1 : len(m.Segments)-1] {
+					body = append(body, s.Tag...)
+					for _, e := range s.Elements {
+						body = append(body, '+')
+						for ri, r := range e {
+							if ri > 0 {
+								body = append(body, '*')
+							}
+							body = append(body, strings.Join(r, ":")...)
+						}
+					}
+					body = append(body, '\'')
+				}
+				out = append(out, body)
+			}
+		}
+	}
+	return out
+}
+
+func fuzzBody(f *testing.F, typ string) {
+	for _, b := range messageBodies(f, strings.SplitN(typ, ":", 2)[0]) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := Parse(wrapBody(typ, body), ParseOptions{Now: func() time.Time { return parseNow }})
+		if err != nil {
+			return
+		}
+		for _, m := range r.Manifests {
+			if m.Flight.Number == "" || m.Flight.Arrival == "" {
+				t.Fatalf("manifest without a flight: %+v", m.Flight)
+			}
+			if _, err := json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzPAXLST fuzzes the PAXLST parser behind a valid envelope.
+func FuzzPAXLST(f *testing.F) { fuzzBody(f, "PAXLST:D:05B:UN:IATA") }
+
+// FuzzPNRGOV fuzzes the PNRGOV parser behind a valid envelope.
+func FuzzPNRGOV(f *testing.F) { fuzzBody(f, "PNRGOV:11:1:IA") }

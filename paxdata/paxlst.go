@@ -412,6 +412,9 @@ func (p *paxlstParser) finishFlight() error {
 	if chosen == nil {
 		return fmt.Errorf("no leg with both a departure and an arrival airport")
 	}
+	if chosen.dep == chosen.arr {
+		return fmt.Errorf("departure and arrival are both %s", chosen.arr)
+	}
 	if chosen.arrAt.IsZero() {
 		return fmt.Errorf("no arrival time for %s to %s", chosen.flight, chosen.arr)
 	}

@@ -138,6 +138,9 @@ func (p *pnrgovParser) tvl(s *edifact.Segment) (Leg, string, error) {
 	if !airportOK(l.Departure) || !airportOK(l.Arrival) {
 		return l, "", fmt.Errorf("airports %q-%q are not IATA codes", l.Departure, l.Arrival)
 	}
+	if l.Departure == l.Arrival {
+		return l, "", fmt.Errorf("departure and arrival are both %s", l.Departure)
+	}
 	fl, carrier, err := normFlight(s.Get(3, 0), s.Get(4, 0))
 	if err != nil {
 		return l, "", err
