@@ -188,3 +188,40 @@ func (u *Unit) closeChannels(closeIt func(string, interface{ Close() error })) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// ChannelStatus is an installed or pulled channel on the status screen: no
+// record content.
+type ChannelStatus struct {
+	channel.State
+	Expired       bool      `json:"expired"`
+	LastSync      time.Time `json:"last_sync,omitzero"`
+	LastSyncError string    `json:"last_sync_error,omitempty"`
+}
+
+func (u *Unit) channelStatus() []ChannelStatus {
+	states, err := u.ChannelStates()
+	if err != nil {
+		return []ChannelStatus{{LastSyncError: err.Error()}}
+	}
+	now := u.now()
+	var out []ChannelStatus
+	byPath := map[string]int{}
+	for _, st := range states {
+		byPath[bundle.ChannelPath(st.Kind, st.Channel)] = len(out)
+		out = append(out, ChannelStatus{State: st, Expired: st.Sequence > 0 && st.Expired(now)})
+	}
+	for i, c := range u.cfg.Channels.Pull {
+		if i >= len(u.ch.pullers) {
+			break
+		}
+		l := u.ch.pullers[i].Link()
+		k := bundle.ChannelPath(c.Kind, c.Channel)
+		j, ok := byPath[k]
+		if !ok {
+			j = len(out)
+			out = append(out, ChannelStatus{State: channel.State{Kind: c.Kind, Channel: c.Channel}})
+		}
+		out[j].LastSync, out[j].LastSyncError = l.LastSuccess, l.LastError
+	}
+	return out
+}

@@ -77,4 +77,7 @@ func TestPullsChannelsFromHub(t *testing.T) {
 	if st[0].Sequence != 11 || st[0].Records != 2 || st[0].Purged != 1 {
 		t.Fatalf("state %+v", st[0])
 	}
+	if cs := u.Status().Channels; len(cs) != 1 || cs[0].Sequence != 11 || cs[0].LastSync.IsZero() || cs[0].Expired {
+		t.Fatalf("status channels %+v", cs)
+	}
 }

@@ -233,6 +233,7 @@ func (u *Unit) Status() Status {
 	}
 	obs := u.outbox.Status()
 	s.Outbox = &obs
+	s.Channels = u.channelStatus()
 	u.errMu.Lock()
 	s.Errors = append([]ErrorEntry(nil), u.errors...)
 	u.errMu.Unlock()
