@@ -2,6 +2,8 @@ package paxdata
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,4 +55,13 @@ func ScanInbox(ctx context.Context, dir string, now time.Time, maxBytes int64, h
 		}
 	}
 	return nil
+}
+
+// Source names where a file came from in logs and audit entries without
+// its name (airlines name files after flights, sometimes after bookings):
+// how it came ("inbox", "cli") and the start of its content's SHA-256, by
+// which an operator finds the file.
+func Source(how string, data []byte) string {
+	sum := sha256.Sum256(data)
+	return how + ":sha256:" + hex.EncodeToString(sum[:6])
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +141,7 @@ func paxViaDaemon(ctx context.Context, socket, path string, data []byte, offline
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://checkpointd/v1/paxdata/screen?name="+url.QueryEscape(filepath.Base(path)), bytes.NewReader(data))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://checkpointd/v1/paxdata/screen", bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +244,7 @@ func (l *paxLocal) screen(ctx context.Context, path string, data []byte) (*paxFi
 	}
 	out := &paxFileResult{File: path, Errors: res.ErrorStrings(), Reports: []*paxdata.Report{}, Via: "local"}
 	sc := &paxdata.Screener{Watchlist: l.wl, ScreenedBy: l.unit}
-	source := "cli:" + filepath.Base(path)
+	source := paxdata.Source("cli", data)
 	for _, m := range res.Manifests {
 		r, err := sc.Screen(ctx, m)
 		if err != nil {

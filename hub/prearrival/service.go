@@ -470,16 +470,16 @@ func (s *Service) Enforce() ([]paxstore.Removed, error) {
 func (s *Service) ScanInbox(ctx context.Context) {
 	paxdata.ScanInbox(ctx, s.cfg.Inbox, s.cfg.Now(), s.cfg.MaxUpload, func(f paxdata.InboxFile) bool {
 		if f.TooLarge {
-			s.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": "inbox:" + f.Name,
+			s.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": fmt.Sprintf("inbox:%d-bytes", f.Size),
 				"reason": fmt.Sprintf("file of %d bytes, limit %d", f.Size, s.cfg.MaxUpload)})
 			return true
 		}
-		_, err := s.Submit(ctx, f.Data, "inbox:"+f.Name)
+		_, err := s.Submit(ctx, f.Data, paxdata.Source("inbox", f.Data))
 		if errors.Is(err, ErrBusy) || ctx.Err() != nil {
 			return false // next scan
 		}
 		if err != nil {
-			s.log.Warn("prearrival: inbox file refused", "file", f.Name, "err", err)
+			s.log.Warn("prearrival: inbox file refused", "source", paxdata.Source("inbox", f.Data), "err", err)
 		}
 		return true
 	})

@@ -231,21 +231,21 @@ func (u *Unit) scanInbox(ctx context.Context) {
 		limit = 16 << 20
 	}
 	err := paxdata.ScanInbox(ctx, u.cfg.Paxdata.Inbox, u.now(), limit, func(f paxdata.InboxFile) bool {
-		source := "inbox:" + f.Name
+		source := "inbox:" + fmt.Sprint(f.Size) + "-bytes"
 		if f.TooLarge {
 			u.audit.Append(audit.KindSystem, "system", "paxdata_refused", map[string]string{"source": source,
 				"reason": fmt.Sprintf("file of %d bytes, limit %d", f.Size, limit)})
-			u.recordError("paxdata inbox", fmt.Errorf("%s: larger than %d bytes; deleted", f.Name, limit))
+			u.recordError("paxdata inbox", fmt.Errorf("a file of %d bytes (limit %d) was deleted", f.Size, limit))
 			return true
 		}
-		_, errs, err := u.screenData(ctx, f.Data, source)
+		_, errs, err := u.screenData(ctx, f.Data, paxdata.Source("inbox", f.Data))
 		switch {
 		case ctx.Err() != nil:
 			return false
 		case err != nil:
-			u.recordError("paxdata inbox", fmt.Errorf("%s: %w", f.Name, err))
+			u.recordError("paxdata inbox", fmt.Errorf("%s: %w", paxdata.Source("inbox", f.Data), err))
 		case len(errs) > 0:
-			u.recordError("paxdata inbox", fmt.Errorf("%s: %d messages could not be read (see the audit log)", f.Name, len(errs)))
+			u.recordError("paxdata inbox", fmt.Errorf("%s: %d messages could not be read (see the audit log)", paxdata.Source("inbox", f.Data), len(errs)))
 		}
 		return !errors.Is(err, paxdata.ErrNoWatchlist) // without a list, wait
 	})
@@ -282,11 +282,7 @@ func (u *Unit) postPaxScreen(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "message too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
-	name := r.URL.Query().Get("name")
-	if len(name) > 128 {
-		name = name[:128]
-	}
-	reports, errs, err := u.screenData(r.Context(), data, "cli:"+name)
+	reports, errs, err := u.screenData(r.Context(), data, paxdata.Source("cli", data))
 	clear(data)
 	w.Header().Set("Content-Type", "application/json")
 	switch {
