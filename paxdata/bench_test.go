@@ -25,6 +25,9 @@ import (
 func benchPersons() int64 {
 	switch v := os.Getenv("CHECKPOINT_SCALE"); v {
 	case "":
+		if testing.Short() {
+			return 10_000
+		}
 		return 50_000
 	case "full":
 		return 1_000_000

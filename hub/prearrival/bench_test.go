@@ -24,6 +24,9 @@ func benchPersons() int64 {
 	if os.Getenv("CHECKPOINT_SCALE") == "full" {
 		return 1_000_000
 	}
+	if testing.Short() {
+		return 5_000
+	}
 	return 20_000
 }
 
