@@ -29,7 +29,7 @@ func TestPrearrivalLevels(t *testing.T) {
 		f := &paxdata.FlightAlerts{Flight: flight, Arrival: "LHR", ArrivalAt: arrival, ScreenedAt: now.Add(-2 * time.Hour), ScreenedBy: "HQ",
 			Message: "PNRGOV", Counts: paxdata.Counts{Passengers: 1, Screened: 1}, Alerts: []paxdata.Alert{{Level: level,
 				Traveller: paxdata.Traveller{Surname: "DOE", GivenNames: "JANE", BirthDate: "1980-03-12", DocumentNumber: number, IssuingState: "UTO"},
-				Matches: []paxdata.Match{{Kind: "person", RefID: "P9", Level: level, Action: "refer", Score: 0.7, Explanation: "name similar"}}}}}
+				Matches:   []paxdata.Match{{Kind: "person", RefID: "P9", Level: level, Action: "refer", Score: 0.7, Explanation: "name similar"}}}}}
 		if level == paxdata.LevelHit {
 			f.Counts.Hits = 1
 		} else {
