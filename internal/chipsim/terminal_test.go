@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"testing"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // The test terminal: the reader's side of BAC, PACE and secure messaging,
@@ -92,9 +94,9 @@ func (s *termSM) wrap(c Command) []byte {
 	if len(c.Data) > 0 {
 		ct := cbcEncryptT(s.enc, s.ivNext(), pad(c.Data, s.bs))
 		if c.INS&1 == 1 {
-			dos = append(dos, EncodeTLV(0x85, ct)...)
+			dos = append(dos, lds.EncodeTLV(0x85, ct)...)
 		} else {
-			dos = append(dos, EncodeTLV(0x87, []byte{1}, ct)...)
+			dos = append(dos, lds.EncodeTLV(0x87, []byte{1}, ct)...)
 		}
 	}
 	ext := c.Extended || len(c.Data) > 223 || c.Ne > 256
@@ -111,7 +113,7 @@ func (s *termSM) wrap(c Command) []byte {
 	}
 	s.inc()
 	m := append(pad([]byte{cla, c.INS, c.P1, c.P2}, s.bs), dos...)
-	dos = append(dos, EncodeTLV(0x8E, s.mac(m))...)
+	dos = append(dos, lds.EncodeTLV(0x8E, s.mac(m))...)
 	out := Command{CLA: cla, INS: c.INS, P1: c.P1, P2: c.P2, Data: dos, Ne: 256, Extended: ext}
 	if ext {
 		out.Ne = 65536
@@ -144,7 +146,7 @@ func (s *termSM) unwrap(resp []byte) ([]byte, uint16, error) {
 	if len(body) == 0 {
 		return nil, sw, fmt.Errorf("unprotected response %04X", sw)
 	}
-	items, err := ParseTLVs(body)
+	items, err := lds.ParseTLVs(body)
 	if err != nil {
 		return nil, sw, err
 	}
@@ -285,7 +287,7 @@ func (tm *terminal) readFile(fid uint16, chunk int) ([]byte, uint16) {
 	if sw != swOK {
 		return nil, sw
 	}
-	t, _, err := ParseTLV(head)
+	t, _, err := lds.ParseTLV(head)
 	total := 0
 	if err != nil {
 		// Header only: tag, length bytes.
@@ -305,9 +307,9 @@ func (tm *terminal) readFile(fid uint16, chunk int) ([]byte, uint16) {
 		} else {
 			off := []byte{byte(len(out) >> 16), byte(len(out) >> 8), byte(len(out))}
 			var resp []byte
-			resp, sw = tm.send(Command{INS: 0xB1, Data: EncodeTLV(0x54, off), Ne: n + 4, Extended: true})
+			resp, sw = tm.send(Command{INS: 0xB1, Data: lds.EncodeTLV(0x54, off), Ne: n + 4, Extended: true})
 			if sw == swOK {
-				do53, _, err := ParseTLV(resp)
+				do53, _, err := lds.ParseTLV(resp)
 				if err != nil || do53.Tag != 0x53 {
 					tm.t.Fatalf("odd READ BINARY answer % X", resp[:min(len(resp), 8)])
 				}
