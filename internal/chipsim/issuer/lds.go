@@ -3,6 +3,7 @@ package issuer
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
@@ -83,6 +84,10 @@ type Options struct {
 	CAKey   string
 	CASuite int
 	CAKeyID int
+	// AAPrivateKey and CAPrivateKey, when set, are used instead of
+	// generating the AAKey and CAKey specifications (chips with stable keys).
+	AAPrivateKey crypto.PrivateKey
+	CAPrivateKey *ecc.PrivateKey
 	// PACE lists the PACEInfos of EF.CardAccess (and DG14); none: BAC only.
 	PACE []PACEParams
 	// SODHash is the data-group hash and signature digest (default SHA-256).
@@ -188,10 +193,17 @@ func Issue(t Traveller, ds *CertKey, o Options) (*LDS, error) {
 
 	// Chip keys, DG14, DG15, EF.CardAccess.
 	var dg14Infos [][]byte
-	if o.AAKey != "" {
-		key, err := GenerateChipKey(o.AAKey)
-		if err != nil {
-			return nil, err
+	if o.AAKey != "" || o.AAPrivateKey != nil {
+		key := o.AAPrivateKey
+		if key == nil {
+			if key, err = GenerateChipKey(o.AAKey); err != nil {
+				return nil, err
+			}
+		}
+		if e, ok := key.(*ecdsa.PrivateKey); ok {
+			if key, err = ecc.FromECDSA(e); err != nil {
+				return nil, err
+			}
 		}
 		out.AAKey = key
 		var spki []byte
@@ -217,22 +229,27 @@ func Issue(t Traveller, ds *CertKey, o Options) (*LDS, error) {
 				Algorithm asn1.ObjectIdentifier
 			}{lds.OIDAAProtocol, 1, lds.ECDSAPlainOID(arc)}))
 			spki, err = ecc.MarshalPKIX(k.Curve, k.Public)
+		default:
+			return nil, fmt.Errorf("%w: AA key of type %T", ErrSpec, key)
 		}
 		if err != nil {
 			return nil, err
 		}
 		files["DG15"] = lds.EncodeTLV(0x6F, spki)
 	}
-	if o.CAKey != "" {
-		c := chipCurve(o.CAKey)
-		if c == nil {
-			return nil, fmt.Errorf("%w: CA key %q (want an EC key)", ErrSpec, o.CAKey)
+	if o.CAKey != "" || o.CAPrivateKey != nil {
+		out.CAKey = o.CAPrivateKey
+		if out.CAKey == nil {
+			if chipCurve(o.CAKey) == nil {
+				return nil, fmt.Errorf("%w: CA key %q (want an EC key)", ErrSpec, o.CAKey)
+			}
+			key, err := GenerateChipKey(o.CAKey)
+			if err != nil {
+				return nil, err
+			}
+			out.CAKey = key.(*ecc.PrivateKey)
 		}
-		key, err := GenerateChipKey(o.CAKey)
-		if err != nil {
-			return nil, err
-		}
-		out.CAKey = key.(*ecc.PrivateKey)
+		c := out.CAKey.Curve
 		suite := o.CASuite
 		if suite == 0 {
 			suite = lds.SuiteAES128
