@@ -110,17 +110,19 @@ func TestProfileErrors(t *testing.T) {
 	dir := writeProfileDir(t)
 	ds, _ := issuer.LoadCertKey(filepath.Join(dir, "pki/ds.pem"), filepath.Join(dir, "pki/ds.key"))
 	for name, mutate := range map[string]func(string) string{
-		"unknown field":   func(s string) string { return strings.Replace(s, `"can"`, `"cann"`, 1) },
-		"bad date":        func(s string) string { return strings.Replace(s, "1974-08-12", "12.08.1974", 1) },
-		"bad suite":       func(s string) string { return strings.Replace(s, `"AES-256"`, `"AES-512"`, 1) },
-		"bad hash":        func(s string) string { return strings.Replace(s, `"SHA-256"`, `"MD5"`, 1) },
-		"bad curve":       func(s string) string { return strings.Replace(s, `"curve": "P-256"`, `"curve": "P-521"`, 1) },
-		"missing face":    func(s string) string { return strings.Replace(s, "face.jpg", "nope.jpg", 1) },
-		"bad duration":    func(s string) string { return strings.Replace(s, `"5ms"`, `"5 parsecs"`, 1) },
-		"bad ATR":         func(s string) string { return strings.Replace(s, "3B88", "3X88", 1) },
-		"not JSON":        func(string) string { return "{" },
-		"tamper absent":   func(s string) string { return strings.Replace(s, `["DG11"]`, `["DG9"]`, 1) },
-		"CA key not EC":   func(s string) string { return strings.Replace(s, `"ecdsa-p256", "ca_suite"`, `"rsa1024", "ca_suite"`, 1) },
+		"unknown field": func(s string) string { return strings.Replace(s, `"can"`, `"cann"`, 1) },
+		"bad date":      func(s string) string { return strings.Replace(s, "1974-08-12", "12.08.1974", 1) },
+		"bad suite":     func(s string) string { return strings.Replace(s, `"AES-256"`, `"AES-512"`, 1) },
+		"bad hash":      func(s string) string { return strings.Replace(s, `"SHA-256"`, `"MD5"`, 1) },
+		"bad curve":     func(s string) string { return strings.Replace(s, `"curve": "P-256"`, `"curve": "P-521"`, 1) },
+		"missing face":  func(s string) string { return strings.Replace(s, "face.jpg", "nope.jpg", 1) },
+		"bad duration":  func(s string) string { return strings.Replace(s, `"5ms"`, `"5 parsecs"`, 1) },
+		"bad ATR":       func(s string) string { return strings.Replace(s, "3B88", "3X88", 1) },
+		"not JSON":      func(string) string { return "{" },
+		"tamper absent": func(s string) string { return strings.Replace(s, `["DG11"]`, `["DG9"]`, 1) },
+		"CA key not EC": func(s string) string {
+			return strings.Replace(s, `"ecdsa-p256", "ca_suite"`, `"rsa1024", "ca_suite"`, 1)
+		},
 		"bad MRZ number":  func(s string) string { return strings.Replace(s, "D23145890734", "D2314-5890", 1) },
 		"negative period": func(s string) string { return strings.Replace(s, `"1s"`, `"-1s"`, 1) },
 	} {
