@@ -18,10 +18,10 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkRead -benchtime 20x ./internal/chipsim/
 func BenchmarkRead(b *testing.B) {
-	doc := issue(b, issuer.Options{
+	doc := issueFace(b, issuer.Options{
 		PACE:   []issuer.PACEParams{{Suite: lds.SuiteAES128, Curve: "brainpoolP256r1"}, {Suite: lds.SuiteAES128, Curve: "P-256"}},
 		Tamper: issuer.Tamper{OversizeDG2: 20000},
-	})
+	}, syntheticFace(b, 120, 160))
 	if n := len(doc.Files["DG2"]); n < 20000 || n > 21000 {
 		b.Fatalf("DG2 of %d bytes", n)
 	}

@@ -125,4 +125,8 @@
 // waits until vpcd has taken the connection so that every insertion is
 // seen and the next Insert connects at once. After a re-insertion, commands
 // fail until pcscd has polled the card again: readers must retry.
+//
+// vpcd writes each message as two TCP segments (length, then payload) with
+// Nagle's algorithm on; the emulator sets TCP_QUICKACK before every read so
+// that an APDU costs tens of microseconds instead of a 40 ms delayed ACK.
 package chipsim

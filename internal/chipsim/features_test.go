@@ -55,12 +55,17 @@ func syntheticFace(t testing.TB, w, h int) []byte {
 // issue makes a document with the given options.
 func issue(t testing.TB, o issuer.Options) *issuer.LDS {
 	t.Helper()
+	return issueFace(t, o, syntheticFace(t, 300, 400))
+}
+
+func issueFace(t testing.TB, o issuer.Options, face []byte) *issuer.LDS {
+	t.Helper()
 	doc, err := issuer.Issue(issuer.Traveller{
 		IssuingState: "UTO", Surname: "ERIKSSON", GivenNames: []string{"ANNA", "MARIA"},
 		DocumentNumber: "T22000129", Nationality: "UTO", Sex: "F",
 		BirthDate:  time.Date(1964, 8, 12, 0, 0, 0, 0, time.UTC),
 		ExpiryDate: time.Date(2031, 10, 31, 0, 0, 0, 0, time.UTC),
-		Face:       issuer.FaceImage{Data: syntheticFace(t, 300, 400)},
+		Face:       issuer.FaceImage{Data: face},
 		CAN:        "123456",
 	}, testDS(t), o)
 	if err != nil {
