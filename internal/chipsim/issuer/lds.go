@@ -459,55 +459,58 @@ func dg1NameOffset(dg1 []byte) int {
 	return -1
 }
 
-func dg11(d *PersonalDetails) []byte {
-	var tags []byte
-	var elems [][]byte
-	add := func(tag uint32, v string) {
-		if v == "" {
-			return
-		}
-		tags = append(tags, lds.EncodeTag(tag)...)
-		elems = append(elems, lds.EncodeTLV(tag, []byte(v)))
+// template builds a DG11/DG12 style template: a 5C tag list, then the
+// elements, empty ones left out.
+type template struct {
+	tags  []byte
+	elems [][]byte
+}
+
+func (t *template) add(tag uint32, v string) {
+	if v == "" {
+		return
 	}
-	add(0x5F0E, d.FullName)
+	t.tags = append(t.tags, lds.EncodeTag(tag)...)
+	t.elems = append(t.elems, lds.EncodeTLV(tag, []byte(v)))
+}
+
+func (t *template) encode(tag uint32) []byte {
+	return lds.EncodeTLV(tag, append([][]byte{lds.EncodeTLV(0x5C, t.tags)}, t.elems...)...)
+}
+
+func dg11(d *PersonalDetails) []byte {
+	var t template
+	t.add(0x5F0E, d.FullName)
 	if len(d.OtherNames) > 0 {
-		tags = append(tags, 0xA0)
+		t.tags = append(t.tags, 0xA0)
 		parts := [][]byte{lds.EncodeTLV(0x02, []byte{byte(len(d.OtherNames))})}
 		for _, n := range d.OtherNames {
 			parts = append(parts, lds.EncodeTLV(0x5F0F, []byte(n)))
 		}
-		elems = append(elems, lds.EncodeTLV(0xA0, parts...))
+		t.elems = append(t.elems, lds.EncodeTLV(0xA0, parts...))
 	}
-	add(0x5F10, d.PersonalNumber)
+	t.add(0x5F10, d.PersonalNumber)
 	if !d.FullDateOfBirth.IsZero() {
-		add(0x5F2B, d.FullDateOfBirth.Format("20060102"))
+		t.add(0x5F2B, d.FullDateOfBirth.Format("20060102"))
 	}
-	add(0x5F11, d.PlaceOfBirth)
-	add(0x5F42, d.Address)
-	add(0x5F12, d.Telephone)
-	add(0x5F13, d.Profession)
-	add(0x5F14, d.Title)
-	return lds.EncodeTLV(0x6B, append([][]byte{lds.EncodeTLV(0x5C, tags)}, elems...)...)
+	t.add(0x5F11, d.PlaceOfBirth)
+	t.add(0x5F42, d.Address)
+	t.add(0x5F12, d.Telephone)
+	t.add(0x5F13, d.Profession)
+	t.add(0x5F14, d.Title)
+	return t.encode(0x6B)
 }
 
 func dg12(d *DocumentDetails) []byte {
-	var tags []byte
-	var elems [][]byte
-	add := func(tag uint32, v string) {
-		if v == "" {
-			return
-		}
-		tags = append(tags, lds.EncodeTag(tag)...)
-		elems = append(elems, lds.EncodeTLV(tag, []byte(v)))
-	}
-	add(0x5F19, d.IssuingAuthority)
+	var t template
+	t.add(0x5F19, d.IssuingAuthority)
 	if !d.DateOfIssue.IsZero() {
-		add(0x5F26, d.DateOfIssue.Format("20060102"))
+		t.add(0x5F26, d.DateOfIssue.Format("20060102"))
 	}
-	add(0x5F1B, d.Endorsements)
+	t.add(0x5F1B, d.Endorsements)
 	if !d.PersonalizationTime.IsZero() {
-		add(0x5F55, d.PersonalizationTime.UTC().Format("20060102150405"))
+		t.add(0x5F55, d.PersonalizationTime.UTC().Format("20060102150405"))
 	}
-	add(0x5F56, d.PersonalizationDevice)
-	return lds.EncodeTLV(0x6C, append([][]byte{lds.EncodeTLV(0x5C, tags)}, elems...)...)
+	t.add(0x5F56, d.PersonalizationDevice)
+	return t.encode(0x6C)
 }

@@ -145,6 +145,12 @@ func cscaTemplate(country string, o CertOptions) *x509.Certificate {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
+	o.override(t)
+	return t
+}
+
+// override applies the serial number and validity of o, when set.
+func (o CertOptions) override(t *x509.Certificate) {
 	if t.SerialNumber == nil {
 		t.SerialNumber = randomSerial()
 	}
@@ -154,7 +160,6 @@ func cscaTemplate(country string, o CertOptions) *x509.Certificate {
 	if !o.NotAfter.IsZero() {
 		t.NotAfter = o.NotAfter
 	}
-	return t
 }
 
 // NewDS makes a document signer certificate under csca: digitalSignature
@@ -178,15 +183,7 @@ func NewDS(csca *CertKey, o CertOptions) (*CertKey, error) {
 		NotAfter:     now.AddDate(10, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
-	if t.SerialNumber == nil {
-		t.SerialNumber = randomSerial()
-	}
-	if !o.NotBefore.IsZero() {
-		t.NotBefore = o.NotBefore
-	}
-	if !o.NotAfter.IsZero() {
-		t.NotAfter = o.NotAfter
-	}
+	o.override(t)
 	if len(o.DocumentTypes) > 0 {
 		ext, err := documentTypeList(o.DocumentTypes)
 		if err != nil {
