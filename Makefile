@@ -77,15 +77,16 @@ lint-api: npm-tools ## lint the OpenAPI files with Redocly CLI
 	@set -o pipefail; $(REDOCLY) lint --format=stylish api/gate.openapi.yaml api/hub.openapi.yaml 2>&1 | grep -v -e '║' -e '╔' -e '╚'
 
 # What `--version` reports: git describe, the commit and the build date.
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION      ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
 COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
-BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The commit's date, not the clock: the same tree builds the same binaries.
+BUILD_DATE   ?= $(shell TZ=UTC0 git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
 BUILDINFO    := github.com/checkpoint-edge/checkpoint/internal/buildinfo
+BUILDFLAGS   ?= -trimpath
 LDFLAGS      := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
 
 build: ## build the binaries into bin/
-	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	@GO=$(GO) ./scripts/build.sh $(BIN) '$(LDFLAGS)' $(BUILDFLAGS)
 
 test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
