@@ -35,7 +35,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps npm-tools lint-api models build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models build deb test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -90,7 +90,7 @@ build: ## build the binaries into bin/
 
 test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
-		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
+		CHECKPOINT_DEB_TEST=1 $(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
 
 test-short: ## quick tests without installing anything
@@ -118,6 +118,9 @@ lint: ## go vet (and gofmt check)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "lint: run make fmt"; exit 1; }
 	$(GO) vet $(PKG)
 
+deb: models ## build the Debian package (bin/checkpoint_VERSION_amd64.deb) with nfpm
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' BUILDFLAGS='$(BUILDFLAGS)' OUT=$(BIN) GO=$(GO) ./scripts/deb.sh
+
 run: deps models build ## the demo: hub + daemon + PTY scanner + recorded camera + officer page
 	@./scripts/demo.sh
 
@@ -127,8 +130,8 @@ install: build models ## install binaries, models, systemd units and example con
 	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
-	@for f in configs/*.yaml; do \
-		t=$(DESTDIR)$(CONFDIR)/$$(basename $$f).example; install -m 0640 $$f $$t; done
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples
+	install -m 0644 configs/desk.yaml configs/egate.yaml $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples/
 	@test -e $(DESTDIR)$(CONFDIR)/checkpointd.yaml || install -m 0640 configs/desk.yaml $(DESTDIR)$(CONFDIR)/checkpointd.yaml
 	@if [ -z "$(DESTDIR)" ]; then \
 		id checkpoint >/dev/null 2>&1 || useradd --system --home-dir /var/lib/checkpoint --shell /usr/sbin/nologin --groups dialout,video checkpoint; \
