@@ -111,7 +111,13 @@ func (s *Session) Wrap(c Command) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		do87 = tlv.Encode(0x87, []byte{0x01}, enc)
+		if c.INS&1 == 1 {
+			// Odd instructions carry BER-TLV data: DO85, no padding
+			// indicator (9303-11 §9.8.5).
+			do87 = tlv.Encode(0x85, enc)
+		} else {
+			do87 = tlv.Encode(0x87, []byte{0x01}, enc)
+		}
 	}
 	ext := c.Extended || c.Ne > 256 || len(c.Data) > 200
 	if c.Ne > 0 {
@@ -167,6 +173,7 @@ func (s *Session) Unwrap(resp []byte) ([]byte, error) {
 	}
 	var do87, do99, do8e []byte
 	var macd []byte
+	odd := false
 	rest := body
 	for len(rest) > 0 {
 		t, r, err := tlv.Next(rest)
@@ -174,8 +181,11 @@ func (s *Session) Unwrap(resp []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %w", ErrResponse, err)
 		}
 		switch t.Tag {
-		case 0x87, 0x85:
+		case 0x87:
 			do87 = t.Value
+			macd = append(macd, t.Raw...)
+		case 0x85:
+			do87, odd = t.Value, true
 			macd = append(macd, t.Raw...)
 		case 0x99:
 			do99 = t.Value
@@ -203,14 +213,18 @@ func (s *Session) Unwrap(resp []byte) ([]byte, error) {
 	}
 	var plain []byte
 	if do87 != nil {
-		if len(do87) < 1+bs || do87[0] != 0x01 {
-			return nil, fmt.Errorf("%w: DO87", ErrResponse)
+		ct := do87
+		if !odd {
+			if len(do87) < 1+bs || do87[0] != 0x01 {
+				return nil, fmt.Errorf("%w: DO87", ErrResponse)
+			}
+			ct = do87[1:]
 		}
 		iv, err := s.iv()
 		if err != nil {
 			return nil, err
 		}
-		dec, err := Decrypt(s.Alg, s.KEnc, iv, do87[1:])
+		dec, err := Decrypt(s.Alg, s.KEnc, iv, ct)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrResponse, err)
 		}
