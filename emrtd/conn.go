@@ -32,8 +32,8 @@ func FromReader(r chip.Reader) Opener {
 // conn is one card session: the card and, once access control ran, the
 // secure-messaging session.
 type conn struct {
-	card Card
-	sm   *sm.Session
+	card  Card
+	sm    *sm.Session
 	apdus int
 }
 

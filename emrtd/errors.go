@@ -36,7 +36,9 @@ type SWError struct {
 	SW uint16
 }
 
-func (e *SWError) Error() string { return fmt.Sprintf("%s: chip answered %04X (%s)", e.Op, e.SW, swText(e.SW)) }
+func (e *SWError) Error() string {
+	return fmt.Sprintf("%s: chip answered %04X (%s)", e.Op, e.SW, swText(e.SW))
+}
 
 func swText(sw uint16) string {
 	switch {

@@ -13,8 +13,8 @@ import (
 // Chunk sizes: 0xDF is the largest plain read whose protected answer
 // (padding, DO87, DO99, DO8E) still fits a short response.
 const (
-	shortChunk = 0xDF
-	longChunk  = 0x0F00 // when the chip takes extended-length APDUs
+	shortChunk     = 0xDF
+	longChunk      = 0x0F00 // when the chip takes extended-length APDUs
 	maxShortOffset = 0x7FFF
 )
 

@@ -52,9 +52,9 @@ type Report struct {
 	Verdict Verdict `json:"verdict"`
 	// Reason is what failed ("DG1 does not match the signed hash"), or
 	// why it is not verified.
-	Reason  string   `json:"reason,omitempty"`
-	Reasons []string `json:"reasons,omitempty"`
-	Access  string   `json:"access"`
+	Reason  string    `json:"reason,omitempty"`
+	Reasons []string  `json:"reasons,omitempty"`
+	Access  string    `json:"access"`
 	PA      pa.Result `json:"passive_auth"`
 	AA      Check     `json:"active_auth"`
 	CA      Check     `json:"chip_auth"`
@@ -64,7 +64,7 @@ type Report struct {
 	// ChipExpired is true when the chip's expiry date has passed.
 	ChipExpired bool `json:"chip_expired"`
 	// ChipMRZ is the chip's DG1 (personal data: screen only).
-	ChipMRZ *mrz.Document `json:"-"`
+	ChipMRZ *mrz.Document  `json:"-"`
 	Face    *lds.FaceImage `json:"face,omitempty"` // image bytes are not in JSON
 	DG11    *lds.DG11      `json:"-"`
 	DG12    *lds.DG12      `json:"-"`

@@ -18,7 +18,10 @@ func TestFakeInsertRemove(t *testing.T) {
 		t.Fatalf("no card: %v", err)
 	}
 	cancel()
-	go func() { time.Sleep(10 * time.Millisecond); f.Insert(func(a []byte) ([]byte, error) { return []byte{0x90, 0}, nil }) }()
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		f.Insert(func(a []byte) ([]byte, error) { return []byte{0x90, 0}, nil })
+	}()
 	c, err := f.Wait(context.Background())
 	if err != nil {
 		t.Fatal(err)
