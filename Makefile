@@ -23,6 +23,10 @@ export OPENBLAS_NUM_THREADS ?= 1
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
+# Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
+# with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
+# Test machines only: a vpcd reader accepts any TCP client as a card.
+DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
