@@ -2,27 +2,9 @@ package pa
 
 import (
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/checkpoint-edge/checkpoint/emrtd/tlv"
 )
-
-func makeMasterList(t testing.TB, signer *state, certs ...*x509.Certificate) []byte {
-	var set []byte
-	for _, c := range certs {
-		set = append(set, c.Raw...)
-	}
-	ver, _ := asn1.Marshal(0)
-	content := tlv.Encode(0x30, ver, tlv.Encode(0x31, set))
-	now := time.Now()
-	mlsKey := ecKeyP256(t)
-	mls := mkCert(t, pkix.Name{Country: []string{"UT"}, CommonName: "Master List Signer"}, 555, mlsKey, signer.csca, signer.cscaKey, false, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
-	return signCMS(t, oidCSCAMasterList, content, mls, mlsKey)
-}
 
 func TestMasterList(t *testing.T) {
 	uto, fra := newState(t, "UT"), newState(t, "FR")
