@@ -26,11 +26,14 @@ type Dump struct {
 	Files      map[string][]byte `json:"files"`
 	// Unavailable lists files the chip lacks or withheld, with why.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
-	ActiveAuth  *AAExchange       `json:"active_auth,omitempty"`
-	ChipAuth    *CAOutcome        `json:"chip_auth,omitempty"`
-	Resumes     int               `json:"resumes,omitempty"`
-	APDUs       int               `json:"apdus"`
-	DurationMS  float64           `json:"duration_ms"`
+	// Malformed lists files whose length runs past their end (what was
+	// there is in Files).
+	Malformed  map[string]string `json:"malformed,omitempty"`
+	ActiveAuth *AAExchange       `json:"active_auth,omitempty"`
+	ChipAuth   *CAOutcome        `json:"chip_auth,omitempty"`
+	Resumes    int               `json:"resumes,omitempty"`
+	APDUs      int               `json:"apdus"`
+	DurationMS float64           `json:"duration_ms"`
 }
 
 // AAExchange is an Active Authentication challenge and the chip's answer,

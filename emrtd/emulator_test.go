@@ -3,6 +3,7 @@ package emrtd_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
@@ -80,9 +81,15 @@ type fixtureOpts struct {
 	can        string
 }
 
+type cryptoSigner = crypto.Signer
+
 func newChip(t testing.TB, o fixtureOpts) *chipFixture {
+	return newChipWithState(t, testissuer.NewState(t, "UT"), o)
+}
+
+func newChipWithState(t testing.TB, s *testissuer.State, o fixtureOpts) *chipFixture {
 	t.Helper()
-	f := &chipFixture{srv: pcsctest.StartTB(t, pcsctest.Options{}), state: testissuer.NewState(t, "UT")}
+	f := &chipFixture{srv: pcsctest.StartTB(t, pcsctest.Options{}), state: s}
 	if o.doc.MRZ == nil {
 		o.doc.MRZ = annaMRZ
 	}

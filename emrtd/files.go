@@ -30,6 +30,10 @@ type fileRead struct {
 // (6A82, 6982): normal for optional and access-controlled groups.
 var errNotAvailable = errors.New("not available")
 
+// errMalformedFile marks a file whose TLV length runs past its end; what
+// was read is kept (its hash then fails passive authentication).
+var errMalformedFile = errors.New("malformed file")
+
 // readFile reads (or continues reading) fr.
 func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, extended *bool) error {
 	if err := c.selectFile(ctx, fr.f.FID); err != nil {
@@ -76,11 +80,12 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, extended *
 			*extended = false // the chip does not take extended APDUs
 			continue
 		}
+		if (err != nil && swIs(err, 0x6B00, 0x6282)) || (err == nil && len(b) == 0) {
+			// The file ends before its header says: malformed length.
+			return fmt.Errorf("%s: %w: the file ends at byte %d of the %d its header announces", fr.f.Name, errMalformedFile, len(fr.data), fr.total)
+		}
 		if err != nil {
 			return fmt.Errorf("%s at offset %d: %w", fr.f.Name, len(fr.data), err)
-		}
-		if len(b) == 0 {
-			return fmt.Errorf("%s: %w: empty read at offset %d of %d", fr.f.Name, ErrProtocol, len(fr.data), fr.total)
 		}
 		if len(b) > want {
 			b = b[:want]

@@ -99,7 +99,7 @@ func Read(ctx context.Context, open Opener, key Key, opt Options) (*Dump, error)
 	defer cancel()
 	start := opt.Now()
 	s := &session{open: open, key: key, opt: opt, dump: &Dump{Format: DumpFormat, ReadAt: start.UTC(),
-		Files: map[string][]byte{}, Unavailable: map[string]string{}}, extended: true}
+		Files: map[string][]byte{}, Unavailable: map[string]string{}, Malformed: map[string]string{}}, extended: true}
 	defer func() {
 		if s.c != nil {
 			s.apdus += s.c.apdus
@@ -273,6 +273,11 @@ func (s *session) step(ctx context.Context, f func() error) error {
 func (s *session) readOne(ctx context.Context, f lds.File) ([]byte, error) {
 	fr := &fileRead{f: f, total: -1}
 	err := s.step(ctx, func() error { return s.c.readFile(ctx, fr, s.opt.limit(f.Name), &s.extended) })
+	if errors.Is(err, errMalformedFile) {
+		s.dump.Malformed[f.Name] = err.Error()
+		s.dump.Files[f.Name] = fr.data
+		return fr.data, nil
+	}
 	if err != nil {
 		if errors.Is(err, errNotAvailable) || errors.Is(err, ErrTooLarge) {
 			s.dump.Unavailable[f.Name] = err.Error()

@@ -121,6 +121,9 @@ func Verify(d *Dump, store *pa.Store, printed *mrz.Document, opt VerifyOptions) 
 	if r.PA.Status == pa.Invalid {
 		fail(r.PA.Reason)
 	}
+	for _, name := range sortedKeys(d.Malformed) {
+		fail(name + " malformed: " + d.Malformed[name])
+	}
 
 	// DG1 and the printed MRZ.
 	if b, ok := d.Files["DG1"]; ok {
@@ -238,6 +241,15 @@ func compareMRZ(chip, printed *mrz.Document) []Mismatch {
 		out = append(out, Mismatch{Field: "format", Chip: string(chip.Format), Print: string(printed.Format)})
 	}
 	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	sortFiles(k)
+	return k
 }
 
 func sortFiles(f []string) {

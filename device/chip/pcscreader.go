@@ -373,7 +373,10 @@ func (c *pcscCard) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 	resp, err := c.k.Transmit(tctx, apdu)
 	if err == nil {
 		if len(resp) < 2 {
-			return nil, fmt.Errorf("chip: response of %d bytes has no status word", len(resp))
+			// An answer without a status word is what a reader passes on
+			// when the card left the field in mid-exchange.
+			c.markRemoved()
+			return nil, fmt.Errorf("%w: answer of %d bytes without status word", ErrCardRemoved, len(resp))
 		}
 		return resp, nil
 	}
