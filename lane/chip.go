@@ -48,6 +48,7 @@ type ChipResult struct {
 	// Descriptor is the embedding of the DG2 face (nil: no usable face).
 	Descriptor []float32
 	ModelID    string
+	Quality    float64 // quality score of the chip photo's face
 }
 
 // FaceMatchView is the 1:1 comparison of the live face with the chip's.
@@ -141,7 +142,7 @@ func chipFindings(p ChipPolicy, r *ChipResult, face *FaceCapture, f *Findings) {
 		m.Detail = "face models differ"
 	default:
 		m.Compared = true
-		m.LiveQuality = face.Quality
+		m.LiveQuality, m.ChipQuality = face.Quality, r.Quality
 		m.Distance = euclid(face.Descriptor, r.Descriptor)
 		m.Match = m.Distance <= p.FaceDistance
 		if !m.Match && p.ReferFaceMismatch {

@@ -51,6 +51,7 @@ type Unit struct {
 	rec      vision.Recognizer
 	scanner  *scanner.Serial
 	camera   *camera.Capture
+	chip     *chipUnit
 	puller   puller
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
@@ -141,6 +142,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			return nil, fmt.Errorf("camera: %w", err)
 		}
 	}
+	if cfg.Chip.Enabled {
+		if u.chip, err = newChipUnit(cfg.Chip, u.rec, logger.With("component", "chip"), u.auditChip); err != nil {
+			return nil, fmt.Errorf("chip reader: %w", err)
+		}
+	}
 	if cfg.Scanner.Enabled {
 		fr, err := scanner.ParseFraming(cfg.Scanner.Framing)
 		if err != nil {
@@ -171,7 +177,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	lc := lane.Config{
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
-			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ},
+			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
 		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now},
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:  logger.With("component", "lane"),
@@ -182,6 +188,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		// or after a few frames: waiting the whole window for a marginally
 		// better face would break the one-second budget.
 		lc.Faces = &cameraFaces{cam: u.camera, rec: u.rec, goodEnough: 0.5, maxFrames: 6}
+	}
+	if u.chip != nil {
+		lc.Chip = u.chip
 	}
 	if u.pipeline, err = lane.New(lc); err != nil {
 		return nil, err
@@ -237,6 +246,9 @@ func (u *Unit) Run(ctx context.Context) error {
 			}
 			return nil // a dead camera degrades the lane; it does not stop it
 		})
+	}
+	if u.chip != nil {
+		g.Go(func() error { return u.chip.run(ctx) })
 	}
 	g.Go(func() error { return u.pipeline.Run(ctx, docs) })
 	if u.uploader != nil {
@@ -361,6 +373,9 @@ func (u *Unit) Close() error {
 	}
 	if u.camera != nil {
 		closeIt("camera", u.camera)
+	}
+	if u.chip != nil {
+		closeIt("chip reader", u.chip)
 	}
 	if u.rec != nil {
 		closeIt("vision", u.rec)
