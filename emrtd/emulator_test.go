@@ -19,7 +19,7 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/device/chip"
 	"github.com/checkpoint-edge/checkpoint/emrtd"
-	"github.com/checkpoint-edge/checkpoint/emrtd/internal/testissuer"
+	testissuer "github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
 	"github.com/checkpoint-edge/checkpoint/emrtd/lds"
 	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/internal/chipsim"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/emrtd"
-	"github.com/checkpoint-edge/checkpoint/emrtd/internal/testissuer"
+	testissuer "github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
 	"github.com/checkpoint-edge/checkpoint/emrtd/lds"
 	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/emrtd/tlv"

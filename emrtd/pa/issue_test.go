@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/checkpoint-edge/checkpoint/emrtd/internal/testissuer"
+	testissuer "github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
 	"github.com/checkpoint-edge/checkpoint/emrtd/tlv"
 )
 

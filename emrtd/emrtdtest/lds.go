@@ -1,4 +1,4 @@
-package testissuer
+package emrtdtest
 
 import (
 	"crypto"

@@ -1,9 +1,9 @@
-// Package testissuer makes test documents for the reader side's own tests:
+// Package emrtdtest makes test documents for the reader side's own tests:
 // a test issuing state (CSCA, document signer, CRLs, master lists) and the
 // LDS files of a chip (EF.CardAccess, EF.COM, EF.SOD, DG1, DG2, DG14,
 // DG15), built with crypto/x509 and encoding/asn1. It is independent of
 // the chip emulator's issuer tooling on purpose: the two check each other.
-package testissuer
+package emrtdtest
 
 import (
 	"crypto"
