@@ -204,3 +204,6 @@ func (s *State) MasterList(t testing.TB, certs ...*x509.Certificate) []byte {
 	mls := Cert(t, pkix.Name{Country: []string{s.Country}, CommonName: "Master List Signer"}, 0, k, s.CSCA, s.CSCAKey, false, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
 	return SignCMS(t, OIDCSCAMasterList, content, mls, k)
 }
+
+// CSCAsForTrust is the state's CSCA as a trust list.
+func (s *State) CSCAsForTrust() []*x509.Certificate { return []*x509.Certificate{s.CSCA} }

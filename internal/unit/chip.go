@@ -202,6 +202,7 @@ func (c *chipUnit) face(ctx context.Context, f lds.FaceImage, res *lane.ChipResu
 	}
 	faces, err := c.rec.Faces(ctx, img)
 	if err != nil || len(faces) == 0 || faces[0].Descriptor == nil {
+		c.log.Info("no usable face in the chip photo", "w", img.W, "h", img.H, "err", err)
 		return
 	}
 	res.Descriptor, res.ModelID, res.Quality = faces[0].Descriptor, c.rec.ModelID(), faces[0].Quality.Score
