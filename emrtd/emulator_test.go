@@ -9,10 +9,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	mrand "math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -315,4 +317,10 @@ func TestReadChipAuthentication(t *testing.T) {
 			}
 		})
 	}
+}
+
+func soakCount() int {
+	var n int
+	fmt.Sscan(os.Getenv("CHECKPOINT_SOAK"), &n)
+	return n
 }

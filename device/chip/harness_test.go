@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -134,9 +135,11 @@ func insert(t *testing.T, port int, answer func(apdu []byte) []byte) *rawCard {
 		defer close(c.done)
 		for {
 			var hdr [2]byte
+			quickAck(conn)
 			if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 				return
 			}
+			quickAck(conn)
 			msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
 			if _, err := io.ReadFull(conn, msg); err != nil {
 				return
@@ -161,6 +164,17 @@ func insert(t *testing.T, port int, answer func(apdu []byte) []byte) *rawCard {
 	}()
 	t.Cleanup(c.remove)
 	return c
+}
+
+// quickAck acknowledges at once: vpcd writes a message's length and its
+// bytes in two sends, and Nagle holds the second until the first is
+// acknowledged (40 ms of delayed ACK per exchange otherwise).
+func quickAck(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, 0xc /* TCP_QUICKACK */, 1) })
+		}
+	}
 }
 
 func (c *rawCard) remove() {
