@@ -34,6 +34,7 @@ type Config struct {
 	Chip      Chip      `yaml:"chip"`
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
+	Channels  Channels  `yaml:"channels"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
@@ -285,6 +286,7 @@ func (c *Config) fillPaths() {
 	def(&c.Outbox.Path, "outbox.db")
 	def(&c.Audit.Path, "audit.log")
 	def(&c.Chip.Trust, "chip-trust.pem")
+	def(&c.Channels.Path, "channels.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -405,6 +407,7 @@ func (c *Config) Validate() error {
 	} else if c.Web.SignInSocket != "" {
 		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
+	errs = append(errs, c.validateChannels()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}

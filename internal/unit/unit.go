@@ -53,6 +53,8 @@ type Unit struct {
 	camera   *camera.Capture
 	chip     *chipUnit
 	puller   puller
+	ch       channels
+	pax      paxState // internal/unit/paxdata.go
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
 	metrics  *metrics.Metrics
@@ -124,6 +126,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	if err := u.openChannels(logger.With("component", "channels")); err != nil {
+		return nil, err
+	}
 	if cfg.Web.Listen != "" {
 		if u.accounts, err = web.OpenAccountsFile(cfg.Web.Accounts, logger.With("component", "web")); err != nil {
 			return nil, err
@@ -172,6 +177,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		}
 		if u.puller, err = newPuller(cfg, tlsCfg, u.store, logger.With("component", "sync")); err != nil {
 			return nil, fmt.Errorf("watchlist sync: %w", err)
+		}
+		if err := u.newChannelPullers(tlsCfg, logger.With("component", "sync")); err != nil {
+			return nil, err
 		}
 	}
 	lc := lane.Config{
@@ -257,6 +265,7 @@ func (u *Unit) Run(ctx context.Context) error {
 	if u.puller != nil {
 		g.Go(func() error { return ignoreCanceled(u.puller.Run(ctx)) })
 	}
+	u.runChannels(ctx, g)
 
 	// Listeners: the officer's page (loopback by default), the gate API
 	// (Unix socket, optional TCP with token), the admin socket.
@@ -386,6 +395,7 @@ func (u *Unit) Close() error {
 	if u.puller != nil {
 		closeIt("sync", u.puller)
 	}
+	u.closeChannels(closeIt)
 	if u.outbox != nil {
 		closeIt("outbox", u.outbox)
 	}
