@@ -24,9 +24,16 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/mrz"
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
+	"github.com/checkpoint-edge/checkpoint/sync/channel"
 )
 
-func init() { rootCmd.AddCommand(newChipCmd()) }
+func init() {
+	rootCmd.AddCommand(newChipCmd())
+	// Sideloaded trust bundles (checkpointctl bundle import) are checked
+	// by the same consumer the daemon runs.
+	channelConsumers[bundle.KindTrust] = func() channel.Consumer { return pa.NewTrustChannel() }
+}
 
 func newChipCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -360,7 +367,7 @@ func printChipHuman(w io.Writer, res chipResult, dump *emrtd.Dump) {
 
 func newChipTrustCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "trust", Short: "CSCA certificates and CRLs that passive authentication trusts"}
-	cmd.AddCommand(newChipTrustImportCmd(), newChipTrustListCmd())
+	cmd.AddCommand(newChipTrustImportCmd(), newChipTrustListCmd(), newChipTrustRecordsCmd())
 	return cmd
 }
 
@@ -393,6 +400,9 @@ func newChipTrustImportCmd() *cobra.Command {
 			path := trustPath(cmd, cfg)
 			if path == "" {
 				return cli.Exit(2, errors.New("no trust file: give --trust or a config"))
+			}
+			if isBundle(args[0]) {
+				return cli.Exit(2, fmt.Errorf("%s is a signed bundle: import it with `checkpointctl bundle import %s`, which checks its signature, rollback and expiry", args[0], args[0]))
 			}
 			set, infos, err := pa.LoadPath(args[0])
 			if err != nil {
@@ -448,6 +458,44 @@ func newChipTrustImportCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&replace, "replace", false, "replace the trust file instead of adding to it")
 	return cmd
+}
+
+// isBundle reports whether path is a (signed, encrypted) bundle file.
+func isBundle(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	return strings.HasPrefix(string(head[:n]), "age-encryption.org/") || strings.HasPrefix(string(head[:n]), bundle.Magic)
+}
+
+func newChipTrustRecordsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "records FILE|DIR",
+		Short: "Turn a master list, CSCA certificates and CRLs into trust channel records (JSON Lines) for `bundle build --kind trust`",
+		Long: "Headquarters publishes trust anchors to units as signed, encrypted \"trust\" channel bundles: " +
+			"checkpointctl chip trust records ICAO.ml > trust.jsonl; checkpointctl bundle build --kind trust --channel icao --from trust.jsonl …",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, _, err := pa.LoadPath(args[0])
+			if err != nil {
+				return cli.Exit(2, err)
+			}
+			recs, err := pa.RecordsFromSet(set)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				if err := cli.WriteJSONLine(cmd.OutOrStdout(), r); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
 }
 
 func cfgPath(cmd *cobra.Command) string {

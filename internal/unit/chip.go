@@ -20,8 +20,19 @@ import (
 	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/mrz"
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
+	"github.com/checkpoint-edge/checkpoint/sync/channel"
 	"github.com/checkpoint-edge/checkpoint/vision"
 )
+
+func init() {
+	// Trust anchors also arrive as signed "trust" channel bundles (pulled
+	// or sideloaded); the consumer exists whether or not a reader does.
+	channelHooks = append(channelHooks, func(u *Unit, reg *channel.Registry) error {
+		u.chipTrust = pa.NewTrustChannel()
+		return reg.Register(bundle.KindTrust, u.chipTrust)
+	})
+}
 
 // chipUnit is the passport chip part of a unit: the PC/SC reader, the
 // trust anchors (reloaded when their file changes) and the lane's
@@ -34,21 +45,38 @@ type chipUnit struct {
 	log    *slog.Logger
 	audit  func(action string, fields map[string]string)
 
+	channel *pa.TrustChannel // nil: no channel store
+
 	mu        sync.Mutex
 	trustHash string
 	trustErr  error
+	fileSet   pa.Set // from the trust file (checkpointctl chip trust import)
 }
 
 var _ lane.ChipSource = (*chipUnit)(nil)
 
-func newChipUnit(cfg config.Chip, rec vision.Recognizer, logger *slog.Logger, auditf func(string, map[string]string)) (*chipUnit, error) {
+func newChipUnit(cfg config.Chip, rec vision.Recognizer, tc *pa.TrustChannel, logger *slog.Logger, auditf func(string, map[string]string)) (*chipUnit, error) {
 	r, err := chip.Open(chip.Config{Socket: cfg.Socket, Reader: cfg.Reader, APDUTimeout: cfg.APDUTimeout.D()}, logger)
 	if err != nil {
 		return nil, err
 	}
-	c := &chipUnit{cfg: cfg, reader: r, store: pa.NewStore(), rec: rec, log: logger, audit: auditf}
+	c := &chipUnit{cfg: cfg, reader: r, store: pa.NewStore(), rec: rec, log: logger, audit: auditf, channel: tc}
 	c.reloadTrust()
+	if tc != nil {
+		tc.OnChange(func(pa.Set) { c.install() })
+	}
 	return c, nil
+}
+
+// install puts the union of the trust file and the trust channel in force.
+func (c *chipUnit) install() error {
+	c.mu.Lock()
+	set := c.fileSet
+	c.mu.Unlock()
+	if c.channel != nil {
+		set = pa.Merge(set, c.channel.Set())
+	}
+	return c.store.InstallTrust(set)
 }
 
 // chipPolicy is the lane's chip policy from the configuration.
@@ -100,14 +128,17 @@ func (c *chipUnit) reloadTrust() {
 		set.Source = c.cfg.Trust
 	}
 	if err == nil {
-		err = c.store.InstallTrust(set)
+		err = pa.NewStore().InstallTrust(set) // refuses non-CA anchors
 	}
 	c.mu.Lock()
 	c.trustErr = err
 	if err == nil {
-		c.trustHash = h
+		c.trustHash, c.fileSet = h, set
 	}
 	c.mu.Unlock()
+	if err == nil {
+		err = c.install()
+	}
 	if err != nil {
 		c.log.Error("chip trust anchors not loaded", "path", c.cfg.Trust, "err", err)
 		return
@@ -118,10 +149,6 @@ func (c *chipUnit) reloadTrust() {
 			"cscas": fmt.Sprint(len(set.CSCAs)), "crls": fmt.Sprint(len(set.CRLs))})
 	}
 }
-
-// InstallTrust lets the trust bundle channel replace the anchors (it also
-// writes the file, so they survive a restart).
-func (c *chipUnit) InstallTrust(set pa.Set) error { return c.store.InstallTrust(set) }
 
 // Up implements lane.ChipSource.
 func (c *chipUnit) Up() bool { return c.reader.State().Healthy() }

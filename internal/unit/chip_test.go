@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/checkpoint-edge/checkpoint/config"
+	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 
 	"github.com/checkpoint-edge/checkpoint/gate"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
@@ -98,4 +104,34 @@ func TestChipFace1to1(t *testing.T) {
 		t.Fatal("no chip photo for the page")
 	}
 	t.Logf("1:1 distance %.3f (threshold %.2f), live quality %.2f, chip quality %.2f", m.Distance, m.Threshold, m.LiveQuality, m.ChipQuality)
+}
+
+// TestChipTrustChannel: CSCA certificates reach the unit in a signed,
+// encrypted "trust" channel bundle pulled from the hub; a chip that was
+// "not verified" becomes genuine once the bundle is installed.
+func TestChipTrustChannel(t *testing.T) {
+	f := unittest.New(t, unittest.Options{Hub: true, Channels: []config.ChannelPull{
+		{Kind: bundle.KindTrust, Channel: "icao", PollInterval: config.Duration(200 * time.Millisecond)}}})
+	c := f.AddChip(t)
+	os.Remove(f.Config.Chip.Trust) // no anchors from a file: only the channel
+	u := running(t, f)
+	waitFor(t, "chip reader", func() bool { return u.Health().ChipReader == "connected" })
+	c.Insert(t, unittest.ChipDoc{MRZ: f.Clear})
+	tx := decided(t, u, f, f.Clear)
+	if tx.Decision != lane.Clear || tx.Chip.Verdict != "not_verified" || tx.Chip.PassiveAuth != "not_verifiable" {
+		t.Fatalf("without anchors: %s %v %+v", tx.Decision, tx.Reasons, tx.Chip)
+	}
+	recs, err := pa.RecordsFromSet(pa.Set{CSCAs: c.State.CSCAsForTrust()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.PublishChannel(t, bundle.KindTrust, "icao", 5, 24*time.Hour, recs)
+	waitFor(t, "trust/icao installed", func() bool {
+		st, _ := u.ChannelStates()
+		return len(st) == 1 && st[0].Sequence == 5
+	})
+	tx = decided(t, u, f, f.Clear)
+	if tx.Chip.Verdict != "genuine" || tx.Chip.PassiveAuth != "valid" {
+		t.Fatalf("with the trust bundle: %+v", tx.Chip)
+	}
 }

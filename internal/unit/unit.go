@@ -23,6 +23,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
+	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/gate"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
@@ -52,13 +53,15 @@ type Unit struct {
 	scanner  *scanner.Serial
 	camera   *camera.Capture
 	chip     *chipUnit
-	puller   puller
-	ch       channels
-	pax      paxState // internal/unit/paxdata.go
-	pipeline *lane.Pipeline
-	broker   *lane.Broker
-	metrics  *metrics.Metrics
-	accounts *web.AccountsFile
+	// chipTrust receives "trust" channel bundles (CSCAs, CRLs).
+	chipTrust *pa.TrustChannel
+	puller    puller
+	ch        channels
+	pax       paxState // internal/unit/paxdata.go
+	pipeline  *lane.Pipeline
+	broker    *lane.Broker
+	metrics   *metrics.Metrics
+	accounts  *web.AccountsFile
 
 	runCtx context.Context // set by Run: the parent of every request
 
@@ -148,7 +151,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		}
 	}
 	if cfg.Chip.Enabled {
-		if u.chip, err = newChipUnit(cfg.Chip, u.rec, logger.With("component", "chip"), u.auditChip); err != nil {
+		if u.chip, err = newChipUnit(cfg.Chip, u.rec, u.chipTrust, logger.With("component", "chip"), u.auditChip); err != nil {
 			return nil, fmt.Errorf("chip reader: %w", err)
 		}
 	}
