@@ -58,10 +58,13 @@ func TestReadsDoNotGrow(t *testing.T) {
 		if _, err := f.read(t, annaKey(), emrtd.Options{Groups: []int{1, 2}}); err != nil {
 			t.Fatalf("read %d: %v", i, err)
 		}
+		ins := f.reader.State().Insertions
 		f.em.Remove()
+		waitUntil(t, "removal seen", func() bool { return !f.reader.State().CardPresent })
 		if err := f.em.Insert(); err != nil {
 			t.Fatal(err)
 		}
+		waitUntil(t, "insertion seen", func() bool { return f.reader.State().Insertions > ins })
 		if i == 1 {
 			runtime.GC()
 			g0 = runtime.NumGoroutine()

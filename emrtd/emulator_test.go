@@ -81,6 +81,7 @@ type fixtureOpts struct {
 	files      func(map[string][]byte)
 	disableBAC bool
 	can        string
+	maxExt     int // the chip's largest extended read
 }
 
 type cryptoSigner = crypto.Signer
@@ -100,7 +101,7 @@ func newChipWithState(t testing.TB, s *testissuer.State, o fixtureOpts) *chipFix
 		o.files(files)
 	}
 	cfg := chipsim.Config{MRZ: chipsim.MRZKey{DocumentNumber: "L898902C3", DateOfBirth: "740812", DateOfExpiry: "120415"},
-		Files: files, Faults: o.faults, DisableBAC: o.disableBAC, CAN: o.can}
+		Files: files, Faults: o.faults, DisableBAC: o.disableBAC, CAN: o.can, MaxExtendedRead: o.maxExt}
 	if o.doc.AAKey != nil {
 		cfg.AAKey = o.doc.AAKey
 	}
@@ -323,4 +324,15 @@ func soakCount() int {
 	var n int
 	fmt.Sscan(os.Getenv("CHECKPOINT_SOAK"), &n)
 	return n
+}
+
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

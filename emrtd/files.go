@@ -11,10 +11,13 @@ import (
 )
 
 // Chunk sizes: 0xDF is the largest plain read whose protected answer
-// (padding, DO87, DO99, DO8E) still fits a short response.
+// (padding, DO87, DO99, DO8E) still fits a short response. Extended reads
+// start large (chips answer with what they can give at once) and halve on
+// "wrong length" down to minLongChunk before short reads take over.
 const (
 	shortChunk     = 0xDF
-	longChunk      = 0x0F00 // when the chip takes extended-length APDUs
+	longChunk      = 0x7F00
+	minLongChunk   = 0x400
 	maxShortOffset = 0x7FFF
 )
 
@@ -34,26 +37,60 @@ var errNotAvailable = errors.New("not available")
 // was read is kept (its hash then fails passive authentication).
 var errMalformedFile = errors.New("malformed file")
 
-// readFile reads (or continues reading) fr.
-func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, extended *bool) error {
-	if err := c.selectFile(ctx, fr.f.FID); err != nil {
+// reading is how the session reads: extended chunk size (0: short reads
+// only) and whether the chip takes short file identifiers.
+type reading struct {
+	chunk int
+	noSFI bool
+}
+
+func (rd *reading) size() int {
+	if rd.chunk == 0 {
+		return shortChunk
+	}
+	return rd.chunk
+}
+
+// shrink reacts to a "wrong length" on an extended read.
+func (rd *reading) shrink() bool {
+	if rd.chunk == 0 {
+		return false
+	}
+	rd.chunk /= 2
+	if rd.chunk < minLongChunk {
+		rd.chunk = 0
+	}
+	return true
+}
+
+// readFile reads (or continues reading) fr. The first chunk is read by
+// short file identifier (READ BINARY with P1 = 80|SFI selects the file
+// and reads it in one command) when the chip takes it, else after a
+// SELECT; a resumed read selects the file again.
+func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, rd *reading) error {
+	unavailable := func(err error) error {
 		if swIs(err, 0x6A82, 0x6982, 0x6A86) {
 			return fmt.Errorf("%s: %w (%v)", fr.f.Name, errNotAvailable, err)
 		}
 		return fmt.Errorf("%s: %w", fr.f.Name, err)
 	}
 	if fr.total < 0 {
-		hdr, err := c.readBinary(ctx, 0, 6, false)
-		if err != nil {
-			if swIs(err, 0x6982) {
-				return fmt.Errorf("%s: %w (%v)", fr.f.Name, errNotAvailable, err)
+		var first []byte
+		var err error
+		for {
+			first, err = c.readFirst(ctx, fr.f, rd)
+			if err != nil && swIs(err, 0x6700) && rd.shrink() {
+				continue
 			}
-			return fmt.Errorf("%s: %w", fr.f.Name, err)
+			break
 		}
-		if len(hdr) < 2 {
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(first) < 2 {
 			return fmt.Errorf("%s: %w: file shorter than a TLV header", fr.f.Name, ErrProtocol)
 		}
-		_, total, err := tlv.Length(hdr)
+		_, total, err := tlv.Length(first)
 		if err != nil {
 			return fmt.Errorf("%s: %w: %w", fr.f.Name, ErrProtocol, err)
 		}
@@ -61,23 +98,23 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, extended *
 			return fmt.Errorf("%s: %w: %d bytes announced, limit %d", fr.f.Name, ErrTooLarge, total, limit)
 		}
 		fr.total = total
-		if len(hdr) > total {
-			hdr = hdr[:total]
+		if len(first) > total {
+			first = first[:total]
 		}
-		fr.data = append(make([]byte, 0, total), hdr...)
+		fr.data = append(make([]byte, 0, total), first...)
+	} else if len(fr.data) < fr.total {
+		if err := c.selectFile(ctx, fr.f.FID); err != nil {
+			return unavailable(err)
+		}
 	}
 	for len(fr.data) < fr.total {
 		want := fr.total - len(fr.data)
-		chunk := shortChunk
-		if *extended {
-			chunk = longChunk
+		if want > rd.size() {
+			want = rd.size()
 		}
-		if want > chunk {
-			want = chunk
-		}
-		b, err := c.readBinary(ctx, len(fr.data), want, *extended)
-		if err != nil && *extended && swIs(err, 0x6700, 0x6D00, 0x6E00, 0x6A86) {
-			*extended = false // the chip does not take extended APDUs
+		b, err := c.readBinary(ctx, len(fr.data), want, rd.chunk > 0)
+		if err != nil && rd.chunk > 0 && swIs(err, 0x6700, 0x6D00, 0x6E00, 0x6A86) {
+			rd.shrink()
 			continue
 		}
 		if (err != nil && swIs(err, 0x6B00, 0x6282)) || (err == nil && len(b) == 0) {
@@ -93,6 +130,28 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, extended *
 		fr.data = append(fr.data, b...)
 	}
 	return nil
+}
+
+// readFirst reads the first chunk of a file: by SFI, or SELECT + READ.
+func (c *conn) readFirst(ctx context.Context, f lds.File, rd *reading) ([]byte, error) {
+	if !rd.noSFI && f.SFI != 0 {
+		data, sw, err := c.exchange(ctx, "read binary (SFI)", sm.Command{INS: 0xB0, P1: 0x80 | f.SFI, Ne: rd.size(), Extended: rd.chunk > 0})
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case sw == 0x9000 || (sw == 0x6282 && len(data) > 0):
+			return data, nil
+		case sw == 0x6A82 || sw == 0x6982 || sw == 0x6700:
+			return nil, &SWError{Op: "read binary", SW: sw}
+		}
+		// The chip does not take SFIs (6A86, 6D00, 6981…): select.
+		rd.noSFI = true
+	}
+	if err := c.selectFile(ctx, f.FID); err != nil {
+		return nil, err
+	}
+	return c.readBinary(ctx, 0, rd.size(), rd.chunk > 0)
 }
 
 // readBinary reads n bytes at off: READ BINARY (B0) below 32 KiB, the odd

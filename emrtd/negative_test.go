@@ -120,7 +120,8 @@ func resign(t *testing.T, files map[string][]byte, ds *x509.Certificate, k inter
 
 func TestReadCardRemoved(t *testing.T) {
 	t.Run("back within the window: resumed", func(t *testing.T) {
-		f := newChip(t, fixtureOpts{doc: testissuer.Doc{Face: faceJPEG(t, 20000)},
+		// 1 KB reads: the card leaves in the middle of DG2.
+		f := newChip(t, fixtureOpts{doc: testissuer.Doc{Face: faceJPEG(t, 20000)}, maxExt: 1024,
 			faults: chipsim.Faults{RemoveAfterReads: 12, RemovedFor: chipsim.Duration(600 * time.Millisecond)}})
 		d, err := f.read(t, annaKey(), emrtd.Options{ResumeWindow: 10 * time.Second})
 		if err != nil {
@@ -134,7 +135,7 @@ func TestReadCardRemoved(t *testing.T) {
 		}
 	})
 	t.Run("not back: clear reason", func(t *testing.T) {
-		f := newChip(t, fixtureOpts{doc: testissuer.Doc{Face: faceJPEG(t, 20000)},
+		f := newChip(t, fixtureOpts{doc: testissuer.Doc{Face: faceJPEG(t, 20000)}, maxExt: 1024,
 			faults: chipsim.Faults{RemoveAfterReads: 12, RemovedFor: chipsim.Duration(time.Hour)}})
 		start := time.Now()
 		_, err := f.read(t, annaKey(), emrtd.Options{ResumeWindow: 500 * time.Millisecond})

@@ -72,16 +72,16 @@ func (o Options) limit(name string) int {
 
 // session is a read in progress.
 type session struct {
-	open     Opener
-	key      Key
-	opt      Options
-	c        *conn
-	dump     *Dump
-	pace     *lds.PACEInfo
-	caDone   *lds.CAInfo
-	caKey    *lds.CAPublicKey
-	extended bool
-	apdus    int
+	open   Opener
+	key    Key
+	opt    Options
+	c      *conn
+	dump   *Dump
+	pace   *lds.PACEInfo
+	caDone *lds.CAInfo
+	caKey  *lds.CAPublicKey
+	rd     reading
+	apdus  int
 }
 
 // Read opens the chip on the reader with key, reads it and runs the clone
@@ -99,7 +99,7 @@ func Read(ctx context.Context, open Opener, key Key, opt Options) (*Dump, error)
 	defer cancel()
 	start := opt.Now()
 	s := &session{open: open, key: key, opt: opt, dump: &Dump{Format: DumpFormat, ReadAt: start.UTC(),
-		Files: map[string][]byte{}, Unavailable: map[string]string{}, Malformed: map[string]string{}}, extended: true}
+		Files: map[string][]byte{}, Unavailable: map[string]string{}, Malformed: map[string]string{}}, rd: reading{chunk: longChunk}}
 	defer func() {
 		if s.c != nil {
 			s.apdus += s.c.apdus
@@ -196,7 +196,7 @@ func (s *session) access(ctx context.Context) error {
 	if !s.opt.NoPACE && s.dump.Access != "BAC" {
 		if s.pace == nil && s.dump.CardAccess == nil {
 			fr := &fileRead{f: lds.CardAccess, total: -1}
-			if err := c.readFile(ctx, fr, 4096, new(bool)); err == nil {
+			if err := c.readFile(ctx, fr, 4096, &reading{}); err == nil {
 				s.dump.CardAccess = fr.data
 				if infos, err := lds.ParseSecurityInfos(fr.data); err == nil {
 					if p, _, ok := paceSupported(infos.PACE); ok {
@@ -272,7 +272,7 @@ func (s *session) step(ctx context.Context, f func() error) error {
 // readOne reads a file into the dump.
 func (s *session) readOne(ctx context.Context, f lds.File) ([]byte, error) {
 	fr := &fileRead{f: f, total: -1}
-	err := s.step(ctx, func() error { return s.c.readFile(ctx, fr, s.opt.limit(f.Name), &s.extended) })
+	err := s.step(ctx, func() error { return s.c.readFile(ctx, fr, s.opt.limit(f.Name), &s.rd) })
 	if errors.Is(err, errMalformedFile) {
 		s.dump.Malformed[f.Name] = err.Error()
 		s.dump.Files[f.Name] = fr.data
