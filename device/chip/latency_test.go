@@ -10,7 +10,7 @@ import (
 
 func TestAPDULatency(t *testing.T) {
 	d := startDaemon(t)
-	r := runReader(t, chip.Config{Socket: d.Socket, Reader: "00 00", Poll: 20 * time.Millisecond})
+	r := runReader(t, chip.Config{Socket: d.Socket, Reader: d.Reader, Poll: 20 * time.Millisecond})
 	insert(t, d.Port, echo)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

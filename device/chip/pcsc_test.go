@@ -20,7 +20,7 @@ func TestPCSCClientTransmit(t *testing.T) {
 	defer cl.Close()
 	rs, err := cl.Readers(ctx)
 	// vpcd offers two slots (ports P and P+1); the card goes in the first.
-	if err != nil || len(rs) != 2 {
+	if err != nil || len(rs) < 1 || rs[0].Name != d.Reader {
 		t.Fatalf("readers %v, %v", rs, err)
 	}
 	if rs[0].Present() {

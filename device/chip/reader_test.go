@@ -31,7 +31,7 @@ func echo(apdu []byte) []byte { return append(append([]byte{}, apdu...), 0x90, 0
 
 func TestReaderEventsAndTransmit(t *testing.T) {
 	d := startDaemon(t)
-	r := runReader(t, chip.Config{Socket: d.Socket, Reader: "Virtual PCD 00 00", Poll: 20 * time.Millisecond})
+	r := runReader(t, chip.Config{Socket: d.Socket, Reader: d.Reader, Poll: 20 * time.Millisecond})
 	waitFor(t, "reader", func() bool { return r.State().Healthy() })
 	if r.State().CardPresent {
 		t.Fatal("card present before insertion")
@@ -86,7 +86,7 @@ func TestReaderEventsAndTransmit(t *testing.T) {
 
 func TestReaderAPDUTimeout(t *testing.T) {
 	d := startDaemon(t)
-	r := runReader(t, chip.Config{Socket: d.Socket, Reader: "00 00", Poll: 20 * time.Millisecond, APDUTimeout: 300 * time.Millisecond})
+	r := runReader(t, chip.Config{Socket: d.Socket, Reader: d.Reader, Poll: 20 * time.Millisecond, APDUTimeout: 300 * time.Millisecond})
 	insert(t, d.Port, func(apdu []byte) []byte { return nil }) // never answers
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -107,7 +107,7 @@ func TestReaderAPDUTimeout(t *testing.T) {
 
 func TestReaderSurvivesDaemonRestart(t *testing.T) {
 	d := startDaemon(t)
-	r := runReader(t, chip.Config{Socket: d.Socket, Reader: "00 00", Poll: 20 * time.Millisecond})
+	r := runReader(t, chip.Config{Socket: d.Socket, Reader: d.Reader, Poll: 20 * time.Millisecond})
 	waitFor(t, "reader", func() bool { return r.State().Healthy() })
 	d.stop()
 	waitFor(t, "pcscd down seen", func() bool { return !r.State().Connected })
@@ -133,7 +133,7 @@ func TestReaderSurvivesDaemonRestart(t *testing.T) {
 // may be left behind.
 func TestReaderNoGrowth(t *testing.T) {
 	d := startDaemon(t)
-	r := runReader(t, chip.Config{Socket: d.Socket, Reader: "00 00", Poll: 10 * time.Millisecond})
+	r := runReader(t, chip.Config{Socket: d.Socket, Reader: d.Reader, Poll: 10 * time.Millisecond})
 	waitFor(t, "reader", func() bool { return r.State().Healthy() })
 	n := 20
 	if testing.Short() {
