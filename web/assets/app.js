@@ -81,7 +81,8 @@ function renderTx(tx) {
   const f11 = cv && cv.face_1to1;
   text($("face-chip-cap"), !cv ? "Chip photo: —" : !cv.has_photo ? "Chip photo: none" :
     "Chip photo" + (f11 && f11.compared ? " · 1:1 " + (f11.match ? "match" : "NO MATCH") + " · distance " + f11.distance.toFixed(3) +
-      " (threshold " + f11.threshold.toFixed(2) + ")" : f11 && f11.detail ? " · " + f11.detail : ""));
+      " (threshold " + f11.threshold.toFixed(2) + ") · quality live " + Math.round(f11.live_quality * 100) + "%, chip " +
+      Math.round(f11.chip_quality * 100) + "%" : f11 && f11.detail ? " · " + f11.detail : ""));
   if (cv && cv.state !== "skipped") {
     const bad = cv.verdict === "failed" || (cv.state === "unreadable" && cv.expected);
     text(cline, cv.state === "read" ? cv.line.replace(/^chip FAILED/, "Chip FAILED").replace(/^chip/, "Chip") : "Chip: " + cv.line);
