@@ -15,13 +15,50 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/emrtd/tlv"
 )
+
+// TB is what the issuer needs of a test: testing.TB satisfies it, and
+// the demo passes a Recorder.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// Recorder is a TB outside tests: Fatal panics with an Error that Do
+// recovers, so code built for tests can run in a command.
+type Recorder struct{}
+
+// Error is what a Recorder's Fatal panics with.
+type Error struct{ Msg string }
+
+func (e Error) Error() string { return e.Msg }
+
+// Helper implements TB.
+func (Recorder) Helper() {}
+
+// Fatal implements TB.
+func (Recorder) Fatal(args ...any) { panic(Error{Msg: fmt.Sprint(args...)}) }
+
+// Do runs f with a Recorder and returns its failure as an error.
+func Do(f func(t TB)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(Error)
+			if !ok {
+				panic(r)
+			}
+			err = e
+		}
+	}()
+	f(Recorder{})
+	return nil
+}
 
 // OIDs used to build files.
 var (
@@ -42,7 +79,7 @@ type State struct {
 }
 
 // ECKey returns a new P-256 key.
-func ECKey(t testing.TB) *ecdsa.PrivateKey {
+func ECKey(t TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +92,7 @@ var serial atomic.Int64
 func init() { serial.Store(1000) }
 
 // Cert issues a certificate (self-signed when parent is nil).
-func Cert(t testing.TB, subject pkix.Name, serialNo int64, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, ca bool, notBefore, notAfter time.Time) *x509.Certificate {
+func Cert(t TB, subject pkix.Name, serialNo int64, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, ca bool, notBefore, notAfter time.Time) *x509.Certificate {
 	t.Helper()
 	if serialNo == 0 {
 		serialNo = serial.Add(1)
@@ -82,7 +119,7 @@ func Cert(t testing.TB, subject pkix.Name, serialNo int64, key crypto.Signer, pa
 }
 
 // NewState makes a CSCA and a document signer for country (alpha-2).
-func NewState(t testing.TB, country string) *State {
+func NewState(t TB, country string) *State {
 	t.Helper()
 	now := time.Now()
 	s := &State{Country: country, CSCAKey: ECKey(t), DSKey: ECKey(t)}
@@ -92,13 +129,13 @@ func NewState(t testing.TB, country string) *State {
 }
 
 // NewDS issues another document signer of the state.
-func (s *State) NewDS(t testing.TB, notBefore, notAfter time.Time) (*x509.Certificate, crypto.Signer) {
+func (s *State) NewDS(t TB, notBefore, notAfter time.Time) (*x509.Certificate, crypto.Signer) {
 	k := ECKey(t)
 	return Cert(t, pkix.Name{Country: []string{s.Country}, CommonName: "DS " + s.Country}, 0, k, s.CSCA, s.CSCAKey, false, notBefore, notAfter), k
 }
 
 // CRL issues a CRL of the state revoking serials.
-func (s *State) CRL(t testing.TB, revoked ...*big.Int) *x509.RevocationList {
+func (s *State) CRL(t TB, revoked ...*big.Int) *x509.RevocationList {
 	t.Helper()
 	tmpl := &x509.RevocationList{Number: big.NewInt(serial.Add(1)), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().AddDate(0, 1, 0)}
 	for _, r := range revoked {
@@ -127,7 +164,7 @@ func SHA256ID() pkix.AlgorithmIdentifier {
 
 // SignCMS builds a ContentInfo/SignedData over content with signed
 // attributes (ECDSA-SHA256 or RSA PKCS#1 v1.5 SHA-256).
-func SignCMS(t testing.TB, ctype asn1.ObjectIdentifier, content []byte, cert *x509.Certificate, key crypto.Signer) []byte {
+func SignCMS(t TB, ctype asn1.ObjectIdentifier, content []byte, cert *x509.Certificate, key crypto.Signer) []byte {
 	t.Helper()
 	md := sha256.Sum256(content)
 	ct, _ := asn1.Marshal(ctype)
@@ -170,7 +207,7 @@ type dgHash struct {
 }
 
 // SOD builds EF.SOD over the data groups (number → file bytes).
-func SOD(t testing.TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer) []byte {
+func SOD(t TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer) []byte {
 	t.Helper()
 	var hs []dgHash
 	for n := 1; n <= 16; n++ {
@@ -192,7 +229,7 @@ func SOD(t testing.TB, groups map[int][]byte, cert *x509.Certificate, key crypto
 
 // MasterList builds an ICAO CSCA master list signed by a signer that the
 // state's CSCA certified.
-func (s *State) MasterList(t testing.TB, certs ...*x509.Certificate) []byte {
+func (s *State) MasterList(t TB, certs ...*x509.Certificate) []byte {
 	var set []byte
 	for _, c := range certs {
 		set = append(set, c.Raw...)

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/asn1"
-	"testing"
 
 	"github.com/checkpoint-edge/checkpoint/emrtd/ecc"
 	"github.com/checkpoint-edge/checkpoint/emrtd/lds"
@@ -53,7 +52,7 @@ func oid(s string) asn1.ObjectIdentifier {
 	return o
 }
 
-func mustMarshal(t testing.TB, v any) []byte {
+func mustMarshal(t TB, v any) []byte {
 	b, err := asn1.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +61,7 @@ func mustMarshal(t testing.TB, v any) []byte {
 }
 
 // ecSPKI encodes an EC public key with a named curve.
-func ecSPKI(t testing.TB, c *ecc.Curve, p ecc.Point) []byte {
+func ecSPKI(t TB, c *ecc.Curve, p ecc.Point) []byte {
 	curveOID := map[string]string{"P-256": "1.2.840.10045.3.1.7", "P-384": "1.3.132.0.34", "brainpoolP256r1": "1.3.36.3.3.2.8.1.1.7",
 		"brainpoolP384r1": "1.3.36.3.3.2.8.1.1.11", "brainpoolP512r1": "1.3.36.3.3.2.8.1.1.13"}[c.Name]
 	alg := tlv.Encode(0x30, mustMarshal(t, oid("1.2.840.10045.2.1")), mustMarshal(t, oid(curveOID)))
@@ -71,13 +70,13 @@ func ecSPKI(t testing.TB, c *ecc.Curve, p ecc.Point) []byte {
 
 // Files issues the chip's files, signed by the state's DS (or cert/key
 // when given).
-func (s *State) Files(t testing.TB, d Doc) map[string][]byte {
+func (s *State) Files(t TB, d Doc) map[string][]byte {
 	t.Helper()
 	return s.FilesWith(t, d, s.DS, s.DSKey)
 }
 
 // FilesWith issues the files with a given document signer.
-func (s *State) FilesWith(t testing.TB, d Doc, ds *x509.Certificate, dsKey crypto.Signer) map[string][]byte {
+func (s *State) FilesWith(t TB, d Doc, ds *x509.Certificate, dsKey crypto.Signer) map[string][]byte {
 	t.Helper()
 	groups := map[int][]byte{}
 	var mrz []byte

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
-	"testing"
 
 	"github.com/checkpoint-edge/checkpoint/vision"
 )
@@ -12,7 +11,7 @@ import (
 // PassportPhoto turns a photo file into what an issuer stores in DG2: at
 // most 480 pixels wide, JPEG (a chip's photo is 15–40 KB, not a camera's
 // megabytes).
-func PassportPhoto(t testing.TB, path string) []byte {
+func PassportPhoto(t TB, path string) []byte {
 	t.Helper()
 	img, err := vision.LoadImage(path)
 	if err != nil {

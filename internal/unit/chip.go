@@ -169,6 +169,13 @@ func (c *chipUnit) Read(ctx context.Context, doc *mrz.Document, expected bool) l
 	if !c.reader.State().Healthy() {
 		return unreadable("chip reader not connected")
 	}
+	if !expected && !c.reader.State().CardPresent {
+		// A document not expected to carry a chip, and none on the
+		// reader: do not hold the lane waiting for one.
+		v.State, v.Line = lane.ChipSkipped, "no chip presented"
+		res.View = v
+		return res
+	}
 	key, err := emrtd.KeyFromMRZ(doc)
 	if err != nil {
 		return unreadable("the MRZ does not give a usable chip key")
