@@ -24,9 +24,10 @@ DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-dat
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
 # Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
-# with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
+# with the vpcd virtual reader, opj_compress for JPEG 2000 test faces, and
+# openssl as an independent verifier of the test PKI and EF.SOD.
 # Test machines only: a vpcd reader accepts any TCP client as a card.
-DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools
+DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools openssl
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
