@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -335,4 +336,27 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// FuzzVerifyDump feeds arbitrary dump files to ParseDump and Verify, as
+// `checkpointctl chip verify` would.
+func FuzzVerifyDump(f *testing.F) {
+	s := testissuer.NewState(f, "UT")
+	files := s.Files(f, testissuer.Doc{MRZ: annaMRZ, Face: []byte("\xff\xd8\xff face")})
+	d := emrtd.Dump{Format: emrtd.DumpFormat, Files: files, ActiveAuth: &emrtd.AAExchange{Challenge: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Response: []byte{9}}}
+	b, _ := json.Marshal(d)
+	f.Add(b)
+	f.Add([]byte(`{"format":"checkpoint-chip-dump/1","files":{"DG1":"YQA="}}`))
+	store := pa.NewStore()
+	store.InstallTrust(pa.Set{CSCAs: []*x509.Certificate{s.CSCA}})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := emrtd.ParseDump(b)
+		if err != nil {
+			return
+		}
+		r := emrtd.Verify(d, store, annaDoc(t), emrtd.VerifyOptions{})
+		if r.Verdict == "" || (r.Verdict != emrtd.Failed && r.PA.Status == pa.Invalid) {
+			t.Fatalf("verdict %q with PA %s", r.Verdict, r.PA.Status)
+		}
+	})
 }
