@@ -10,7 +10,7 @@ import (
 func TestChipPhotoRoute(t *testing.T) {
 	f := newFixture(t)
 	f.b.txs = append(f.b.txs, &lane.Transaction{ID: "tx2", State: "decided", Decision: lane.Refer,
-		Chip: &lane.ChipView{State: lane.ChipRead, Verdict: "failed", Line: "chip FAILED: DG1 does not match the signed hash", HasPhoto: true},
+		Chip:     &lane.ChipView{State: lane.ChipRead, Verdict: "failed", Line: "chip FAILED: DG1 does not match the signed hash", HasPhoto: true},
 		ChipJPEG: []byte("\xff\xd8chip")})
 	c := client(t)
 	if code, _ := get(t, c, f.srv.URL+"/api/transactions/tx2/chip.jpg"); code != 401 {
