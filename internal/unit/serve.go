@@ -146,6 +146,9 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 	mux.Handle("GET /metrics", u.metrics.Handler())
 	mux.Handle("POST /v1/watchlist/screen", u.screenHandler())
 	u.adminRoutes(mux)
+	for _, hook := range adminHooks {
+		hook(u, mux)
+	}
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
@@ -174,6 +177,9 @@ func (u *Unit) Health() lane.Health {
 			}
 			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
 		}
+	}
+	if u.chip != nil {
+		u.chip.health(&h)
 	}
 	h.TransactionsDone = u.txDone.Load()
 	if n := u.txLast.Load(); n > 0 {
@@ -231,6 +237,7 @@ func (u *Unit) Status() Status {
 	}
 	obs := u.outbox.Status()
 	s.Outbox = &obs
+	s.Channels = u.channelStatus()
 	u.errMu.Lock()
 	s.Errors = append([]ErrorEntry(nil), u.errors...)
 	u.errMu.Unlock()
