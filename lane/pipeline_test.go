@@ -45,11 +45,13 @@ func (q *recQueue) Enqueue(ctx context.Context, it Item) error {
 type recAudit struct {
 	mu      sync.Mutex
 	entries []string
+	fields  []map[string]string
 }
 
 func (a *recAudit) Append(kind, actor, action string, fields map[string]string) error {
 	a.mu.Lock()
 	a.entries = append(a.entries, kind+"/"+actor+"/"+action)
+	a.fields = append(a.fields, fields)
 	a.mu.Unlock()
 	return nil
 }
