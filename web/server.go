@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -25,7 +24,10 @@ var assets embed.FS
 type Backend interface {
 	Recent(n int) []lane.Transaction
 	Transaction(id string) *lane.Transaction
-	Decide(ctx context.Context, txID, officer, verdict, note string) (*lane.Transaction, error)
+	// Pending are the transactions awaiting a verdict, oldest first.
+	Pending() []lane.Transaction
+	History(q lane.HistoryQuery) []lane.Summary
+	Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error)
 	Health() lane.Health
 	Subscribe(buffer int) (<-chan lane.Event, func())
 }
@@ -39,6 +41,7 @@ type Options struct {
 	SessionTTL   time.Duration
 	Secure       bool // cookies only over TLS
 	Metrics      http.Handler
+	Page         PageOptions
 	Logger       *slog.Logger
 	Now          func() time.Time
 }
@@ -52,6 +55,8 @@ type Server struct {
 	sess map[string]session
 	fail map[string]failures // by officer id: lockout after repeated wrong PINs
 	tick map[string]session  // one-time sign-in tickets from the sign-in socket
+	// shown is what each session was shown (queue.go).
+	shown shownSets
 }
 
 type session struct {
@@ -91,11 +96,7 @@ func New(b Backend, opt Options) *Server {
 	s.mux.HandleFunc("GET /login/ticket", s.redeemTicket)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /{$}", s.auth(s.index))
-	s.mux.HandleFunc("GET /api/state", s.auth(s.state))
-	s.mux.HandleFunc("GET /api/events", s.auth(s.events))
-	s.mux.HandleFunc("GET /api/transactions/{id}/face.jpg", s.auth(s.faceImage))
-	s.mux.HandleFunc("GET /api/transactions/{id}/hits/{n}/photo.jpg", s.auth(s.hitPhoto))
-	s.mux.HandleFunc("POST /api/transactions/{id}/decision", s.auth(s.decide))
+	s.officerRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if opt.Metrics != nil {
 		s.mux.Handle("GET /metrics", opt.Metrics)
@@ -253,6 +254,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.sess, c.Value)
 		s.mu.Unlock()
+		s.forgetSession(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -262,117 +264,6 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	b, _ := assets.ReadFile("assets/index.html")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b)
-}
-
-type stateView struct {
-	Officer      Officer            `json:"officer"`
-	Health       lane.Health        `json:"health"`
-	Transactions []lane.Transaction `json:"transactions"`
-}
-
-func (s *Server) state(w http.ResponseWriter, r *http.Request) {
-	o := officerFrom(r)
-	o.PINHash = ""
-	writeJSON(w, http.StatusOK, stateView{Officer: o, Health: s.b.Health(), Transactions: s.b.Recent(10)})
-}
-
-// events streams lane events as server-sent events, with a health beat.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	ch, cancel := s.b.Subscribe(64)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	send := func(ev lane.Event) bool {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return true
-		}
-		if _, err := w.Write([]byte("event: " + ev.Type + "\ndata: ")); err != nil {
-			return false
-		}
-		w.Write(b)
-		w.Write([]byte("\n\n"))
-		fl.Flush()
-		return true
-	}
-	h := s.b.Health()
-	send(lane.Event{Type: lane.EventHealth, Health: &h})
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case ev, ok := <-ch:
-			if !ok || !send(ev) {
-				return
-			}
-		case <-tick.C:
-			h := s.b.Health()
-			if !send(lane.Event{Type: lane.EventHealth, Health: &h}) {
-				return
-			}
-		}
-	}
-}
-
-func (s *Server) faceImage(w http.ResponseWriter, r *http.Request) {
-	tx := s.b.Transaction(r.PathValue("id"))
-	if tx == nil || len(tx.FaceJPEG) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(tx.FaceJPEG)
-}
-
-func (s *Server) hitPhoto(w http.ResponseWriter, r *http.Request) {
-	tx := s.b.Transaction(r.PathValue("id"))
-	n := 0
-	for _, c := range r.PathValue("n") {
-		if c < '0' || c > '9' || n > 1000 {
-			http.NotFound(w, r)
-			return
-		}
-		n = n*10 + int(c-'0')
-	}
-	if tx == nil || n >= len(tx.Hits) || len(tx.Hits[n].Photo) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(tx.Hits[n].Photo)
-}
-
-func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Verdict string `json:"verdict"`
-		Note    string `json:"note"`
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 8192)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, "bad request body", http.StatusBadRequest)
-		return
-	}
-	o := officerFrom(r)
-	tx, err := s.b.Decide(r.Context(), r.PathValue("id"), o.ID, req.Verdict, req.Note)
-	switch {
-	case errors.Is(err, lane.ErrUnknownTransaction):
-		http.Error(w, err.Error(), http.StatusNotFound)
-	case errors.Is(err, lane.ErrBadVerdict):
-		http.Error(w, err.Error(), http.StatusBadRequest)
-	case err != nil:
-		s.opt.Logger.Error("officer decision not recorded", "err", err)
-		http.Error(w, "decision NOT recorded: "+err.Error(), http.StatusServiceUnavailable)
-	default:
-		writeJSON(w, http.StatusOK, tx.Officer)
-	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

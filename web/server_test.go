@@ -46,20 +46,22 @@ func (b *backend) Transaction(id string) *lane.Transaction {
 	}
 	return nil
 }
-func (b *backend) Decide(ctx context.Context, id, officer, verdict, note string) (*lane.Transaction, error) {
-	tx := b.Transaction(id)
+func (b *backend) Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error) {
+	tx := b.Transaction(r.TxID)
 	if tx == nil {
 		return nil, lane.ErrUnknownTransaction
 	}
-	if verdict != "confirmed" && verdict != "false_positive" && verdict != "referred" && verdict != "cleared" {
+	if r.Verdict != "confirmed" && r.Verdict != "false_positive" && r.Verdict != "referred" && r.Verdict != "cleared" {
 		return nil, lane.ErrBadVerdict
 	}
 	b.mu.Lock()
-	b.verdicts = append(b.verdicts, officer+":"+verdict)
-	tx.Officer = &lane.OfficerDecision{Officer: officer, Verdict: verdict, Recorded: true}
+	b.verdicts = append(b.verdicts, r.Officer+":"+r.Verdict)
+	tx.Officer = &lane.OfficerDecision{Officer: r.Officer, Verdict: r.Verdict, Recorded: true}
 	b.mu.Unlock()
 	return tx, nil
 }
+func (b *backend) Pending() []lane.Transaction                { return nil }
+func (b *backend) History(q lane.HistoryQuery) []lane.Summary { return nil }
 func (b *backend) Health() lane.Health {
 	return lane.Health{Unit: "desk-01", Mode: "desk", Scanner: "connected"}
 }
@@ -207,6 +209,10 @@ func TestDecisionAndCSRF(t *testing.T) {
 		t.Fatalf("cross origin: %d", code)
 	}
 	ok := map[string]string{"X-Checkpoint": "1"}
+	if code := post(t, c, u, `{"verdict":"confirmed"}`, ok); code != 409 {
+		t.Fatalf("verdict before the page showed the transaction: %d, want 409", code)
+	}
+	get(t, c, f.srv.URL+"/api/state") // the page shows tx1
 	if code := post(t, c, u, `{"verdict":"maybe"}`, ok); code != 400 {
 		t.Fatalf("bad verdict: %d", code)
 	}

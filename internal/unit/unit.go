@@ -174,8 +174,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ},
 		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now},
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
-		Logger:  logger.With("component", "lane"),
-		Observe: u.observe,
+		Logger:   logger.With("component", "lane"),
+		Observe:  u.observe,
+		Discreet: discreetPolicy(cfg.Officer.Discreet),
 	}
 	if u.camera != nil {
 		// Stop at the first face that passes the gate with a decent score,
