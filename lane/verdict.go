@@ -169,7 +169,10 @@ func (p *Pipeline) Record(ctx context.Context, r VerdictRequest) (*Transaction, 
 
 	od := &OfficerDecision{ID: r.TxID + "/" + strconv.Itoa(n+1), Officer: r.Officer, Verdict: r.Verdict, Reason: r.Reason,
 		Note: r.Note, Supersedes: r.Supersedes, ChangeReason: r.Change, Candidates: r.Candidates, At: p.cfg.Now()}
-	payload, err := json.Marshal(verdictPayload{TxID: r.TxID, Unit: p.cfg.Unit, MachineDecision: machine, OfficerDecision: od})
+	// Headquarters receives the record only once it is durable here.
+	sent := *od
+	sent.Recorded = true
+	payload, err := json.Marshal(verdictPayload{TxID: r.TxID, Unit: p.cfg.Unit, MachineDecision: machine, OfficerDecision: &sent})
 	if err != nil {
 		return nil, fmt.Errorf("lane: encode verdict: %w", err)
 	}

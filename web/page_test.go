@@ -39,7 +39,7 @@ func (l *laneBackend) History(q lane.HistoryQuery) []lane.Summary { return l.p.H
 func (l *laneBackend) Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error) {
 	return l.p.Record(ctx, r)
 }
-func (l *laneBackend) Health() lane.Health                          { return l.health }
+func (l *laneBackend) Health() lane.Health                         { return l.health }
 func (l *laneBackend) Subscribe(n int) (<-chan lane.Event, func()) { return l.b.Subscribe(n) }
 
 // outboxQueue puts lane items in the real outbox.
