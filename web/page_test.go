@@ -100,7 +100,7 @@ type scriptedFaces struct {
 func (f scriptedFaces) Up() bool { return true }
 func (f scriptedFaces) Capture(ctx context.Context, w time.Duration) (lane.FaceCapture, error) {
 	tr := f.s.cur()
-	if tr.photo == "" {
+	if tr.photo == "" || f.faces == "" {
 		return lane.FaceCapture{FacesSeen: 0}, nil
 	}
 	b, err := os.ReadFile(filepath.Join(f.faces, tr.photo))
@@ -132,9 +132,20 @@ var pageOfficers = []struct{ id, name, pin, lang string }{
 
 func newPageLane(t testing.TB, sound bool) *pageLane {
 	t.Helper()
-	faces, err := vision.FindFaces()
-	need(t, err == nil, "labelled face photos (../shared/testdata/faces)")
+	return newLaneOf(t, sound, true)
+}
+
+// newAPILane is a lane without a camera: travellers without a hit are CLEAR.
+func newAPILane(t testing.TB) *pageLane {
+	t.Helper()
+	return newLaneOf(t, false, false)
+}
+
+func newLaneOf(t testing.TB, sound, camera bool) *pageLane {
+	t.Helper()
+	faces, _ := vision.FindFaces() // photos are needed only where a test shows them (photo)
 	dir := t.TempDir()
+	var err error
 	l := &pageLane{t: t, dir: dir, faces: faces, script: &scripted{next: &traveller{}}}
 	kek := filepath.Join(dir, "outbox.kek")
 	if err := seal.GenerateKeyFile(kek); err != nil {
@@ -152,9 +163,12 @@ func newPageLane(t testing.TB, sound bool) *pageLane {
 	discreet := func(h lane.HitView) bool {
 		return h.Action == "discreet_check" || h.Category == "foreign_terrorist_fighter"
 	}
-	l.p, err = lane.New(lane.Config{Unit: "desk-01", Mode: "desk", Policy: lane.Policy{ReferWithoutFace: true, ReferInvalidMRZ: true},
-		Faces: scriptedFaces{s: l.script, faces: faces}, Checker: scriptedChecker{l.script}, Queue: outboxQueue{l.ob},
-		Audit: auditLog{l.al}, Broker: b, Discreet: discreet})
+	cfg := lane.Config{Unit: "desk-01", Mode: "desk", Policy: lane.Policy{ReferWithoutFace: true, ReferInvalidMRZ: true},
+		Checker: scriptedChecker{l.script}, Queue: outboxQueue{l.ob}, Audit: auditLog{l.al}, Broker: b, Discreet: discreet}
+	if camera {
+		cfg.Faces = scriptedFaces{s: l.script, faces: faces}
+	}
+	l.p, err = lane.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +266,7 @@ func (l *pageLane) start(tr *traveller) func() (*lane.Transaction, error) {
 // photo reads a shared face photo (the listed person's reference photo).
 func (l *pageLane) photo(name string) []byte {
 	l.t.Helper()
+	need(l.t, l.faces != "", "labelled face photos (../shared/testdata/faces)")
 	b, err := os.ReadFile(filepath.Join(l.faces, name))
 	if err != nil {
 		l.t.Fatal(err)

@@ -127,6 +127,13 @@ func (s *Server) wasShown(r *http.Request, id string) bool {
 	return ok
 }
 
+// beginShift starts a session's shift (at sign-in).
+func (s *Server) beginShift(token string, now time.Time) {
+	s.shown.mu.Lock()
+	defer s.shown.mu.Unlock()
+	s.shownSet(token, now)
+}
+
 // shiftStart is when this session's shift began.
 func (s *Server) shiftStart(r *http.Request) time.Time {
 	s.shown.mu.Lock()

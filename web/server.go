@@ -231,6 +231,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, o Officer,
 	now := s.opt.Now()
 	s.mu.Lock()
 	s.sess[t] = session{officer: o, expires: now.Add(s.opt.SessionTTL)}
+	s.beginShift(t, now)
 	for k, v := range s.sess {
 		if now.After(v.expires) {
 			delete(s.sess, k)
