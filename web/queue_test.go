@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ func apiVerdict(t *testing.T, c *http.Client, base, id, body string) (int, strin
 	req, _ := http.NewRequest("POST", base+"/api/transactions/"+id+"/verdict", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Checkpoint", "1")
+	req.Header.Set("Origin", base) // as the page's own fetch sends it
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,10 @@ func apiVerdict(t *testing.T, c *http.Client, base, id, body string) (int, strin
 func apiLogin(t *testing.T, base string, id, pin string) *http.Client {
 	t.Helper()
 	c := client(t)
-	resp, err := c.PostForm(base+"/login", map[string][]string{"officer": {id}, "pin": {pin}})
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(url.Values{"officer": {id}, "pin": {pin}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
