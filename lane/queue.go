@@ -260,15 +260,21 @@ func fold(s string) string {
 	if len(s) > 256 {
 		s = s[:256]
 	}
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(unicode.ToUpper(r))
+	s = strings.ToValidUTF8(s, "")
+	// Decompose, drop marks and punctuation, upper-case; upper-casing can
+	// make a letter that decomposes again (ǆ → Ǆ), so once more.
+	for range 2 {
+		var b strings.Builder
+		for _, r := range norm.NFD.String(s) {
+			switch {
+			case unicode.Is(unicode.Mn, r):
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(unicode.ToUpper(r))
+			}
 		}
+		s = b.String()
 	}
-	return b.String()
+	return s
 }
 
 // ISO2 is an ICAO country code as ISO 3166 alpha-2 ("KOR" → "KR", "D" →

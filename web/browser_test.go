@@ -4,40 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/checkpoint-edge/checkpoint/internal/browsertest"
 )
 
-// One headless Chromium for the whole test binary; each test gets its own
-// browser context (its own cookies, so its own officer session) and tab.
-
-var (
-	browserOnce   sync.Once
-	browserCtx    context.Context
-	browserCancel context.CancelFunc
-	browserErr    error
-)
+// One headless Chromium for the whole test binary (internal/browsertest);
+// each test gets its own browser context (its own cookies, so its own
+// officer session) and tab.
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if browserCancel != nil {
-		browserCancel()
-	}
+	browsertest.Close()
 	os.Exit(code)
-}
-
-func chromiumPath() string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // tab opens a fresh browser context and tab at the given viewport size.
@@ -46,70 +29,12 @@ func tab(t *testing.T, w, h int64) context.Context {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	path := chromiumPath()
-	need(t, path != "", "chromium (make deps installs it)")
-	browserOnce.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.Flag("headless", true), chromedp.Flag("disable-quic", true),
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-			chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-			chromedp.Flag("hide-scrollbars", false),
-			chromedp.WindowSize(1400, 1000))
-		dir, err := os.MkdirTemp("", "checkpoint-web-chromium")
-		if err != nil {
-			browserErr = err
-			return
-		}
-		opts = append(opts, chromedp.UserDataDir(dir))
-		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, bcancel := chromedp.NewContext(actx)
-		// Start the browser on a context without a deadline: it lives as
-		// long as the test binary.
-		if err := chromedp.Do(bctx); err != nil {
-			browserErr = err
-		}
-		browserCtx = bctx
-		browserCancel = func() { bcancel(); acancel(); os.RemoveAll(dir) }
-	})
-	if browserErr != nil {
-		t.Fatalf("starting chromium: %v", browserErr)
-	}
-	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tctx, chromedp.EmulateViewport(w, h)); err != nil {
-		t.Fatalf("viewport: %v", err)
-	}
-	return tctx
+	return browsertest.Tab(t, w, h, 2*time.Minute)
 }
 
-// artifacts is where screenshots go: $CHECKPOINT_ARTIFACTS or <repo>/artifacts.
-func artifactsDir(t *testing.T) string {
-	dir := os.Getenv("CHECKPOINT_ARTIFACTS")
-	if dir == "" {
-		dir, _ = filepath.Abs("../artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func artifactsDir(t *testing.T) string { return browsertest.Artifacts(t) }
 
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	p := filepath.Join(artifactsDir(t), name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s", p)
-}
+func shot(t *testing.T, ctx context.Context, name string) { browsertest.Screenshot(t, ctx, name) }
 
 func signIn(t *testing.T, ctx context.Context, l *pageLane, id, pin string) {
 	t.Helper()

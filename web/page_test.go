@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/audit"
+	"github.com/checkpoint-edge/checkpoint/internal/browsertest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/mrz"
@@ -197,16 +198,7 @@ func newLaneOf(t testing.TB, sound, camera bool) *pageLane {
 }
 
 // need fails in CI and skips elsewhere when a prerequisite is missing.
-func need(t testing.TB, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s missing (make test installs it)", what)
-	}
-	t.Skipf("%s missing", what)
-}
+func need(t testing.TB, ok bool, what string) { t.Helper(); browsertest.Need(t, ok, what) }
 
 // scan runs one traveller through the lane and returns the decided
 // transaction.

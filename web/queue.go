@@ -54,8 +54,11 @@ type shownSet struct {
 }
 
 const (
-	maxShown         = 20000
-	maxShownSessions = 256
+	maxShown         = 5000 // a shift's travellers at one desk, as lane.DefaultMaxHistory
+	maxShownSessions = 64
+	// maxPendingAnswer bounds the queue sent with the state; the page
+	// shows the count of the rest.
+	maxPendingAnswer = 1000
 )
 
 func sessionToken(r *http.Request) string {
@@ -160,12 +163,14 @@ type settingsView struct {
 }
 
 type stateView struct {
-	Officer    officerView        `json:"officer"`
-	Settings   settingsView       `json:"settings"`
-	Health     lane.Health        `json:"health"`
-	Current    *lane.Transaction  `json:"current,omitempty"` // the newest transaction at the lane
-	Pending    []lane.Transaction `json:"pending"`           // awaiting a verdict, oldest first
-	ShiftStart time.Time          `json:"shift_start"`
+	Officer  officerView        `json:"officer"`
+	Settings settingsView       `json:"settings"`
+	Health   lane.Health        `json:"health"`
+	Current  *lane.Transaction  `json:"current,omitempty"` // the newest transaction at the lane
+	Pending  []lane.Transaction `json:"pending"`           // awaiting a verdict, oldest first
+	// PendingTotal counts them all, when there are more than Pending holds.
+	PendingTotal int       `json:"pending_total"`
+	ShiftStart   time.Time `json:"shift_start"`
 }
 
 func (s *Server) officerView(o Officer) officerView {
@@ -182,6 +187,8 @@ func (s *Server) officerView(o Officer) officerView {
 func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 	v := stateView{Officer: s.officerView(officerFrom(r)), Settings: settingsView{Sound: s.opt.Page.Sound, Languages: Languages},
 		Health: s.b.Health(), Pending: s.b.Pending(), ShiftStart: s.shiftStart(r)}
+	v.PendingTotal = len(v.Pending)
+	v.Pending = v.Pending[:min(len(v.Pending), maxPendingAnswer)]
 	if rec := s.b.Recent(1); len(rec) > 0 {
 		v.Current = &rec[0]
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/checkpoint-edge/checkpoint/internal/browsertest"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
 )
 
@@ -50,16 +51,7 @@ func daemonBinary(t *testing.T) string {
 }
 
 // artifacts is where screenshots go: $CHECKPOINT_ARTIFACTS or <repo>/artifacts.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("CHECKPOINT_ARTIFACTS")
-	if dir == "" {
-		dir, _ = filepath.Abs("../../artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func artifacts(t *testing.T) string { return browsertest.Artifacts(t) }
 
 type daemon struct {
 	cmd  *exec.Cmd
@@ -124,58 +116,16 @@ type writerFunc func([]byte) (int, error)
 
 func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
 
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	unittest.Need(t, false, "chromium (make deps installs it)")
-	return ""
-}
-
-// One Chromium per test binary; each test gets its own browser context
-// (its own cookies) and tab.
-var (
-	browserOnce   sync.Once
-	browserCtx    context.Context
-	browserCancel context.CancelFunc
-	browserErr    error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if browserCancel != nil {
-		browserCancel()
-	}
+	browsertest.Close()
 	os.Exit(code)
 }
 
+// browser opens a tab with its own cookies on the test binary's one
+// Chromium (internal/browsertest).
 func browser(t *testing.T) (context.Context, context.CancelFunc) {
-	path := chromium(t)
-	browserOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "checkpointd-chromium")
-		if err != nil {
-			browserErr = err
-			return
-		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.Flag("headless", true), chromedp.Flag("disable-quic", true),
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-			chromedp.UserDataDir(dir), chromedp.WindowSize(1400, 1000))
-		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, bcancel := chromedp.NewContext(actx)
-		browserErr = chromedp.Do(bctx)
-		browserCtx, browserCancel = bctx, func() { bcancel(); acancel(); os.RemoveAll(dir) }
-	})
-	if browserErr != nil {
-		t.Fatalf("starting chromium: %v", browserErr)
-	}
-	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	tctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
-	return tctx, func() { tcancel(); cancel() }
+	return browsertest.Tab(t, 1400, 1000, 3*time.Minute), func() {}
 }
 
 // waitJS polls a JavaScript condition on the page.

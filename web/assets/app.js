@@ -529,7 +529,9 @@ function renderQueue() {
     ol.append(li);
   }
   S.arrived = null;
-  const n = S.pending.length;
+  // More waiting than the page was sent (past maxPendingAnswer): the
+  // count says so; decided ones make room for the rest at the next load.
+  const n = Math.max(S.pending.length, S.pendingTotal || 0);
   text($("queue-count"), n);
   $("queue-count").className = "count" + (n ? " some" : "");
   $("queue-empty").hidden = n > 0;
@@ -743,6 +745,7 @@ async function load() {
   // The server's queue is the truth: the page's own is rebuilt from it.
   S.pending = [];
   for (const tx of s.pending || []) upsert(tx);
+  S.pendingTotal = s.pending_total || 0;
   if (s.current) upsert(s.current);
   document.body.classList.remove("loading");
   if (S.follow || !S.txs.has(S.viewId)) {
