@@ -59,7 +59,7 @@ type lane struct {
 	c *scriptChecker
 }
 
-func newLane(t *testing.T, cfg Config, results ...CheckResult) *lane {
+func newLane(t testing.TB, cfg Config, results ...CheckResult) *lane {
 	t.Helper()
 	l := &lane{q: &recQueue{}, a: &recAudit{}, c: &scriptChecker{results: results}}
 	cfg.Checker, cfg.Queue, cfg.Audit, cfg.Broker = l.c, l.q, l.a, NewBroker()

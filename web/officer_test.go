@@ -33,6 +33,7 @@ var screens = []struct {
 // photos and the verdict keys are inside the viewport without scrolling,
 // at both sizes, and nothing scrolls the page.
 func TestEssentialsFitTheScreen(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	for _, sc := range screens {
 		t.Run(sc.name, func(t *testing.T) {
@@ -110,6 +111,7 @@ func pendingCount(t *testing.T, ctx context.Context) int {
 // decided, through later travellers and a reload; the officer moves
 // between items; no single key dismisses a HIT.
 func TestWorkQueue(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	ctx := tab(t, 1366, 768)
 	signIn(t, ctx, l, "o1", "246810")
@@ -194,6 +196,7 @@ func TestWorkQueue(t *testing.T) {
 // are refused visibly and land on no one; a verdict is changed only with a
 // reason, and both stay on record; refusals by the server are shown.
 func TestKeysThatCannotHurt(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	ctx := tab(t, 1366, 768)
 	signIn(t, ctx, l, "o1", "246810")
@@ -224,7 +227,7 @@ func TestKeysThatCannotHurt(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFlash(t, ctx, "The screen just changed: the key was NOT applied")
-	eval[bool](t, ctx, `(guardMs = 700, true)`)
+	eval[bool](t, ctx, `(guardMs = 100, true)`)
 	if n := len(verdictsFor(l, next.ID)); n != 0 {
 		t.Fatalf("a key pressed as the screen changed was recorded")
 	}
@@ -318,6 +321,7 @@ func auditEntries(t *testing.T, l *pageLane) []audit.Entry {
 // TestDiscreetCheck: the officer sees a discreet check clearly; the
 // screen does not shout it: no red banner, no category in words, no sound.
 func TestDiscreetCheck(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, true)
 	for _, sc := range screens {
 		t.Run(sc.name, func(t *testing.T) {
@@ -361,6 +365,7 @@ func TestDiscreetCheck(t *testing.T) {
 // TestArabic: an officer whose account says Arabic gets the page right to
 // left, in Arabic, at both sizes; the keys work whatever the layout.
 func TestArabic(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	for _, sc := range screens {
 		t.Run(sc.name, func(t *testing.T) {
@@ -406,6 +411,7 @@ func TestArabic(t *testing.T) {
 // candidate's photo beside the live capture, similarity in words, judged
 // one by one, recorded like any verdict.
 func TestPossibleMatches(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	ctx := tab(t, 1366, 768)
 	signIn(t, ctx, l, "o1", "246810")
@@ -453,6 +459,7 @@ func TestPossibleMatches(t *testing.T) {
 // document; a verdict with a note; the hand-over sheet prints what the
 // second line needs and no more.
 func TestHistoryAndHandover(t *testing.T) {
+	t.Parallel()
 	l := newPageLane(t, false)
 	ctx := tab(t, 1366, 768)
 	signIn(t, ctx, l, "o1", "246810")

@@ -759,10 +759,14 @@ async function load() {
 
 function connect() {
   const es = new EventSource("/api/events");
+  // Events sent before the stream opened are not replayed: once it is
+  // open, read the lane's state again, so a traveller who started in
+  // between is not missed.
+  es.onopen = () => { S.streaming = true; load(); };
   const onTx = (type) => (e) => { const ev = JSON.parse(e.data); if (ev.transaction) onEvent(type, ev.transaction); };
   for (const type of ["transaction_started", "face_captured", "decision", "officer_decision"]) es.addEventListener(type, onTx(type));
   es.addEventListener("health", (e) => renderHealth(JSON.parse(e.data).health));
-  es.onerror = () => { es.close(); setTimeout(() => load().then((ok) => ok && connect()), 2000); };
+  es.onerror = () => { S.streaming = false; es.close(); setTimeout(() => load().then((ok) => ok && connect()), 2000); };
 }
 
 load().then((ok) => ok && connect());
