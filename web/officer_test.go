@@ -76,6 +76,17 @@ func TestEssentialsFitTheScreen(t *testing.T) {
 				t.Errorf("engineering text on the officer's screen:\n%s", plain)
 			}
 			shot(t, ctx, fmt.Sprintf("officer-hit-%s.png", sc.name))
+			// The chip reader's panel has its place: with it, the three
+			// photos and the keys still fit.
+			eval[bool](t, ctx, fmt.Sprintf(`(S.txs.get(%q).chip = {status: "failed", has_photo: false}, render(), true)`, hit.ID))
+			for _, sel := range []string{"#chip-panel", "#face-live", "#face-ref", "#banner", "#btn-confirm", "#btn-clear"} {
+				inViewport(t, ctx, sel, w, h)
+			}
+			if got := textOf(t, ctx, "chip-status"); got != "Chip photo · chip FAILED" {
+				t.Errorf("chip line %q", got)
+			}
+			shot(t, ctx, fmt.Sprintf("officer-hit-chip-panel-%s.png", sc.name))
+			eval[bool](t, ctx, fmt.Sprintf(`(delete S.txs.get(%q).chip, render(), true)`, hit.ID))
 			// The technical detail is one click away.
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#tech summary"))); err != nil {
 				t.Fatal(err)

@@ -228,6 +228,8 @@ function render() {
   setPhoto($("face-ref"), $("face-ref-none"), rh && rh.has_photo ? base + "/hits/" + refIdx + "/photo.jpg" : null, t("photo.none"));
   text($("face-ref-cap"), rh ? t("photo.listed_of", { name: listedName(rh) }) : t("photo.listed"));
 
+  renderChip(tx);
+
   // Plain words, hit by hit.
   const ul = $("plain"); ul.replaceChildren();
   hits.forEach((h) => {
@@ -267,6 +269,21 @@ function render() {
   renderKeys(tx);
   text($("latency"), tx.latency_ms ? t("footer.latency", { ms: tx.latency_ms.toFixed(0) }) : "");
   text($("txid"), t("footer.tx", { id: tx.id }));
+}
+
+// renderChip fills the chip panel beside the two photos when the lane read
+// the document's chip: tx.chip = {status: "genuine" | "not_verified" |
+// "failed", has_photo}, the chip's photo (DG2) at
+// /api/transactions/<id>/chip.jpg. Without a chip reading the panel stays
+// hidden.
+function renderChip(tx) {
+  const c = tx.chip, panel = $("chip-panel");
+  panel.hidden = !c;
+  if (!c) return;
+  setPhoto($("chip-photo"), $("chip-photo-none"), c.has_photo ? "/api/transactions/" + encodeURIComponent(tx.id) + "/chip.jpg" : null, t("photo.none"));
+  const st = $("chip-status");
+  text(st, t("chip.photo") + " · " + words("chip.", c.status));
+  st.className = c.status === "genuine" ? "genuine" : c.status === "failed" ? "failed" : "";
 }
 
 // The technical detail, one click away, for the second line: raw codes,
