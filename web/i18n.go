@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The page's words come from message catalogues, one JSON file per
@@ -71,4 +73,76 @@ func placeholders(m string) []string {
 	p := placeholder.FindAllString(m, -1)
 	sort.Strings(p)
 	return slices.Compact(p)
+}
+
+var (
+	cataloguesOnce sync.Once
+	catalogues     map[string]Catalogue
+)
+
+// catalogue is lang's catalogue, loaded once; unknown languages get
+// English.
+func catalogue(lang string) Catalogue {
+	cataloguesOnce.Do(func() {
+		catalogues = map[string]Catalogue{}
+		for _, l := range Languages {
+			c, err := LoadCatalogue(l)
+			if err != nil {
+				panic(err) // the embedded catalogues are checked by TestCatalogues
+			}
+			catalogues[l] = c
+		}
+	})
+	if c, ok := catalogues[lang]; ok {
+		return c
+	}
+	return catalogues["en"]
+}
+
+// T is the message key in c, English when c lacks it, the key itself when
+// both do.
+func (c Catalogue) T(key string) string {
+	if m, ok := c[key]; ok {
+		return m
+	}
+	if m, ok := catalogue("en")[key]; ok {
+		return m
+	}
+	return key
+}
+
+// languageNames are the languages as their speakers write them.
+var languageNames = map[string]string{"en": "English", "fr": "Français", "ar": "العربية"}
+
+type loginLanguage struct {
+	Code, Name string
+	On         bool
+}
+
+type loginView struct {
+	Error, Lang, Dir string
+	T                func(string) string
+	Languages        []loginLanguage
+}
+
+// loginView words the sign-in page: in the language picked on it (?lang=),
+// else the unit's default; the officer's own language applies once signed
+// in.
+func (s *Server) loginView(r *http.Request) loginView {
+	lang := r.URL.Query().Get("lang")
+	if !slices.Contains(Languages, lang) {
+		lang = s.opt.Page.Language
+	}
+	if !slices.Contains(Languages, lang) {
+		lang = "en"
+	}
+	c := catalogue(lang)
+	v := loginView{Error: r.URL.Query().Get("e"), Lang: lang, Dir: "ltr", T: c.T}
+	if RTL(lang) {
+		v.Dir = "rtl"
+	}
+	for _, l := range Languages {
+		v.Languages = append(v.Languages, loginLanguage{Code: l, Name: languageNames[l], On: l == lang})
+	}
+	return v
 }

@@ -2,6 +2,9 @@ package web
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -64,6 +67,13 @@ func TestCataloguesCoverThePage(t *testing.T) {
 	for _, m := range regexp.MustCompile(`data-i18n="([a-z_.0-9]+)"`).FindAllStringSubmatch(string(html), -1) {
 		keys = append(keys, m[1])
 	}
+	login, err := os.ReadFile("assets/login.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`call \.T "([a-z_.0-9]+)"`).FindAllStringSubmatch(string(login), -1) {
+		keys = append(keys, m[1])
+	}
 	with := func(prefix string, codes ...string) {
 		for _, c := range codes {
 			keys = append(keys, prefix+c)
@@ -112,5 +122,29 @@ func TestCompare(t *testing.T) {
 	want := []string{"placeholders of a: [], want [{n}]", "empty b", "extra d"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Compare = %q, want %q", got, want)
+	}
+}
+
+// TestLoginPageLanguages: the sign-in page speaks the unit's default
+// language, or the one picked on it; Arabic right to left.
+func TestLoginPageLanguages(t *testing.T) {
+	s := New(&backend{Broker: lane.NewBroker()}, Options{Accounts: &Accounts{}, Page: PageOptions{Language: "fr"}})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, tc := range []struct{ url, want, dir string }{
+		{"/login", "Connexion de l’agent", `dir="ltr"`},
+		{"/login?lang=ar", "دخول الضابط", `dir="rtl"`},
+		{"/login?lang=en&e=locked", "Too many wrong PINs: wait one minute.", `lang="en"`},
+		{"/login?lang=xx", "Matricule", `lang="fr"`},
+	} {
+		resp, err := http.Get(srv.URL + tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), tc.want) || !strings.Contains(string(b), tc.dir) {
+			t.Errorf("%s: lacks %q or %s:\n%s", tc.url, tc.want, tc.dir, b)
+		}
 	}
 }

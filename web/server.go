@@ -187,7 +187,7 @@ func sameOrigin(r *http.Request) bool {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	loginTmpl.Execute(w, map[string]string{"Error": r.URL.Query().Get("e")})
+	loginTmpl.Execute(w, s.loginView(r))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
