@@ -23,6 +23,9 @@ export OPENBLAS_NUM_THREADS ?= 1
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
+# The officer page's fonts: DejaVu Sans covers Latin, Cyrillic and Arabic
+# (the page ships an Arabic, right-to-left catalogue).
+DEB_PACKAGES += fonts-dejavu-core
 # Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
 # with the vpcd virtual reader, opj_compress for JPEG 2000 test faces, and
 # openssl as an independent verifier of the test PKI and EF.SOD.
