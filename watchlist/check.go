@@ -44,8 +44,8 @@ type PersonSummary struct {
 	DisplayName string `json:"display_name"`
 	// Surname and GivenNames are the listed main name as fields, for
 	// screens that word their own explanations.
-	Surname    string `json:"surname,omitempty"`
-	GivenNames string `json:"given_names,omitempty"`
+	Surname     string `json:"surname,omitempty"`
+	GivenNames  string `json:"given_names,omitempty"`
 	Birth       string `json:"birth,omitempty"`
 	Nationality string `json:"nationality,omitempty"`
 	Sex         string `json:"sex,omitempty"`
