@@ -40,6 +40,10 @@ func (tx *Transaction) copyLocked() Transaction {
 	c := *tx
 	c.Hits = slices.Clone(tx.Hits)
 	c.Verdicts = slices.Clone(tx.Verdicts)
+	if tx.Chip != nil {
+		cv := *tx.Chip
+		c.Chip = &cv
+	}
 	if tx.Officer != nil {
 		od := *tx.Officer
 		c.Officer = &od
@@ -131,11 +135,16 @@ func (p *Pipeline) removeLocked(i int) {
 // Hits are replaced, not changed in place: copies handed out share the old
 // slice.
 func releaseImagesLocked(tx *Transaction) {
-	if tx.FaceJPEG == nil && !slices.ContainsFunc(tx.Hits, func(h HitView) bool { return h.Photo != nil }) {
+	if tx.FaceJPEG == nil && tx.ChipJPEG == nil && !slices.ContainsFunc(tx.Hits, func(h HitView) bool { return h.Photo != nil }) {
 		return
 	}
-	tx.FaceJPEG = nil
+	tx.FaceJPEG, tx.ChipJPEG = nil, nil
 	tx.Face.HasImage = false
+	if tx.Chip != nil {
+		cv := *tx.Chip // copies handed out share the old view
+		cv.HasPhoto = false
+		tx.Chip = &cv
+	}
 	hits := slices.Clone(tx.Hits)
 	for i := range hits {
 		hits[i].Photo, hits[i].HasPhoto = nil, false

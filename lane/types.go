@@ -239,8 +239,10 @@ type Transaction struct {
 	Discreet bool `json:"discreet,omitempty"`
 	// Pending is set on copies of a HIT or REFER that awaits the
 	// officer's verdict ("action required").
-	Pending    bool   `json:"pending"`
-	FaceJPEG   []byte `json:"-"`
+	Pending    bool      `json:"pending"`
+	Chip       *ChipView `json:"chip,omitempty"`
+	FaceJPEG   []byte    `json:"-"`
+	ChipJPEG   []byte    `json:"-"` // the chip's DG2 photo (JPEG), for the page
 	doc        *mrz.Document
 	descriptor []float32
 }
@@ -269,6 +271,8 @@ type Health struct {
 	ScannerError     string    `json:"scanner_error,omitempty"`
 	Camera           string    `json:"camera"`
 	CameraError      string    `json:"camera_error,omitempty"`
+	ChipReader       string    `json:"chip_reader,omitempty"` // connected, disconnected, disabled
+	ChipReaderError  string    `json:"chip_reader_error,omitempty"`
 	WatchlistSeq     uint64    `json:"watchlist_sequence"`
 	WatchlistAge     string    `json:"watchlist_age"`
 	WatchlistIssued  time.Time `json:"watchlist_issued_at,omitzero"`

@@ -63,7 +63,7 @@ HUB_PORT="$(free_port "${DEMO_HUB_PORT:-8443}")"
 # this script, which stops them in order: a child killed by the terminal's
 # SIGINT first would look like a crash.
 declare -A PIDS=()
-ORDER=(view feed checkpointd hub socat)
+ORDER=(view feed checkpointd pcscd hub socat)
 STOPPING=0
 cleanup() {
 	local rc=$?
@@ -154,6 +154,14 @@ setsid "$BIN/checkpoint-hub" serve --listen "127.0.0.1:$HUB_PORT" --bundles "$DE
 PIDS[hub]=$!
 wait_for hub 20 port_busy "$HUB_PORT"
 
+# The passport chip reader: a private pcscd with the vpcd virtual reader;
+# the feeder lays each chip traveller's emulated chip on it.
+: >"$LOGS/pcscd.log"
+rm -f "$DEMO/pcscd.comm" "$DEMO/vpcd.addr"
+setsid "$BIN/checkpointctl" demo pcscd --link "$DEMO/pcscd.comm" --vpcd-file "$DEMO/vpcd.addr" >>"$LOGS/pcscd.log" 2>&1 &
+PIDS[pcscd]=$!
+wait_for pcscd 30 test -s "$DEMO/vpcd.addr"
+
 setsid "$BIN/checkpointd" --config "$DEMO/checkpointd.yaml" >>"$LOGS/checkpointd.log" 2>&1 &
 PIDS[checkpointd]=$!
 say "demo: starting the daemon (loading the face models)"
@@ -162,7 +170,8 @@ say "demo: waiting for the watchlist from the hub"
 wait_for checkpointd 60 watchlist_installed
 
 setsid "$BIN/checkpointctl" demo feed --port "$DEMO/reader" --admin-socket "$DEMO/state/admin.sock" \
-	--file "$DEMO/travellers.mrz" >>"$LOGS/feed.log" 2>&1 &
+	--file "$DEMO/travellers.mrz" --chips "$DEMO/chips" --vpcd "$(cat "$DEMO/vpcd.addr")" \
+	--pcscd-socket "$DEMO/pcscd.comm" >>"$LOGS/feed.log" 2>&1 &
 PIDS[feed]=$!
 
 cat <<EOF
@@ -174,10 +183,13 @@ ${B}${G}Checkpoint demo is running${N}
                  or, as ${USER:-you}, without the PIN: open the link that
                  ${B}$BIN/checkpointctl officer signin --config $DEMO/checkpointd.yaml${N} prints
   Hub            https://127.0.0.1:$HUB_PORT (mutual TLS)
-  Logs           $LOGS/{checkpointd,hub,feed,socat}.log
+  Logs           $LOGS/{checkpointd,hub,feed,socat,pcscd}.log
 
   A traveller reaches the desk every few seconds; about four in ten are on
-  the watchlist (wanted persons, a stolen passport, a listed name).
+  the watchlist (wanted persons, a stolen passport, a listed name). Three
+  passports carry a chip (emulated, on a virtual PC/SC reader): one genuine,
+  one whose DG1 was altered after signing ("document integrity"), one whose
+  photo is someone else (the face does not match the chip).
   ${Y}Ctrl-C to stop.${N}
 
 EOF
@@ -193,10 +205,10 @@ PIDS[view]=$!
 
 # Run until Ctrl-C, or until a component dies.
 while :; do
-	wait -n "${PIDS[socat]}" "${PIDS[hub]}" "${PIDS[checkpointd]}" "${PIDS[feed]}" || true
+	wait -n "${PIDS[socat]}" "${PIDS[hub]}" "${PIDS[pcscd]}" "${PIDS[checkpointd]}" "${PIDS[feed]}" || true
 	# A signal interrupts wait; its trap then ends the script.
 	((STOPPING)) && break
-	for name in socat hub checkpointd feed; do
+	for name in socat hub pcscd checkpointd feed; do
 		kill -0 "${PIDS[$name]}" 2>/dev/null || fail "$name"
 	done
 done

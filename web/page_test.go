@@ -69,6 +69,10 @@ type traveller struct {
 	photo string // file in the shared faces directory, "" for no face
 	hits  []lane.HitView
 	hold  chan struct{} // when set, the check waits for it (a slow check)
+	// chip is what the chip reader reads, chipPhoto the shared photo its
+	// DG2 holds; nil: no chip presented.
+	chip      *lane.ChipResult
+	chipPhoto string
 }
 
 type scripted struct {
@@ -108,7 +112,34 @@ func (f scriptedFaces) Capture(ctx context.Context, w time.Duration) (lane.FaceC
 	if err != nil {
 		return lane.FaceCapture{}, err
 	}
-	return lane.FaceCapture{Captured: true, Quality: .82, JPEG: b, FacesSeen: 1}, nil
+	fc := lane.FaceCapture{Captured: true, Quality: .82, JPEG: b, FacesSeen: 1}
+	if tr.chip != nil {
+		// The live face's embedding, for the 1:1 with the chip photo.
+		fc.Descriptor, fc.ModelID = []float32{0.1, 0.2, 0.3}, "test-model"
+	}
+	return fc, nil
+}
+
+// scriptedChip reads the traveller's scripted chip.
+type scriptedChip struct {
+	s     *scripted
+	faces string
+}
+
+func (c scriptedChip) Up() bool { return true }
+func (c scriptedChip) Read(ctx context.Context, d *mrz.Document, expected bool) lane.ChipResult {
+	tr := c.s.cur()
+	if tr.chip == nil {
+		return lane.ChipResult{View: lane.ChipView{Expected: expected, State: lane.ChipSkipped, Line: "no chip"}}
+	}
+	r := *tr.chip
+	r.View.Expected = expected
+	if tr.chipPhoto != "" && c.faces != "" {
+		if b, err := os.ReadFile(filepath.Join(c.faces, tr.chipPhoto)); err == nil {
+			r.Photo, r.View.HasPhoto = b, true
+		}
+	}
+	return r
 }
 
 // pageLane is a signed-in-able officer page over a real lane.
@@ -164,10 +195,12 @@ func newLaneOf(t testing.TB, sound, camera bool) *pageLane {
 	discreet := func(h lane.HitView) bool {
 		return h.Action == "discreet_check" || h.Category == "foreign_terrorist_fighter"
 	}
-	cfg := lane.Config{Unit: "desk-01", Mode: "desk", Policy: lane.Policy{ReferWithoutFace: true, ReferInvalidMRZ: true},
+	cfg := lane.Config{Unit: "desk-01", Mode: "desk", Policy: lane.Policy{ReferWithoutFace: true, ReferInvalidMRZ: true,
+		Chip: lane.ChipPolicy{ReferIntegrity: true, ReferFaceMismatch: true, FaceDistance: 0.4, Expected: "none"}},
 		Checker: scriptedChecker{l.script}, Queue: outboxQueue{l.ob}, Audit: auditLog{l.al}, Broker: b, Discreet: discreet}
 	if camera {
 		cfg.Faces = scriptedFaces{s: l.script, faces: faces}
+		cfg.Chip = scriptedChip{s: l.script, faces: faces}
 	}
 	l.p, err = lane.New(cfg)
 	if err != nil {

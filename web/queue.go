@@ -34,6 +34,7 @@ func (s *Server) officerRoutes() {
 	s.mux.HandleFunc("GET /api/transactions/{id}", s.auth(s.transaction))
 	s.mux.HandleFunc("GET /api/transactions/{id}/face.jpg", s.auth(s.faceImage))
 	s.mux.HandleFunc("GET /api/transactions/{id}/hits/{n}/photo.jpg", s.auth(s.hitPhoto))
+	s.mux.HandleFunc("GET /api/transactions/{id}/chip.jpg", s.auth(s.chipPhoto))
 	s.mux.HandleFunc("POST /api/transactions/{id}/verdict", s.auth(s.verdict))
 	s.mux.HandleFunc("POST /api/transactions/{id}/decision", s.auth(s.verdict)) // the first page's route
 }
@@ -279,6 +280,17 @@ func (s *Server) faceImage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Write(tx.FaceJPEG)
+}
+
+// chipPhoto serves the passport chip's photo (DG2, as JPEG).
+func (s *Server) chipPhoto(w http.ResponseWriter, r *http.Request) {
+	tx := s.b.Transaction(r.PathValue("id"))
+	if tx == nil || len(tx.ChipJPEG) == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Write(tx.ChipJPEG)
 }
 
 func (s *Server) hitPhoto(w http.ResponseWriter, r *http.Request) {

@@ -177,6 +177,9 @@ func (u *Unit) Health() lane.Health {
 			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
 		}
 	}
+	if u.chip != nil {
+		u.chip.health(&h)
+	}
 	h.TransactionsDone = u.txDone.Load()
 	if n := u.txLast.Load(); n > 0 {
 		h.LastTransaction = time.Unix(0, n)

@@ -120,6 +120,8 @@ function renderHealth(h) {
   const wl = h.watchlist_sequence ? t("health.watchlist_version", { seq: h.watchlist_sequence, age: h.watchlist_age }) + (h.stale ? " · " + t("health.stale") : "") : t("health.none");
   chip("h-watchlist", t("health.watchlist"), wl, h.stale || !h.watchlist_sequence ? "bad" : "good");
   chip("h-link", t("health.link"), words("state.", h.link), h.link === "up" ? "good" : (h.link === "offline" ? "" : "warn"));
+  $("h-chipreader").hidden = !h.chip_reader;
+  if (h.chip_reader) chip("h-chipreader", t("health.chip_reader"), words("state.", h.chip_reader), h.chip_reader === "connected" ? "good" : (h.chip_reader === "disabled" ? "" : "bad"));
   chip("h-queue", t("health.outbox"), h.outbox_hits ? t("health.outbox_hits", { n: h.outbox_depth, hits: h.outbox_hits }) : String(h.outbox_depth), h.outbox_depth > 1000 ? "warn" : "good");
   const al = $("alarms");
   if (h.alarms && h.alarms.length) { al.hidden = false; text(al, "⚠ " + h.alarms.map((a) => words("alarm.", a)).join(" · ")); } else al.hidden = true;
@@ -229,6 +231,8 @@ function render() {
   text($("face-ref-cap"), rh ? t("photo.listed_of", { name: listedName(rh) }) : t("photo.listed"));
 
   renderChip(tx);
+  // Nothing listed to show: the chip's photo takes the listed photo's place.
+  $("fig-ref").hidden = !hits.length && !$("chip-panel").hidden;
 
   // Plain words, hit by hit.
   const ul = $("plain"); ul.replaceChildren();
@@ -271,19 +275,24 @@ function render() {
   text($("txid"), t("footer.tx", { id: tx.id }));
 }
 
-// renderChip fills the chip panel beside the two photos when the lane read
-// the document's chip: tx.chip = {status: "genuine" | "not_verified" |
-// "failed", has_photo}, the chip's photo (DG2) at
-// /api/transactions/<id>/chip.jpg. Without a chip reading the panel stays
-// hidden.
+// renderChip fills the chip panel beside the two photos when the lane
+// read (or tried to read) the document's chip: the chip's photo (DG2), and
+// one line: chip genuine, not verified or FAILED, and whether the live face
+// matches the chip's. The reader's own wording, with the checks that were
+// run, is in the technical detail.
 function renderChip(tx) {
   const c = tx.chip, panel = $("chip-panel");
-  panel.hidden = !c;
-  if (!c) return;
-  setPhoto($("chip-photo"), $("chip-photo-none"), c.has_photo ? "/api/transactions/" + encodeURIComponent(tx.id) + "/chip.jpg" : null, t("photo.none"));
+  panel.hidden = !c || c.state === "skipped";
+  if (panel.hidden) return;
+  setPhoto($("chip-photo"), $("chip-photo-none"), c.has_photo ? "/api/transactions/" + encodeURIComponent(tx.id) + "/chip.jpg" : null,
+    c.state === "reading" ? t("chip.reading") : t("photo.none"));
+  const f = c.face_1to1;
+  let line = c.state === "read" ? words("chip.", c.verdict) : c.state === "reading" ? t("chip.reading") : t("chip.unreadable");
+  if (f && f.compared) line += " · " + t(f.match ? "chip.face_match" : "chip.face_mismatch");
   const st = $("chip-status");
-  text(st, t("chip.photo") + " · " + words("chip.", c.status));
-  st.className = c.status === "genuine" ? "genuine" : c.status === "failed" ? "failed" : "";
+  text(st, t("chip.photo") + " · " + line);
+  const bad = c.verdict === "failed" || c.integrity_failed || (f && f.compared && !f.match) || (c.state === "unreadable" && c.expected);
+  st.className = bad ? "failed" : c.verdict === "genuine" ? "genuine" : "";
 }
 
 // The technical detail, one click away, for the second line: raw codes,
@@ -302,6 +311,14 @@ function renderTech(tx) {
     }
     box.append(d);
   });
+  const c = tx.chip;
+  if (c && c.state !== "skipped") {
+    const f = c.face_1to1 || {};
+    box.append(el("div", null, ["chip " + c.state, c.line, c.access, c.passive_auth && "PA " + c.passive_auth + (c.pa_failed_step ? " (" + c.pa_failed_step + ")" : ""),
+      c.active_auth && "AA " + c.active_auth, c.chip_auth && "CA " + c.chip_auth, (c.mismatches || []).length ? "DG1 ≠ print: " + c.mismatches.join(", ") : "",
+      f.compared ? t("tech.distance", { d: f.distance.toFixed(3) }) + " / " + f.threshold.toFixed(2) + " · q " + Math.round(f.live_quality * 100) + "% / " + Math.round(f.chip_quality * 100) + "%" : f.detail,
+      c.read_ms ? Math.round(c.read_ms) + " ms" : ""].filter(Boolean).join(" · ")));
+  }
   const doc = tx.document || {};
   for (const p of (doc.problems || [])) box.append(el("div", null, "MRZ: " + p));
   for (const c of (doc.corrections || [])) box.append(el("div", null, "MRZ autocorrect: " + c));
