@@ -37,6 +37,7 @@ type Config struct {
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
 	Channels  Channels  `yaml:"channels"`
+	Paxdata   Paxdata   `yaml:"paxdata"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
@@ -317,6 +318,7 @@ func (c *Config) fillPaths() {
 	def(&c.Audit.Path, "audit.log")
 	def(&c.Chip.Trust, "chip-trust.pem")
 	def(&c.Channels.Path, "channels.db")
+	def(&c.Paxdata.Path, "paxdata.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -439,6 +441,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateOfficer(bad)
 	errs = append(errs, c.validateChannels()...)
+	errs = append(errs, c.validatePaxdata()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}

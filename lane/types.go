@@ -139,6 +139,10 @@ type HitView struct {
 	Discreet bool   `json:"discreet,omitempty"`
 	HasPhoto bool   `json:"has_photo"`
 	Photo    []byte `json:"-"`
+
+	// Prearrival is set on a hit of kind "prearrival": the traveller was
+	// flagged before the flight landed (lane/prearrival.go).
+	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
 }
 
 // ListedPerson is what the watchlist holds about the person of a hit, as

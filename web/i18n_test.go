@@ -61,7 +61,7 @@ func TestCataloguesCoverThePage(t *testing.T) {
 	for _, m := range regexp.MustCompile(`\bt\("([a-z_.0-9]+)"`).FindAllStringSubmatch(string(js), -1) {
 		keys = append(keys, m[1])
 	}
-	for _, m := range regexp.MustCompile(`"((?:plain|picker|handover|cand|status)\.[a-z_]+)"`).FindAllStringSubmatch(string(js), -1) {
+	for _, m := range regexp.MustCompile(`"((?:plain|picker|handover|cand|status|prearrival)\.[a-z_]+)"`).FindAllStringSubmatch(string(js), -1) {
 		keys = append(keys, m[1])
 	}
 	for _, m := range regexp.MustCompile(`data-i18n="([a-z_.0-9]+)"`).FindAllStringSubmatch(string(html), -1) {
@@ -91,7 +91,8 @@ func TestCataloguesCoverThePage(t *testing.T) {
 	with("agree.birth.", lane.AgreeSameDay, lane.AgreeSameMonth, lane.AgreeSameYear, lane.AgreeClose, lane.AgreeDiffers, lane.AgreeUnknown)
 	with("agree.nationality.", lane.AgreeSame, lane.AgreeDiffers, lane.AgreeUnknown)
 	with("strength.", "strong", "possible", "weak")
-	with("kind.", "document", "person", "face")
+	with("kind.", "document", "person", "face", lane.HitKindPrearrival)
+	with("prearrival.", "by_document", "by_name_dob")
 	with("chip.", "genuine", "not_verified", "failed")
 	with("month.", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 	for _, code := range []string{"not_shown", "unknown_transaction", "not_decided", "already_decided", "stale_verdict", "moved_on",

@@ -97,6 +97,7 @@ func New(b Backend, opt Options) *Server {
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /{$}", s.auth(s.index))
 	s.officerRoutes()
+	s.arrivalsRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if opt.Metrics != nil {
 		s.mux.Handle("GET /metrics", opt.Metrics)

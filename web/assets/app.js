@@ -169,6 +169,10 @@ function plainLines(tx, h) {
       born: t("agree.birth." + (a.birth || "unknown")),
       nationality: t("agree.nationality." + (a.nationality || "unknown")),
     }));
+  } else if (h.kind === "prearrival" && h.prearrival) {
+    const p = h.prearrival;
+    out.push(t("plain.prearrival", { flight: p.flight, by: p.screened_by, time: fmtTime(p.screened_at), name: h.person || h.ref_id || "—" }));
+    out.push(t(p.matched_by === "document" ? "prearrival.by_document" : "prearrival.by_name_dob"));
   } else if (h.kind === "face") {
     const other = a.surname === "differs" || a.given_names === "differs";
     out.push(t(possible ? (other ? "plain.face_possible_other_name" : "plain.face_possible") : (other ? "plain.face_other_name" : "plain.face"), { name: listedName(h) }));
