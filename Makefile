@@ -31,7 +31,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps models build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps models build test test-short bench bench-scale fuzz fuzz-ci fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,7 @@ test: deps models lint ## install what is needed, then gofmt-check, vet and run 
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
+	$(MAKE) --no-print-directory fuzz-ci
 
 test-short: ## quick tests without installing anything
 	$(GO) test -short $(PKG)
@@ -85,6 +86,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
 		done; \
 	done
+
+fuzz-ci: ## every fuzz target briefly (FUZZTIME=10s each, FUZZ_BUDGET=240s in all); make test runs it
+	@GO=$(GO) ./scripts/fuzz-ci.sh
 
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
