@@ -51,7 +51,8 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 		metricsH = u.metrics.Handler()
 	}
 	h := web.New(backend{u}, web.Options{AccountsFile: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
-		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web")})
+		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web"),
+		LockoutFile: filepath.Join(u.cfg.StateDir, LockoutFile)})
 	srv := u.httpServer(h)
 	ln, err := net.Listen("tcp", u.cfg.Web.Listen)
 	if err != nil {
@@ -185,6 +186,9 @@ func (u *Unit) Health() lane.Health {
 		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
 		if h.Stale {
 			h.Alarms = append(h.Alarms, "Watchlist STALE")
+		}
+		if meta.IsUnsigned() {
+			h.Alarms = append(h.Alarms, "Watchlist is an unsigned local import")
 		}
 	} else {
 		h.Alarms = append(h.Alarms, "No watchlist installed")

@@ -455,6 +455,6 @@ func (u *Unit) auditWatchlist() {
 	}
 	u.audit.Append(audit.KindWatchlistChange, "system", "installed", map[string]string{
 		"watchlist_id": meta.WatchlistID, "from_sequence": fmt.Sprint(u.lastSeq), "to_sequence": fmt.Sprint(meta.Sequence),
-		"state_hash": meta.StateHash, "authority": meta.Authority})
+		"state_hash": meta.StateHash, "authority": meta.Authority, "unsigned": fmt.Sprint(meta.IsUnsigned())})
 	u.lastSeq = meta.Sequence
 }

@@ -259,9 +259,15 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 	}
 	res.NotModified = notModified
 	res.Latest = ix.Latest
-	installed := p.cfg.Store.Meta().Sequence
-	res.Sequence = installed
+	// Checked against the signed version: an unsigned local import in
+	// place is replaced by the next full bundle (it takes no delta).
+	base := bundle.SignedBase(p.cfg.Store)
+	installed := base.Sequence
+	res.Sequence = p.cfg.Store.Meta().Sequence
 	plan, err := ix.Plan(installed)
+	if base.Unsigned {
+		plan, err = fullOnly(ix).Plan(installed)
+	}
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrIndex, err)
 	}
@@ -275,7 +281,7 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 			// replace it with the full bundle.
 			p.log.Warn("delta refused; falling back to a full bundle", "sequence", e.Sequence, "err", err)
 			full, ferr := fullOnly(ix).Plan(0)
-			if ferr != nil || len(full) == 0 || full[0].Sequence <= p.cfg.Store.Meta().Sequence {
+			if ferr != nil || len(full) == 0 || full[0].Sequence <= bundle.SignedBase(p.cfg.Store).Sequence {
 				return res, err
 			}
 			res.FellBack = true
