@@ -163,6 +163,9 @@ func (u *Unit) Health() lane.Health {
 			h.ScannerError = st.Err.Error()
 			h.Alarms = append(h.Alarms, "Scanner disconnected")
 		}
+		if a := scannerAlarm(st); a != "" {
+			h.Alarms = append(h.Alarms, a)
+		}
 	}
 	if u.camera != nil {
 		st := u.camera.State()

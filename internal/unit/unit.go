@@ -153,6 +153,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("scanner: %w", err)
 		}
+		u.metrics.WatchScanner(scannerStats(u.scanner))
 	}
 	if cfg.Hub.URL != "" {
 		tlsCfg, err := pki.ClientConfig(cfg.Hub.Cert, cfg.Hub.Key, cfg.Hub.CA)
