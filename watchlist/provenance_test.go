@@ -16,7 +16,11 @@ func TestProvenance(t *testing.T) {
 	ctx := context.Background()
 	s := MustOpen(t)
 	doc := func(id, num string) Change { return docPut(DocumentAlert{ID: id, IssuingState: "UTO", Number: num}) }
-	local := func(seq uint64) Meta { m := testMeta(seq); m.WatchlistID, m.Authority = "plain-import", LegacyUnsignedAuthority; return m }
+	local := func(seq uint64) Meta {
+		m := testMeta(seq)
+		m.WatchlistID, m.Authority = "plain-import", LegacyUnsignedAuthority
+		return m
+	}
 
 	// On an empty store an unsigned import is allowed; it is marked, and a
 	// signed version replaces it whatever the local sequence was.
