@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/lane"
@@ -52,6 +52,8 @@ type Unit struct {
 	scanner  *scanner.Serial
 	camera   *camera.Capture
 	puller   puller
+	ch       channels
+	pax      paxState // internal/unit/paxdata.go
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
 	metrics  *metrics.Metrics
@@ -61,6 +63,9 @@ type Unit struct {
 
 	lastSeq        uint64 // watchlist sequence last audited (healthLoop only)
 	uploadFailures int    // consecutive upload failures last seen (healthLoop only)
+	// hubLinkRegistered: the hub link gauge is exported once the unit has
+	// a hub (healthLoop only).
+	hubLinkRegistered bool
 
 	txDone atomic.Int64
 	txLast atomic.Int64 // unix nanoseconds of the last decision
@@ -123,6 +128,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	if err := u.openChannels(logger.With("component", "channels")); err != nil {
+		return nil, err
+	}
 	if cfg.Web.Listen != "" {
 		if u.accounts, err = web.OpenAccountsFile(cfg.Web.Accounts, logger.With("component", "web")); err != nil {
 			return nil, err
@@ -167,6 +175,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		}
 		if u.puller, err = newPuller(cfg, tlsCfg, u.store, logger.With("component", "sync")); err != nil {
 			return nil, fmt.Errorf("watchlist sync: %w", err)
+		}
+		if err := u.newChannelPullers(tlsCfg, logger.With("component", "sync")); err != nil {
+			return nil, err
 		}
 	}
 	lc := lane.Config{
@@ -246,6 +257,7 @@ func (u *Unit) Run(ctx context.Context) error {
 	if u.puller != nil {
 		g.Go(func() error { return ignoreCanceled(u.puller.Run(ctx)) })
 	}
+	u.runChannels(ctx, g)
 
 	// Listeners: the officer's page (loopback by default), the gate API
 	// (Unix socket, optional TCP with token), the admin socket.
@@ -372,6 +384,7 @@ func (u *Unit) Close() error {
 	if u.puller != nil {
 		closeIt("sync", u.puller)
 	}
+	u.closeChannels(closeIt)
 	if u.outbox != nil {
 		closeIt("outbox", u.outbox)
 	}
@@ -386,12 +399,7 @@ func (u *Unit) Close() error {
 	return u.closeErr
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func version() string { return buildinfo.Get().Version }
 
 func diskStatus(path string) DiskStatus {
 	var st unix.Statfs_t
