@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/config"
+	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
 	"github.com/checkpoint-edge/checkpoint/lane"
@@ -97,6 +99,9 @@ func burstFixture(t *testing.T) (*unittest.Fixture, *unit.Unit, *tally) {
 		t.Setenv("TMPDIR", "/dev/shm")
 	}
 	f := unittest.New(t, unittest.Options{})
+	// The daemon's default line timeout (the fixture's is shorter), as in
+	// issue 17's run.
+	f.Config.Scanner.LineTimeout = config.Duration(scanner.DefaultLineTimeout)
 	u := running(t, f)
 	ch, cancel := u.Subscribe(2 * burstN())
 	t.Cleanup(cancel)

@@ -23,6 +23,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
@@ -92,7 +93,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			u = nil
 		}
 	}()
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+	if err := atomicfile.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	if u.audit, _, err = audit.Open(cfg.Audit.Path); err != nil {

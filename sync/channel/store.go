@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
@@ -102,11 +103,16 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("channel: key %s: %w", kp, err)
 	}
 	defer seal.Wipe(kek)
+	durable := atomicfile.SyncDirIfCreated(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("channel: open %s: %w", path, err)
+	}
+	if err := durable(); err != nil { // a new store's name survives a power cut
+		db.Close()
 		return nil, fmt.Errorf("channel: open %s: %w", path, err)
 	}
 	var dek []byte

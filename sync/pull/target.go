@@ -24,7 +24,8 @@ type Target interface {
 // watchlistTarget is the watchlist store of Config.
 type watchlistTarget struct{ cfg *Config }
 
-func (w watchlistTarget) Path() string      { return w.cfg.WatchlistID }
+func (w watchlistTarget) Path() string { return w.cfg.WatchlistID }
+
 // Installed is the signed sequence (bundle.SignedBase): an unsigned local
 // import in place neither holds signed bundles back nor takes a delta.
 func (w watchlistTarget) Installed() uint64 { return bundle.SignedBase(w.cfg.Store).Sequence }
