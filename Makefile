@@ -22,7 +22,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 # (socat for PTY pairs, chromium for the officer page).
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
-	chromium systemd
+	chromium systemd fuse3
 # Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
 # with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
 # Test machines only: a vpcd reader accepts any TCP client as a card.
