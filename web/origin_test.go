@@ -78,3 +78,38 @@ func TestMetricsNeedSignIn(t *testing.T) {
 		t.Fatalf("/metrics signed in: %d", code)
 	}
 }
+
+// TestTicketFromAnotherSite: a sign-in link followed from another site is
+// refused (login CSRF by GET), and the ticket still works when the desk's
+// browser opens it directly.
+func TestTicketFromAnotherSite(t *testing.T) {
+	f := newFixture(t)
+	f.s.opt.Accounts.Officers[0].OSUser = currentUser(t)
+	sc := signInServer(t, f, f.s)
+	_, tk, body := requestTicket(t, sc)
+	if tk.URL == "" {
+		t.Fatalf("no ticket: %s", body)
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		req, _ := http.NewRequest("GET", tk.URL, nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		resp, err := client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("ticket followed %s: %d", site, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest("GET", tk.URL, nil)
+	req.Header.Set("Sec-Fetch-Site", "none") // typed, or chromium --app
+	resp, err := client(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("ticket opened directly: %d → %s", resp.StatusCode, loc)
+	}
+}

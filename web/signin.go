@@ -117,8 +117,16 @@ func osUserName(uid uint32) (string, error) {
 	return u.Username, nil
 }
 
-// redeemTicket turns a one-time ticket into a session.
+// redeemTicket turns a one-time ticket into a session. The link is opened
+// by the desk's own browser (typed, or chromium --app): a link followed
+// from another site (Sec-Fetch-Site cross-site or same-site) is refused
+// and the ticket is kept, so a page cannot sign the desk in with someone
+// else's ticket.
 func (s *Server) redeemTicket(w http.ResponseWriter, r *http.Request) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" && site != "same-origin" {
+		http.Error(w, "sign-in link followed from another site: open it directly", http.StatusForbidden)
+		return
+	}
 	t := r.URL.Query().Get("t")
 	s.mu.Lock()
 	tk, ok := s.tick[t]
