@@ -159,7 +159,7 @@ type Web struct {
 	TLSKey     string   `yaml:"tls_key"`
 	Accounts   string   `yaml:"accounts"` // officer accounts file (hashed PINs)
 	SessionTTL Duration `yaml:"session_ttl"`
-	Metrics    bool     `yaml:"metrics"` // serve /metrics on this listener
+	Metrics    bool     `yaml:"metrics"` // serve /metrics on this page, to signed-in officers only (the admin socket always serves it)
 	// SignInSocket, when set, lets officers mapped to an OS user sign in
 	// as that user (checkpointctl officer signin) instead of typing a PIN.
 	SignInSocket string `yaml:"signin_socket"`

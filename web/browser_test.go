@@ -46,7 +46,7 @@ func signIn(t *testing.T, ctx context.Context, l *pageLane, id, pin string) {
 		chromedp.WaitVisible(chromedp.ID("banner")),
 		chromedp.WaitReady(chromedp.CSS("#h-scanner.good")),
 		// The page refuses keys for 0.7 s after the screen changes; the
-		// tests look faster than an officer (key waits guard).
+		// tests look faster than an officer (press waits keyGuard).
 		chromedp.Evaluate[chromedp.Void](`guardMs = 100`),
 	)
 	if err != nil {
@@ -92,19 +92,19 @@ func onScreen(t *testing.T, ctx context.Context, id string) {
 	waitFor(t, ctx, "transaction "+id+" on screen", fmt.Sprintf(`document.getElementById("banner").dataset.tx === %q && S.txs.get(%q) && S.txs.get(%q).state === "decided"`, id, id, id))
 }
 
-// key presses a key after the page's guard time, as an officer who looks
+// press presses a key after the page's guard time, as an officer who looks
 // before pressing does.
-func key(t *testing.T, ctx context.Context, k string) {
+func press(t *testing.T, ctx context.Context, k string) {
 	t.Helper()
-	time.Sleep(guard)
+	time.Sleep(keyGuard)
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(k)); err != nil {
 		t.Fatalf("key %q: %v", k, err)
 	}
 }
 
-// guard is a little longer than the page's guard time in the tests
+// keyGuard is a little longer than the page's guard time in the tests
 // (signIn sets it to 100 ms).
-const guard = 200 * time.Millisecond
+const keyGuard = 200 * time.Millisecond
 
 type rect struct{ Top, Left, Bottom, Right, Width, Height float64 }
 

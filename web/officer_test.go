@@ -86,7 +86,7 @@ func TestEssentialsFitTheScreen(t *testing.T) {
 			inViewport(t, ctx, "#banner", w, h)
 			inViewport(t, ctx, "#btn-confirm", w, h)
 			// Decide, so the next size starts with an empty queue.
-			key(t, ctx, "c")
+			press(t, ctx, "c")
 			waitFor(t, ctx, "the verdict", `document.getElementById("verdict-status").innerText.includes("hit confirmed")`)
 		})
 	}
@@ -132,27 +132,27 @@ func TestWorkQueue(t *testing.T) {
 	shot(t, ctx, "officer-queue.png")
 
 	// Up: to the waiting HIT.
-	key(t, ctx, kb.ArrowUp)
+	press(t, ctx, kb.ArrowUp)
 	onScreen(t, ctx, hit.ID)
 	if v := textOf(t, ctx, "viewing"); !strings.Contains(v, "Waiting item 1 of 1") {
 		t.Fatalf("viewing line %q", v)
 	}
 	// K on a HIT asks for a reason; Enter does nothing; Esc cancels.
-	key(t, ctx, "k")
+	press(t, ctx, "k")
 	waitFor(t, ctx, "the reason list", `!document.getElementById("picker").hidden`)
 	if got := textOf(t, ctx, "picker"); !contains(got, "A HIT is cleared only with a reason", "1 Different person") {
 		t.Fatalf("picker: %q", got)
 	}
-	key(t, ctx, kb.Escape)
-	key(t, ctx, "\r")
+	press(t, ctx, kb.Escape)
+	press(t, ctx, "\r")
 	waitFor(t, ctx, "the reason list to close", `document.getElementById("picker").hidden`)
 	if n := len(verdictsFor(l, hit.ID)); n != 0 {
 		t.Fatalf("%d verdicts recorded by K, Esc and Enter on a HIT", n)
 	}
 	// F, then a reason: recorded, with the reason.
-	key(t, ctx, "f")
+	press(t, ctx, "f")
 	waitFor(t, ctx, "the reason list", `!document.getElementById("picker").hidden`)
-	key(t, ctx, "1")
+	press(t, ctx, "1")
 	waitFlash(t, ctx, "Recorded: not this person")
 	v := verdictsFor(l, hit.ID)
 	if len(v) != 1 || v[0]["verdict"] != "false_positive" || v[0]["reason"] != "different_person" || v[0]["officer"] != "o1" {
@@ -173,17 +173,17 @@ func TestWorkQueue(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("#h-scanner.good")),
 		// A reload resets the page's guard time to its 700 ms default;
-		// key() waits only the tests' shorter one.
+		// press() waits only the tests' shorter one.
 		chromedp.Evaluate[chromedp.Void](`guardMs = 100`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "two waiting items after the reload", `document.querySelectorAll("#pending li").length === 2`)
 	// After a reload the oldest waiting item comes first.
 	onScreen(t, ctx, refer.ID)
-	key(t, ctx, kb.ArrowDown)
+	press(t, ctx, kb.ArrowDown)
 	onScreen(t, ctx, hit2.ID)
 	shot(t, ctx, "officer-queue-after-reload.png")
-	key(t, ctx, "c")
+	press(t, ctx, "c")
 	waitFlash(t, ctx, "Recorded: hit confirmed")
 	if v := verdictsFor(l, hit2.ID); len(v) != 1 || v[0]["verdict"] != "confirmed" {
 		t.Fatalf("verdicts of the second HIT %v", v)
@@ -209,7 +209,7 @@ func TestKeysThatCannotHurt(t *testing.T) {
 	tr.hold = make(chan struct{})
 	done := l.start(tr)
 	waitFor(t, ctx, "CHECKING…", `document.getElementById("decision").innerText === "CHECKING…"`)
-	key(t, ctx, "c")
+	press(t, ctx, "c")
 	waitFlash(t, ctx, "Still checking this traveller: the key was NOT applied")
 	shot(t, ctx, "officer-key-while-checking.png")
 	close(tr.hold)
@@ -238,29 +238,29 @@ func TestKeysThatCannotHurt(t *testing.T) {
 	// Confirm the HIT from the queue, then, found again in the shift's
 	// history, change the verdict: E, the new verdict, a dismissal reason,
 	// a reason for the change.
-	key(t, ctx, kb.ArrowUp)
+	press(t, ctx, kb.ArrowUp)
 	onScreen(t, ctx, hit.ID)
-	key(t, ctx, "c")
+	press(t, ctx, "c")
 	waitFlash(t, ctx, "Recorded: hit confirmed")
 	onScreen(t, ctx, next.ID)
-	key(t, ctx, "h")
+	press(t, ctx, "h")
 	waitFor(t, ctx, "the history", `!document.getElementById("history").hidden`)
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("history-q"), "park")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the HIT in the history", `document.querySelectorAll("#history-list li").length === 1 && document.getElementById("history-list").innerText.includes("hit confirmed")`)
-	key(t, ctx, "\r")
+	press(t, ctx, "\r")
 	onScreen(t, ctx, hit.ID)
-	key(t, ctx, "c")
+	press(t, ctx, "c")
 	waitFlash(t, ctx, "Already recorded: hit confirmed. Press E to change it.")
-	key(t, ctx, "e")
+	press(t, ctx, "e")
 	waitFor(t, ctx, "change mode", `document.getElementById("verdict-status").innerText.includes("Changing")`)
-	key(t, ctx, "f")
+	press(t, ctx, "f")
 	waitFor(t, ctx, "the dismissal reasons", `document.getElementById("picker-title").innerText.includes("Why is this HIT not the traveller")`)
-	key(t, ctx, "2")
+	press(t, ctx, "2")
 	waitFor(t, ctx, "the change reasons", `document.getElementById("picker-title").innerText.includes("Change hit confirmed to not this person")`)
 	shot(t, ctx, "officer-change-verdict.png")
-	key(t, ctx, "1")
+	press(t, ctx, "1")
 	waitFlash(t, ctx, "Recorded: not this person")
 	waitFor(t, ctx, "the changed status", `document.getElementById("verdict-status").innerText.includes("changed 1 time(s)")`)
 	v := verdictsFor(l, hit.ID)
@@ -281,17 +281,17 @@ func TestKeysThatCannotHurt(t *testing.T) {
 
 	// Another officer's page, where the HIT was on screen too: its verdict
 	// is refused and the officer is told.
-	key(t, ctx, "l") // back to the live lane
+	press(t, ctx, "l") // back to the live lane
 	hit3 := l.scan(wantedTraveller(l))
 	ctx2 := tab(t, 1366, 768)
 	signIn(t, ctx2, l, "o3", "975310")
 	onScreen(t, ctx, hit3.ID)
 	onScreen(t, ctx2, hit3.ID)
-	key(t, ctx, "c")
+	press(t, ctx, "c")
 	waitFlash(t, ctx, "Recorded: hit confirmed")
 	// The other page heard of the verdict and says so...
 	waitFor(t, ctx2, "the first officer's verdict", `document.getElementById("verdict-status").innerText.includes("alerte confirmée par o1")`)
-	key(t, ctx2, "r")
+	press(t, ctx2, "r")
 	waitFlash(t, ctx2, "Déjà enregistré : alerte confirmée. Tapez E pour modifier.")
 	// ...and had it not heard, the unit refuses, and the page says so.
 	eval[bool](t, ctx2, fmt.Sprintf(`(send({id: %q}, {verdict: "referred"}), true)`, hit3.ID))
@@ -353,13 +353,13 @@ func TestDiscreetCheck(t *testing.T) {
 				t.Fatalf("%s tones for a discreet check", n)
 			}
 			shot(t, ctx, "officer-discreet-"+sc.name+".png")
-			key(t, ctx, "r")
+			press(t, ctx, "r")
 			waitFlash(t, ctx, "Recorded: referred to second line")
 			// An open HIT sounds.
 			hit := l.scan(wantedTraveller(l))
 			onScreen(t, ctx, hit.ID)
 			waitFor(t, ctx, "one tone", `document.body.dataset.sounds === "1"`)
-			key(t, ctx, "c")
+			press(t, ctx, "c")
 			waitFlash(t, ctx, "Recorded: hit confirmed")
 		})
 	}
@@ -401,7 +401,7 @@ func TestArabic(t *testing.T) {
 				t.Fatalf("explanation %q", plain)
 			}
 			shot(t, ctx, "officer-arabic-"+sc.name+".png")
-			key(t, ctx, "c")
+			press(t, ctx, "c")
 			waitFlash(t, ctx, "سُجّل: إنذار مؤكد")
 			if v := verdictsFor(l, hit.ID); len(v) != 1 || v[0]["verdict"] != "confirmed" || v[0]["officer"] != "o2" {
 				t.Fatalf("verdicts %v", v)
@@ -437,12 +437,12 @@ func TestPossibleMatches(t *testing.T) {
 	inViewport(t, ctx, "#face-live", 1366, 768)
 	inViewport(t, ctx, "#face-ref", 1366, 768)
 	shot(t, ctx, "officer-possible-match.png")
-	key(t, ctx, "x") // the first is not the traveller
+	press(t, ctx, "x") // the first is not the traveller
 	waitFor(t, ctx, "the second candidate", `document.getElementById("face-ref").getAttribute("src").endsWith("/hits/1/photo.jpg")`)
 	if n := len(verdictsFor(l, tx.ID)); n != 0 {
 		t.Fatal("recorded before every candidate was judged")
 	}
-	key(t, ctx, "c") // the second is
+	press(t, ctx, "c") // the second is
 	waitFlash(t, ctx, "Recorded: hit confirmed")
 	v := verdictsFor(l, tx.ID)
 	if len(v) != 1 || v[0]["verdict"] != "confirmed" || v[0]["machine_decision"] != "REFER" {
@@ -471,11 +471,11 @@ func TestHistoryAndHandover(t *testing.T) {
 	}
 	hit := l.scan(wantedTraveller(l))
 	onScreen(t, ctx, hit.ID)
-	key(t, ctx, "n")
+	press(t, ctx, "n")
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("Says he has never been to the listed country"), chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
-	key(t, ctx, "r")
+	press(t, ctx, "r")
 	waitFlash(t, ctx, "Recorded: referred to second line")
 	if v := verdictsFor(l, hit.ID); len(v) != 1 || v[0]["note"] != "Says he has never been to the listed country" {
 		t.Fatalf("verdict %v", v)
@@ -489,7 +489,7 @@ func TestHistoryAndHandover(t *testing.T) {
 	}
 
 	// History: search by name, then by document number.
-	key(t, ctx, "h")
+	press(t, ctx, "h")
 	waitFor(t, ctx, "the history", `!document.getElementById("history").hidden && document.querySelectorAll("#history-list li").length === 5`)
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("history-q"), "lin yu")); err != nil {
 		t.Fatal(err)
@@ -501,14 +501,14 @@ func TestHistoryAndHandover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the HIT by document number", `document.querySelectorAll("#history-list li").length === 1 && document.getElementById("history-list").innerText.includes("referred to second line")`)
-	key(t, ctx, "\r")
+	press(t, ctx, "\r")
 	onScreen(t, ctx, hit.ID)
 
 	// The hand-over sheet. The browser's print dialog cannot be driven
 	// headless: the page's call to it is counted, and the sheet printed to
 	// PDF with the print style sheet.
 	eval[bool](t, ctx, `(window.print = () => { window.printed = (window.printed || 0) + 1; }, true)`)
-	key(t, ctx, "p")
+	press(t, ctx, "p")
 	waitFor(t, ctx, "the sheet", `document.getElementById("handover").innerText.length > 0 && window.printed === 1`)
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
 		t.Fatal(err)
@@ -569,7 +569,7 @@ func TestChipPanel(t *testing.T) {
 				t.Errorf("chip line %q", got)
 			}
 			shot(t, ctx, "officer-chip-genuine-"+sc.name+".png")
-			key(t, ctx, "c")
+			press(t, ctx, "c")
 			waitFlash(t, ctx, "Recorded: hit confirmed")
 
 			tr = clearTraveller(2)
@@ -587,7 +587,7 @@ func TestChipPanel(t *testing.T) {
 				t.Errorf("reasons %q", got)
 			}
 			shot(t, ctx, "officer-chip-failed-"+sc.name+".png")
-			key(t, ctx, "r")
+			press(t, ctx, "r")
 			waitFlash(t, ctx, "Recorded: referred to second line")
 		})
 	}

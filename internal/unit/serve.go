@@ -54,7 +54,8 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 	}
 	h := web.New(backend{u}, web.Options{AccountsFile: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
 		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web"),
-		Page: web.PageOptions{Language: u.cfg.Officer.Language, Sound: u.cfg.Officer.Sound}})
+		LockoutFile: filepath.Join(u.cfg.StateDir, LockoutFile),
+		Page:        web.PageOptions{Language: u.cfg.Officer.Language, Sound: u.cfg.Officer.Sound}})
 	srv := u.httpServer(h)
 	ln, err := net.Listen("tcp", u.cfg.Web.Listen)
 	if err != nil {
@@ -169,6 +170,9 @@ func (u *Unit) Health() lane.Health {
 			h.ScannerError = st.Err.Error()
 			h.Alarms = append(h.Alarms, "Scanner disconnected")
 		}
+		if a := scannerAlarm(st); a != "" {
+			h.Alarms = append(h.Alarms, a)
+		}
 	}
 	if u.camera != nil {
 		st := u.camera.State()
@@ -195,6 +199,9 @@ func (u *Unit) Health() lane.Health {
 		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
 		if h.Stale {
 			h.Alarms = append(h.Alarms, "Watchlist STALE")
+		}
+		if meta.IsUnsigned() {
+			h.Alarms = append(h.Alarms, "Watchlist is an unsigned local import")
 		}
 	} else {
 		h.Alarms = append(h.Alarms, "No watchlist installed")
