@@ -42,6 +42,10 @@ const (
 // It is personal data: never log it.
 type PersonSummary struct {
 	DisplayName string `json:"display_name"`
+	// Surname and GivenNames are the listed main name as fields, for
+	// screens that word their own explanations.
+	Surname    string `json:"surname,omitempty"`
+	GivenNames string `json:"given_names,omitempty"`
 	// Birth lists every listed date of birth ("1959-01-22; 1949-01-01;
 	// 1958 to 1963; circa 1971").
 	Birth       string `json:"birth,omitempty"`
@@ -231,7 +235,7 @@ func summary(p *PersonAlert) *PersonSummary {
 	if p.Name.GivenNames != "" {
 		name += ", " + p.Name.GivenNames
 	}
-	sum := &PersonSummary{DisplayName: name, Birth: birthDisplay(p), Nationality: p.Nationality, Sex: p.Sex,
+	sum := &PersonSummary{DisplayName: name, Surname: p.Name.Surname, GivenNames: p.Name.GivenNames, Birth: birthDisplay(p), Nationality: p.Nationality, Sex: p.Sex,
 		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0, Photo: p.Photo, Lists: p.Lists}
 	if all := p.AllNationalities(); len(all) > 1 {
 		sum.Nationalities = all
