@@ -479,7 +479,7 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("Drain = %d, %v", n, err)
 	}
 	checkHub(t, srv, "post-9", want)
-	units, _ := h.Units()
+	units, _ := h.Units(context.Background())
 	if len(units) != 1 || units[0].Records != 30 || units[0].Duplicates != 60 || units[0].LastImport.IsZero() {
 		t.Fatalf("units %+v", units)
 	}

@@ -1,0 +1,292 @@
+// Package pgtest runs a private PostgreSQL cluster for tests: initdb in a
+// fresh temporary directory, the server listening only on a Unix socket in
+// that directory (no TCP port, so concurrent test runs never collide), and
+// everything removed when the test ends.
+//
+// PostgreSQL refuses to run as root. When the test runs as root (CI does),
+// the cluster runs as the "postgres" system user that Debian's postgresql
+// package creates (override with CHECKPOINT_PG_USER); the temporary
+// directory is handed to that user. The binaries come from
+// /usr/lib/postgresql/<highest version>/bin unless CHECKPOINT_PG_BIN names
+// another directory.
+//
+// Start fails the test (never skips) when CI is set and PostgreSQL is
+// missing; elsewhere it skips, so `go test` works on a laptop without it.
+package pgtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Options tune the cluster.
+type Options struct {
+	// Settings are extra postgresql.conf settings (name -> value).
+	Settings map[string]string
+	// NoFsync turns fsync off: only for benchmarks that load bulk data.
+	NoFsync bool
+}
+
+// Cluster is a running (or stopped) private cluster.
+type Cluster struct {
+	Dir       string // root of everything (data, socket, log)
+	SocketDir string
+	Port      int
+	bin       string
+	cred      *syscall.Credential
+	user      string // database superuser (the OS user the server runs as)
+	opts      Options
+
+	mu      sync.Mutex
+	running bool
+}
+
+// BinDir returns the directory of PostgreSQL's server binaries, or an error.
+func BinDir() (string, error) {
+	if d := os.Getenv("CHECKPOINT_PG_BIN"); d != "" {
+		return d, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("pgtest: PostgreSQL server binaries not found (apt-get install postgresql, or set CHECKPOINT_PG_BIN)")
+}
+
+func version(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
+}
+
+// Start creates and starts a cluster; t.Cleanup stops it and removes its
+// files.
+func Start(t testing.TB, o ...Options) *Cluster {
+	t.Helper()
+	c, err := New(o...)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pgtest: %v", err)
+		}
+		t.Skipf("pgtest: %v", err)
+	}
+	t.Cleanup(c.Destroy)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// New creates (initdb) a stopped cluster. Destroy removes it.
+func New(o ...Options) (*Cluster, error) {
+	bin, err := BinDir()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{bin: bin, Port: 5432}
+	if len(o) > 0 {
+		c.opts = o[0]
+	}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return nil, err
+	}
+	c.Dir, c.SocketDir = dir, dir
+	cu, err := user.Current()
+	if err != nil {
+		return nil, err
+	}
+	c.user = cu.Username
+	if os.Geteuid() == 0 {
+		name := os.Getenv("CHECKPOINT_PG_USER")
+		if name == "" {
+			name = "postgres"
+		}
+		u, err := user.Lookup(name)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pgtest: running as root needs the %q system user (created by Debian's postgresql package): %w", name, err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		c.user = u.Username
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	out, err := c.command("initdb", "-D", c.dataDir(), "-U", c.user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions", "--no-sync").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pgtest: initdb: %v\n%s", err, out)
+	}
+	conf := map[string]string{
+		"listen_addresses":        "''",
+		"unix_socket_directories": "'" + c.SocketDir + "'",
+		"port":                    strconv.Itoa(c.Port),
+		"max_connections":         "300",
+		"fsync":                   "on",
+		"log_min_messages":        "warning",
+		"logging_collector":       "off",
+	}
+	if c.opts.NoFsync {
+		conf["fsync"] = "off"
+		conf["synchronous_commit"] = "off"
+		conf["full_page_writes"] = "off"
+	}
+	for k, v := range c.opts.Settings {
+		conf[k] = v
+	}
+	var b strings.Builder
+	b.WriteString("\n# pgtest\n")
+	keys := make([]string, 0, len(conf))
+	for k := range conf {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s = %s\n", k, conf[k])
+	}
+	f, err := os.OpenFile(filepath.Join(c.dataDir(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(b.String())
+		f.Close()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Cluster) dataDir() string { return filepath.Join(c.Dir, "data") }
+
+// LogFile is the server's log.
+func (c *Cluster) LogFile() string { return filepath.Join(c.Dir, "server.log") }
+
+func (c *Cluster) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(c.bin, name), args...)
+	cmd.Env = []string{"LANG=C", "LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + c.Dir}
+	cmd.Dir = c.Dir
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
+	return cmd
+}
+
+// Start starts the server and waits until it accepts connections.
+func (c *Cluster) Start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return nil
+	}
+	out, err := c.command("pg_ctl", "start", "-w", "-t", "120", "-D", c.dataDir(), "-l", c.LogFile()).CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(c.LogFile())
+		return fmt.Errorf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, tail(log, 2000))
+	}
+	c.running = true
+	return nil
+}
+
+// Stop stops the server: mode "fast" (clean shutdown) or "immediate"
+// (like a crash: recovery replays the WAL at the next start).
+func (c *Cluster) Stop(mode string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.running {
+		return nil
+	}
+	if mode == "" {
+		mode = "fast"
+	}
+	out, err := c.command("pg_ctl", "stop", "-w", "-t", "120", "-m", mode, "-D", c.dataDir()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgtest: pg_ctl stop: %v\n%s", err, out)
+	}
+	c.running = false
+	return nil
+}
+
+// Restart stops (mode as for Stop) and starts the server again.
+func (c *Cluster) Restart(mode string) error {
+	if err := c.Stop(mode); err != nil {
+		return err
+	}
+	return c.Start()
+}
+
+// Destroy stops the server and removes every file. It is idempotent.
+func (c *Cluster) Destroy() {
+	c.Stop("immediate")
+	os.RemoveAll(c.Dir)
+}
+
+// User is the database superuser.
+func (c *Cluster) User() string { return c.user }
+
+// URL returns a connection string for database db over the Unix socket.
+func (c *Cluster) URL(db string) string {
+	return fmt.Sprintf("postgres:///%s?host=%s&port=%d&user=%s&sslmode=disable", db, c.SocketDir, c.Port, c.user)
+}
+
+// CreateDB creates database name (owned by the superuser) and returns its
+// connection string.
+func (c *Cluster) CreateDB(name string) (string, error) {
+	cmd := c.command("createdb", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port), "-U", c.user, name)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("pgtest: createdb %s: %v\n%s", name, err, out)
+	}
+	return c.URL(name), nil
+}
+
+// DB creates a fresh database for t and returns its connection string.
+func (c *Cluster) DB(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d_%d", time.Now().UnixNano()%1e9, dbSeq.add())
+	u, err := c.CreateDB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counter) add() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return c.n
+}
+
+var dbSeq counter
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
