@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -177,34 +178,51 @@ func (l *Log) Proof(after uint64, maxEntries, maxBytes int) (Head, []json.RawMes
 		return Head{}, nil, err
 	}
 	defer l.unlock()
-	if _, err := l.catchUp(); err != nil {
+	seq, prev, end := l.seq, l.prev, l.off
+	if _, err := l.catchUp(); err == nil {
+		seq, prev, end = l.seq, l.prev, l.off
+	} else if errors.Is(err, ErrBroken) {
+		// The file changed under us (cut or rewritten: appends now fail).
+		// Report what it holds now, as a restart would see it, so that
+		// headquarters learns at once that it no longer extends the head
+		// it anchored.
+		if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+			return Head{}, nil, fmt.Errorf("audit: %w", err)
+		}
+		st, verr := verify(l.f)
+		if verr != nil {
+			return Head{}, nil, verr
+		}
+		seq, prev, end = st.entries, st.last, st.good
+		l.proofAt.seq, l.proofAt.off = 0, 0
+	} else {
 		return Head{}, nil, err
 	}
-	head := Head{Seq: l.seq, Hash: l.prev}
-	if after >= l.seq || maxEntries <= 0 {
+	head := Head{Seq: seq, Hash: prev}
+	if after >= seq || maxEntries <= 0 {
 		return head, nil, nil
 	}
 	// Resume from where the last proof ended when possible: anchoring
 	// moves forward, so the log is not rescanned from the start each time.
-	start, seq := int64(0), uint64(0)
-	if l.proofAt.seq <= after && l.proofAt.off <= l.off {
-		start, seq = l.proofAt.off, l.proofAt.seq
+	start, n := int64(0), uint64(0)
+	if l.proofAt.seq <= after && l.proofAt.off <= end {
+		start, n = l.proofAt.off, l.proofAt.seq
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(l.f, start, l.off-start), 64<<10)
+	br := bufio.NewReaderSize(io.NewSectionReader(l.f, start, end-start), 64<<10)
 	var out []json.RawMessage
 	size := 0
 	off := start
-	for seq < l.seq {
+	for n < seq {
 		line, err := br.ReadBytes('\n')
 		if err != nil {
 			return head, nil, fmt.Errorf("audit: read for proof: %w", err)
 		}
-		seq++
-		if seq == after {
-			l.proofAt.seq, l.proofAt.off = seq, off+int64(len(line))
+		n++
+		if n == after {
+			l.proofAt.seq, l.proofAt.off = n, off+int64(len(line))
 		}
 		off += int64(len(line))
-		if seq <= after {
+		if n <= after {
 			continue
 		}
 		if len(out) > 0 && (len(out) >= maxEntries || size+len(line) > maxBytes) {

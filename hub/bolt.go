@@ -428,7 +428,7 @@ func (b *boltStore) EntryHits(ctx context.Context, q EntryQuery) ([]EntrySummary
 					if q.Entry != "" && e != q.Entry {
 						continue
 					}
-					addSummary(sums, e, st.Unit, st.CreatedAt)
+					addSummary(sums, e, st.Unit, qtime(st.CreatedAt))
 				}
 				return nil
 			})

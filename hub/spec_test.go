@@ -32,10 +32,10 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x"), []byte("x"), 0o644)
 	srv := hubtest.Start(t, hubtest.Options{BundleDir: dir, Import: true})
-	c := client(srv.Fleet.ClientTLS(t, "ops"))
+	c := client(srv.Fleet.OperatorTLS(t, "ops"))
 	ops := 0
 	for p, methods := range spec.Paths {
-		url := srv.URL + strings.Replace(p, "{path}", "x", 1)
+		url := srv.URL + strings.NewReplacer("{path}", "x", "{unit}", "ghost").Replace(p)
 		for m := range methods {
 			ops++
 			resp, body := do(t, c, strings.ToUpper(m), url, []byte("{}"))

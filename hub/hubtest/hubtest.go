@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -121,6 +122,8 @@ type Options struct {
 	Postgres *pgtest.Cluster
 	// Limits override the hub's request limits (zero fields: defaults).
 	Limits hub.Limits
+	// Logger receives the hub's logs (default: discarded).
+	Logger *slog.Logger
 }
 
 // Server is a running (or stopped) hub.
@@ -161,7 +164,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err := iss.WriteFiles(s.certFile, s.keyFile); err != nil {
 		t.Fatal(err)
 	}
-	s.opts = hub.Options{BundleDir: o.BundleDir, Operators: o.Operators, Limits: o.Limits}
+	s.opts = hub.Options{BundleDir: o.BundleDir, Operators: o.Operators, Limits: o.Limits, Logger: o.Logger}
 	if o.Postgres != nil {
 		s.dbURL = o.Postgres.DB(t)
 	}

@@ -290,3 +290,42 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+var shared struct {
+	once sync.Once
+	c    *Cluster
+	err  error
+}
+
+// Shared returns one cluster for all the tests of a package, started on
+// first use (tests take a fresh database each with DB). The package's
+// TestMain must call Main, which destroys it. Like Start, it fails in CI
+// and skips elsewhere when PostgreSQL is missing.
+func Shared(t testing.TB) *Cluster {
+	t.Helper()
+	shared.once.Do(func() {
+		c, err := New()
+		if err == nil {
+			if err = c.Start(); err != nil {
+				c.Destroy()
+			}
+		}
+		shared.c, shared.err = c, err
+	})
+	if shared.err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pgtest: %v", shared.err)
+		}
+		t.Skipf("pgtest: %v", shared.err)
+	}
+	return shared.c
+}
+
+// Main runs the tests and then destroys the shared cluster.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.c != nil {
+		shared.c.Destroy()
+	}
+	os.Exit(code)
+}

@@ -257,7 +257,7 @@ func (u *Uploader) UploadOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	anchor := u.anchor()
-	if len(recs) == 0 && (anchor == nil || (anchor.Head == u.sent && u.status != audit.AnchorResync)) {
+	if len(recs) == 0 && !u.anchorPending(anchor) {
 		return 0, nil
 	}
 	body, err := marshal(Batch{Items: recs, Audit: anchor})
@@ -329,6 +329,17 @@ func (u *Uploader) anchor() *audit.Anchor {
 		return nil
 	}
 	return a
+}
+
+// anchorPending reports whether an anchor is worth sending without
+// records: headquarters does not hold the unit's head yet, and either the
+// head moved since the last anchor or the last one made progress (a proof
+// sent in parts). A head headquarters refused is not resent until it moves.
+func (u *Uploader) anchorPending(a *audit.Anchor) bool {
+	if a == nil || a.Head == u.base {
+		return false
+	}
+	return a.Head != u.sent || u.status == audit.AnchorOK || u.status == audit.AnchorResync
 }
 
 // anchored records headquarters' answer to an anchor: the head it holds
