@@ -24,7 +24,8 @@ func (e *FeedEvent) EventName() string {
 	return "hit"
 }
 
-func newFeedEvent(st Stored) FeedEvent {
+// NewFeedEvent reads a record's metadata out (what the feed and the CLIs show).
+func NewFeedEvent(st Stored) FeedEvent {
 	m := recordMeta(&st.Record)
 	return FeedEvent{Stored: st, Decision: m.Decision, Verdict: m.Verdict, TxID: m.TxID, Categories: m.Categories, Entries: m.Entries}
 }
@@ -72,7 +73,7 @@ func (b *broadcaster) publish(recs []Stored) {
 	}
 	evs := make([]FeedEvent, len(recs))
 	for i, r := range recs {
-		evs[i] = newFeedEvent(r)
+		evs[i] = NewFeedEvent(r)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

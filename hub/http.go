@@ -415,6 +415,8 @@ func (h *Hub) getHitStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-h.streams:
+			return
 		case <-sub.dropped:
 			write("event: lagged\ndata: {}\n\n")
 			return

@@ -57,8 +57,10 @@ type Hub struct {
 	metrics *hubMetrics
 	etags   etagCache
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	streams   chan struct{} // closed to end live-feed streams (shutdown)
+	streamsMu sync.Once
 
 	mu     sync.Mutex
 	closed bool
@@ -79,7 +81,7 @@ func New(store Store, o Options) (*Hub, error) {
 		o.SpoolDir = os.TempDir()
 	}
 	o.Limits = o.Limits.orDefault()
-	h := &Hub{store: store, opts: o, log: o.Logger, now: o.Now, feed: newBroadcaster()}
+	h := &Hub{store: store, opts: o, log: o.Logger, now: o.Now, feed: newBroadcaster(), streams: make(chan struct{})}
 	h.limits = newLimiter(o.Limits, o.Now)
 	h.metrics = newHubMetrics(h)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,11 +130,17 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	h.mu.Unlock()
+	h.CloseStreams()
 	h.cancel()
 	err := h.store.Close()
 	h.wg.Wait()
 	return err
 }
+
+// CloseStreams ends every live-feed stream (they otherwise last until the
+// console disconnects), so that http.Server.Shutdown can finish; Server
+// registers it.
+func (h *Hub) CloseStreams() { h.streamsMu.Do(func() { close(h.streams) }) }
 
 // RotateKEK re-wraps the store's data key under newKP's key; stored
 // results are not re-encrypted.
@@ -268,5 +276,6 @@ func (h *Hub) Server(tlsCfg *tls.Config, errLog *slog.Logger) *http.Server {
 	if errLog != nil {
 		srv.ErrorLog = slog.NewLogLogger(errLog.Handler(), slog.LevelDebug)
 	}
+	srv.RegisterOnShutdown(h.CloseStreams)
 	return srv
 }

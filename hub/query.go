@@ -73,3 +73,25 @@ func (c cursor) precedes(t time.Time, unit string, seq uint64) bool {
 // qtime is the precision of times in queries: PostgreSQL keeps
 // microseconds, so both backends compare and page at microseconds.
 func qtime(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+// ParseSince reads a time for CLIs: RFC 3339, or a duration before now
+// ("24h", "90m", "7d").
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q: want RFC 3339 or a duration such as 24h or 7d", s)
+	}
+	return now.Add(-d), nil
+}

@@ -31,8 +31,16 @@ func newPuller(cfg *config.Config, tlsCfg *tls.Config, store *watchlist.Store, l
 	if err != nil {
 		return nil, fmt.Errorf("unit identity: %w", err)
 	}
+	var bases []string
+	for _, h := range append([]string{cfg.Hub.URL}, cfg.Hub.URLs...) {
+		bases = append(bases, strings.TrimRight(h, "/")+"/v1/bundles/")
+	}
+	if len(cfg.Hub.BundleURLs) > 0 {
+		bases = cfg.Hub.BundleURLs
+	}
 	return pull.New(pull.Config{
-		BaseURL:     strings.TrimRight(cfg.Hub.URL, "/") + "/v1/bundles/",
+		BaseURL:     bases[0],
+		BaseURLs:    bases[1:],
 		WatchlistID: cfg.Watchlist.ID,
 		TLS:         tlsCfg,
 		Dir:         filepath.Join(cfg.StateDir, "downloads"),

@@ -159,8 +159,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("hub TLS: %w", err)
 		}
-		u.uploader, err = outbox.NewUploader(u.outbox, outbox.UploaderOptions{HubURL: cfg.Hub.URL, TLS: tlsCfg,
-			BytesPerSecond: cfg.Hub.MaxBandwidth, Logger: logger.With("component", "uploader")})
+		// Every upload anchors the audit log's head at headquarters
+		// (hub/README.md, "Audit anchoring").
+		u.uploader, err = outbox.NewUploader(u.outbox, outbox.UploaderOptions{HubURL: cfg.Hub.URL, HubURLs: cfg.Hub.URLs, TLS: tlsCfg,
+			BytesPerSecond: cfg.Hub.MaxBandwidth, Logger: logger.With("component", "uploader"),
+			Audit: u.audit, AuditAckPath: audit.AckPath(cfg.Audit.Path)})
 		if err != nil {
 			return nil, fmt.Errorf("uploader: %w", err)
 		}
