@@ -137,6 +137,9 @@ func (h *Hub) Close() error {
 	return err
 }
 
+// FeedSubscribers is the number of consoles on the live feed.
+func (h *Hub) FeedSubscribers() int { return h.feed.count() }
+
 // CloseStreams ends every live-feed stream (they otherwise last until the
 // console disconnects), so that http.Server.Shutdown can finish; Server
 // registers it.

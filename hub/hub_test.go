@@ -20,6 +20,7 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/hub"
 	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/hub/pgtest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 )
@@ -223,3 +224,76 @@ func TestBundles(t *testing.T) {
 	}
 }
 
+
+// TestHitStream: an operator's stream receives every HIT and officer
+// decision, from any replica (two hubs over one PostgreSQL), in under a
+// second; unit certificates are refused; clear results are not sent.
+func TestHitStream(t *testing.T) {
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			o := hubtest.Options{}
+			if backend == "postgres" {
+				o.Postgres = pgtest.Shared(t)
+			}
+			a := hubtest.Start(t, o)
+			b := a // the replica the unit uploads to
+			if backend == "postgres" {
+				b = a.Replica(t)
+			}
+			if resp, _ := do(t, client(a.Fleet.ClientTLS(t, "desk-1")), "GET", a.URL+"/v1/hits/stream", nil); resp.StatusCode != 403 {
+				t.Fatalf("unit read the feed: %s", resp.Status)
+			}
+			cl, err := hub.NewClient([]string{a.URL}, a.Fleet.OperatorTLS(t, "ops"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			events := make(chan hub.FeedEvent, 10)
+			go cl.Stream(ctx, func(e hub.FeedEvent) { events <- e })
+			deadline := time.Now().Add(20 * time.Second)
+			for a.Hub().FeedSubscribers() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("stream not connected")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond) // LISTEN of the replica's watcher in place
+			desk := client(b.Fleet.ClientTLS(t, "desk-1"))
+			now := time.Now().UTC()
+			body, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{
+				laneResult("desk-1", 1, "CLEAR", now),
+				laneResult("desk-1", 2, "HIT", now, "foreign_terrorist_fighter@person:P-17"),
+				officerDecision("desk-1", 3, "tx-desk-1-2", "confirmed", now),
+			}})
+			start := time.Now()
+			if resp, body := do(t, desk, "POST", b.URL+"/v1/results", body); resp.StatusCode != 200 {
+				t.Fatalf("upload: %s %s", resp.Status, body)
+			}
+			var got []hub.FeedEvent
+			for len(got) < 2 {
+				select {
+				case e := <-events:
+					got = append(got, e)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("feed after 10 s: %+v", got)
+				}
+			}
+			lat := time.Since(start)
+			t.Logf("%s: hit and decision on the feed %v after the upload was sent", backend, lat)
+			if lat > time.Second {
+				t.Errorf("feed latency %v > 1 s", lat)
+			}
+			if got[0].EventName() != "hit" || got[0].Decision != "HIT" || got[0].Categories[0] != "foreign_terrorist_fighter" ||
+				got[1].EventName() != "officer_decision" || got[1].Verdict != "confirmed" || got[1].TxID != "tx-desk-1-2" {
+				t.Fatalf("events %+v", got)
+			}
+			select {
+			case e := <-events:
+				t.Fatalf("unexpected event %+v", e)
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
+	}
+}

@@ -57,13 +57,13 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 		if err != nil {
 			return err
 		}
-		return PrintUnits(out, units, f.json)
+		return hub.PrintUnits(out, units, f.json)
 	case "entries":
 		sums, err := st.EntryHits(ctx, hub.EntryQuery{Entry: f.entry, Since: since, Until: until, Limit: f.limit})
 		if err != nil {
 			return err
 		}
-		return PrintEntries(out, sums, f.json)
+		return hub.PrintEntries(out, sums, f.json)
 	}
 	q := hub.Query{Unit: f.unit, Since: since, Until: until, Kind: f.kind, Decision: strings.ToUpper(f.decision),
 		Category: f.category, Entry: f.entry, Order: f.order, Limit: f.limit, Cursor: f.cursor}
@@ -75,7 +75,7 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 		if err != nil {
 			return err
 		}
-		if err := PrintResults(out, page.Results, f.json); err != nil {
+		if err := hub.PrintResults(out, page.Results, f.json); err != nil {
 			return err
 		}
 		if page.Next == "" {
@@ -91,59 +91,3 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 	}
 }
 
-// PrintResults writes records as JSON lines, or a table of their metadata
-// (never the payload: names and numbers stay off terminals unless asked).
-func PrintResults(w io.Writer, rs []hub.Stored, asJSON bool) error {
-	for _, r := range rs {
-		if asJSON {
-			if err := cli.WriteJSONLine(w, r); err != nil {
-				return err
-			}
-			continue
-		}
-		e := hub.NewFeedEvent(r)
-		what := e.Decision
-		if r.Kind == "officer_decision" {
-			what = "verdict:" + e.Verdict
-		}
-		if _, err := fmt.Fprintf(w, "%s  %-16s %8d  %-16s %-16s %s  %s\n", r.CreatedAt.UTC().Format(time.RFC3339), r.Unit, r.UnitSeq,
-			r.Kind, what, strings.Join(e.Categories, ","), strings.Join(e.Entries, ",")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PrintEntries writes hits per watchlist entry.
-func PrintEntries(w io.Writer, sums []hub.EntrySummary, asJSON bool) error {
-	for _, s := range sums {
-		if asJSON {
-			if err := cli.WriteJSONLine(w, s); err != nil {
-				return err
-			}
-			continue
-		}
-		fmt.Fprintf(w, "%-32s %6d hits  first %s  last %s  at %s\n", s.Entry, s.Hits,
-			s.FirstSeen.UTC().Format(time.RFC3339), s.LastSeen.UTC().Format(time.RFC3339), strings.Join(s.Units, ","))
-	}
-	return nil
-}
-
-// PrintUnits writes the units and their audit anchors.
-func PrintUnits(w io.Writer, units []hub.UnitInfo, asJSON bool) error {
-	for _, u := range units {
-		if asJSON {
-			if err := cli.WriteJSONLine(w, u); err != nil {
-				return err
-			}
-			continue
-		}
-		flag := "ok"
-		if u.Audit.Flag != "" {
-			flag = "FLAGGED " + u.Audit.Flag + " (" + u.Audit.Detail + ")"
-		}
-		fmt.Fprintf(w, "%-16s last contact %s  %d records  audit anchored at %d: %s\n", u.Unit,
-			u.LastContact.UTC().Format(time.RFC3339), u.Records, u.Audit.Head.Seq, flag)
-	}
-	return nil
-}

@@ -243,6 +243,21 @@ func (s *Server) Stop() {
 	}
 }
 
+// Replica starts a second hub process-alike over the same PostgreSQL
+// database (Options.Postgres), with the same fleet, keys and options, on
+// its own port; it is stopped by t.Cleanup.
+func (s *Server) Replica(t testing.TB) *Server {
+	t.Helper()
+	if s.dbURL == "" {
+		t.Fatal("hubtest: replicas need Options.Postgres")
+	}
+	r := &Server{Fleet: s.Fleet, DataDir: s.DataDir, Recipient: s.Recipient, t: t, opts: s.opts, dbURL: s.dbURL,
+		kek: s.kek, certFile: s.certFile, keyFile: s.keyFile}
+	r.start("127.0.0.1:0")
+	t.Cleanup(r.Stop)
+	return r
+}
+
 // Restart starts the hub again on the same address with the same data.
 func (s *Server) Restart() {
 	s.t.Helper()
