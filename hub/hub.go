@@ -194,7 +194,9 @@ func (h *Hub) Units(ctx context.Context) ([]UnitInfo, error) { return h.store.Un
 const importChunk = 2000
 
 // Import is ImportContext without a deadline.
-func (h *Hub) Import(r io.Reader) (IngestResult, error) { return h.ImportContext(context.Background(), r) }
+func (h *Hub) Import(r io.Reader) (IngestResult, error) {
+	return h.ImportContext(context.Background(), r)
+}
 
 // ImportContext verifies and ingests a hand-carried export (see outbox.Export)
 // without holding it in memory: the encrypted file is spooled to an

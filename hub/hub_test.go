@@ -224,7 +224,6 @@ func TestBundles(t *testing.T) {
 	}
 }
 
-
 // TestHitStream: an operator's stream receives every HIT and officer
 // decision, from any replica (two hubs over one PostgreSQL), in under a
 // second; unit certificates are refused; clear results are not sent.

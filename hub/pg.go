@@ -341,13 +341,13 @@ func feedPayloads(unit string, seqs []string) []string {
 
 // insertRows are the columns of new results, as arrays for unnest.
 type insertRows struct {
-	seq, useq                    []int64
-	key, kind, tx, decision      []string
-	verdict, cats, entries       []string
-	prio                         []int16
-	created                      []time.Time
-	hits                         []int32
-	sealed                       [][]byte
+	seq, useq               []int64
+	key, kind, tx, decision []string
+	verdict, cats, entries  []string
+	prio                    []int16
+	created                 []time.Time
+	hits                    []int32
+	sealed                  [][]byte
 }
 
 func (r *insertRows) add(st *Stored, m meta, sealed []byte) {

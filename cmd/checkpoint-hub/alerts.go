@@ -12,4 +12,6 @@ type alertFlags struct{}
 
 func (a *alertFlags) register(fs *flag.FlagSet) {}
 
-func (a *alertFlags) publisher(c config, log *slog.Logger) (*hub.AlertPublisher, error) { return nil, nil }
+func (a *alertFlags) publisher(c config, log *slog.Logger) (*hub.AlertPublisher, error) {
+	return nil, nil
+}

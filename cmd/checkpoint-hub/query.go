@@ -90,4 +90,3 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 		q.Cursor = page.Next
 	}
 }
-
