@@ -33,6 +33,7 @@ type Config struct {
 	Camera    Camera    `yaml:"camera"`
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
+	Channels  Channels  `yaml:"channels"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
@@ -262,6 +263,7 @@ func (c *Config) fillPaths() {
 	def(&c.Watchlist.Path, "watchlist.db")
 	def(&c.Outbox.Path, "outbox.db")
 	def(&c.Audit.Path, "audit.log")
+	def(&c.Channels.Path, "channels.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -372,6 +374,7 @@ func (c *Config) Validate() error {
 	} else if c.Web.SignInSocket != "" {
 		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
+	errs = append(errs, c.validateChannels()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}

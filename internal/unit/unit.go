@@ -52,6 +52,8 @@ type Unit struct {
 	scanner  *scanner.Serial
 	camera   *camera.Capture
 	puller   puller
+	ch       channels
+	pax      paxState // internal/unit/paxdata.go
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
 	metrics  *metrics.Metrics
@@ -123,6 +125,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	if err := u.openChannels(logger.With("component", "channels")); err != nil {
+		return nil, err
+	}
 	if cfg.Web.Listen != "" {
 		if u.accounts, err = web.OpenAccountsFile(cfg.Web.Accounts, logger.With("component", "web")); err != nil {
 			return nil, err
@@ -169,6 +174,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		}
 		if u.puller, err = newPuller(cfg, tlsCfg, u.store, logger.With("component", "sync")); err != nil {
 			return nil, fmt.Errorf("watchlist sync: %w", err)
+		}
+		if err := u.newChannelPullers(tlsCfg, logger.With("component", "sync")); err != nil {
+			return nil, err
 		}
 	}
 	lc := lane.Config{
@@ -248,6 +256,7 @@ func (u *Unit) Run(ctx context.Context) error {
 	if u.puller != nil {
 		g.Go(func() error { return ignoreCanceled(u.puller.Run(ctx)) })
 	}
+	u.runChannels(ctx, g)
 
 	// Listeners: the officer's page (loopback by default), the gate API
 	// (Unix socket, optional TCP with token), the admin socket.
@@ -374,6 +383,7 @@ func (u *Unit) Close() error {
 	if u.puller != nil {
 		closeIt("sync", u.puller)
 	}
+	u.closeChannels(closeIt)
 	if u.outbox != nil {
 		closeIt("outbox", u.outbox)
 	}
