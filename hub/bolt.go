@@ -260,6 +260,11 @@ func (b *boltStore) ResetAudit(_ context.Context, unit string) error {
 	return b.wrap(err)
 }
 
+// Lead: one process holds the bbolt file, so it always leads.
+func (b *boltStore) Lead(context.Context, string) (<-chan struct{}, func(), bool, error) {
+	return make(chan struct{}), func() {}, true, nil
+}
+
 func (b *boltStore) wrap(err error) error {
 	switch {
 	case err == nil, errors.Is(err, ErrUnknownUnit), errors.Is(err, ErrBadQuery):
@@ -382,10 +387,13 @@ func (q *Query) matches(st *Stored) bool {
 	if q.Kind != "" && st.Kind != q.Kind {
 		return false
 	}
-	if q.Decision == "" && q.Category == "" && q.Entry == "" {
+	if q.Decision == "" && q.Category == "" && q.Entry == "" && q.TxID == "" {
 		return true
 	}
 	m := recordMeta(&st.Record)
+	if q.TxID != "" && m.TxID != q.TxID {
+		return false
+	}
 	if q.Decision != "" && m.Decision != q.Decision {
 		return false
 	}

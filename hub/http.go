@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -167,6 +168,11 @@ func (h *Hub) postResults(w http.ResponseWriter, r *http.Request) {
 
 func (h *Hub) ingestFailed(w http.ResponseWriter, unit string, err error) {
 	switch {
+	case errors.Is(err, context.Canceled):
+		// The unit gave up (its request timeout) or the link dropped:
+		// nothing was committed, nobody to answer.
+		h.metrics.refused.WithLabelValues("client_gone").Inc()
+		h.log.Debug("ingest abandoned by the client", "unit", unit)
 	case errors.Is(err, errTooLarge):
 		h.metrics.refused.WithLabelValues("too_large").Inc()
 		fail(w, http.StatusRequestEntityTooLarge, err)

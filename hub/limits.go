@@ -2,6 +2,7 @@ package hub
 
 import (
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -31,6 +32,11 @@ type Limits struct {
 	MaxInflightBytes int64
 	// MaxImports bounds imports in progress.
 	MaxImports int
+	// MaxIngests bounds POST /v1/results being handled at once by this
+	// replica (503 with Retry-After beyond): when the database is slow,
+	// refusing at once beats queueing requests whose units will have
+	// given up (and resent) by the time their turn comes.
+	MaxIngests int
 	// Server timeouts: headers, a whole results request, a response.
 	// Bundle downloads and imports extend theirs while they make
 	// progress; the live feed has none (it writes a heartbeat instead).
@@ -55,6 +61,7 @@ func DefaultLimits() Limits {
 		UnitConcurrency:      2,
 		MaxInflightBytes:     256 << 20,
 		MaxImports:           2,
+		MaxIngests:           64,
 		ReadHeaderTimeout:    10 * time.Second,
 		ReadTimeout:          2 * time.Minute,
 		WriteTimeout:         2 * time.Minute,
@@ -91,6 +98,9 @@ func (l Limits) orDefault() Limits {
 	}
 	if l.MaxImports <= 0 {
 		l.MaxImports = d.MaxImports
+	}
+	if l.MaxIngests <= 0 {
+		l.MaxIngests = d.MaxIngests
 	}
 	dur := func(p *time.Duration, v time.Duration) {
 		if *p <= 0 {
@@ -153,6 +163,7 @@ type limiter struct {
 	mu       sync.Mutex
 	units    map[string]*unitLimit
 	inflight int64
+	ingests  int
 	imports  int
 	sweep    time.Time
 }
@@ -199,14 +210,16 @@ func (lm *limiter) admit(unit string, size int64) (release func(), r *refusal) {
 	if size >= 0 && size < reserve {
 		reserve = size
 	}
-	if lm.inflight+reserve > lm.l.MaxInflightBytes {
-		return nil, &refusal{503, "busy", time.Second}
+	if lm.inflight+reserve > lm.l.MaxInflightBytes || lm.ingests >= lm.l.MaxIngests {
+		return nil, &refusal{503, "busy", time.Second + time.Duration(rand.Int64N(int64(2*time.Second)))}
 	}
 	lm.inflight += reserve
+	lm.ingests++
 	u.inflight++
 	return func() {
 		lm.mu.Lock()
 		lm.inflight -= reserve
+		lm.ingests--
 		u.inflight--
 		lm.mu.Unlock()
 	}, nil

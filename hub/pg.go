@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ func OpenPostgres(ctx context.Context, url string, kp seal.KeyProvider, o PGOpti
 	}
 	cfg.MaxConns = o.MaxConns
 	cfg.HealthCheckPeriod = 5 * time.Second
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
 	if o.Migrate {
 		res, err := Migrate(ctx, url)
 		if err != nil {
@@ -323,6 +327,48 @@ func (p *pgStore) Ingest(ctx context.Context, req IngestRequest) (IngestResult, 
 	return res, nil
 }
 
+// Lead holds a session advisory lock on a dedicated connection: the lock
+// lives as long as the connection, so a replica that dies or loses the
+// database loses it, and another takes over.
+func (p *pgStore) Lead(ctx context.Context, name string) (<-chan struct{}, func(), bool, error) {
+	conn, err := pgx.Connect(ctx, p.url)
+	if err != nil {
+		return nil, nil, false, p.wrap(err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("checkpoint-hub/" + name))
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(h.Sum64())).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		return nil, nil, false, p.wrap(err)
+	}
+	lost := make(chan struct{})
+	stop := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(stop) }) }
+	go func() {
+		defer close(lost)
+		defer conn.Close(context.Background())
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := conn.Ping(pctx)
+				cancel()
+				if err != nil {
+					p.log.Warn("leadership lost: database connection broken", "job", name, "err", err)
+					return
+				}
+			}
+		}
+	}()
+	return lost, release, true, nil
+}
+
 // feedPayloads splits the new feed records' unit_seq values into NOTIFY
 // payloads under PostgreSQL's 8000-byte limit.
 func feedPayloads(unit string, seqs []string) []string {
@@ -453,6 +499,9 @@ func (p *pgStore) Results(ctx context.Context, q Query) (Page, error) {
 	}
 	if q.Entry != "" {
 		where = append(where, "entries @> ARRAY["+arg(q.Entry)+"]::text[]")
+	}
+	if q.TxID != "" {
+		where = append(where, "tx_id = "+arg(q.TxID))
 	}
 	var order string
 	if q.Order == OrderArrival {

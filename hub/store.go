@@ -51,6 +51,11 @@ type Store interface {
 	// ResetAudit clears a unit's audit flag; its next signed head is
 	// adopted as the new anchor.
 	ResetAudit(ctx context.Context, unit string) error
+	// Lead makes this replica the one that runs a singleton job (alert
+	// publishing) if no other does: ok false means another leads. lost is
+	// closed if leadership is lost (the database connection that holds it
+	// broke); release gives it up.
+	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool, err error)
 	// Watch calls fn with every hit and officer decision committed by any
 	// replica, until ctx ends (feeds GET /v1/hits/stream).
 	Watch(ctx context.Context, fn func([]Stored)) error
@@ -118,6 +123,7 @@ type Query struct {
 	Decision string    `json:"decision,omitempty"` // CLEAR, REFER, HIT
 	Category string    `json:"category,omitempty"`
 	Entry    string    `json:"entry,omitempty"` // watchlist entry "kind:ref_id"
+	TxID     string    `json:"tx_id,omitempty"` // one transaction's result and officer decisions
 	Order    string    `json:"order,omitempty"` // arrival or time
 	Limit    int       `json:"limit,omitempty"`
 	Cursor   string    `json:"cursor,omitempty"` // Page.Next of the previous page
@@ -186,7 +192,7 @@ func (q *Query) normalize() error {
 	default:
 		return fmt.Errorf("%w: decision %q (want CLEAR, REFER or HIT)", ErrBadQuery, q.Decision)
 	}
-	for _, s := range []string{q.Kind, q.Category, q.Entry} {
+	for _, s := range []string{q.Kind, q.Category, q.Entry, q.TxID} {
 		if len(s) > 200 {
 			return fmt.Errorf("%w: filter longer than 200 bytes", ErrBadQuery)
 		}

@@ -126,8 +126,12 @@ type HitView struct {
 	Explanation string      `json:"explanation"`
 	Fields      []FieldView `json:"fields,omitempty"`
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
-	HasPhoto    bool        `json:"has_photo"`
-	Photo       []byte      `json:"-"`
+	// SharedAlert is another post's officer-confirmed hit on the same
+	// watchlist entry, shared by headquarters ("shared alert: seen at
+	// post desk-07 at 14:05 UTC on 3 May · discreet check").
+	SharedAlert string `json:"shared_alert,omitempty"`
+	HasPhoto    bool   `json:"has_photo"`
+	Photo       []byte `json:"-"`
 }
 
 // OfficerDecision is the officer's verdict on a transaction.

@@ -48,8 +48,9 @@ type Cluster struct {
 	user      string // database superuser (the OS user the server runs as)
 	opts      Options
 
-	mu      sync.Mutex
-	running bool
+	mu     sync.Mutex
+	proc   *exec.Cmd
+	exited chan struct{}
 }
 
 // BinDir returns the directory of PostgreSQL's server binaries, or an error.
@@ -192,38 +193,77 @@ func (c *Cluster) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// Start starts the server and waits until it accepts connections.
+// Start starts the server and waits until it accepts connections. The
+// server is a child of the test process that dies with it (parent-death
+// signal), so a test killed by its timeout leaves no cluster behind.
 func (c *Cluster) Start() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.running {
+	if c.proc != nil {
 		return nil
 	}
-	out, err := c.command("pg_ctl", "start", "-w", "-t", "120", "-D", c.dataDir(), "-l", c.LogFile()).CombinedOutput()
+	logf, err := os.OpenFile(c.LogFile(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		log, _ := os.ReadFile(c.LogFile())
-		return fmt.Errorf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, tail(log, 2000))
+		return fmt.Errorf("pgtest: %w", err)
 	}
-	c.running = true
+	defer logf.Close()
+	if c.cred != nil {
+		os.Chown(c.LogFile(), int(c.cred.Uid), int(c.cred.Gid))
+	}
+	cmd := c.command("postgres", "-D", c.dataDir())
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pgtest: postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ready := c.command("pg_isready", "-q", "-h", c.SocketDir, "-p", strconv.Itoa(c.Port), "-U", c.user).Run() == nil
+		if ready {
+			break
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(c.LogFile())
+			return fmt.Errorf("pgtest: postgres exited at start:\n%s", tail(log, 2000))
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			return errors.New("pgtest: postgres not ready after 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.proc, c.exited = cmd, exited
 	return nil
 }
 
-// Stop stops the server: mode "fast" (clean shutdown) or "immediate"
-// (like a crash: recovery replays the WAL at the next start).
+// Stop stops the server: mode "smart", "fast" (clean shutdown) or
+// "immediate" (like a crash: recovery replays the WAL at the next start).
 func (c *Cluster) Stop(mode string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.running {
+	if c.proc == nil {
 		return nil
 	}
-	if mode == "" {
-		mode = "fast"
+	sig := map[string]syscall.Signal{"smart": syscall.SIGTERM, "fast": syscall.SIGINT, "immediate": syscall.SIGQUIT, "": syscall.SIGINT}[mode]
+	if sig == 0 {
+		return fmt.Errorf("pgtest: stop mode %q", mode)
 	}
-	out, err := c.command("pg_ctl", "stop", "-w", "-t", "120", "-m", mode, "-D", c.dataDir()).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pgtest: pg_ctl stop: %v\n%s", err, out)
+	c.proc.Process.Signal(sig)
+	select {
+	case <-c.exited:
+	case <-time.After(2 * time.Minute):
+		c.proc.Process.Kill()
+		<-c.exited
 	}
-	c.running = false
+	c.proc = nil
 	return nil
 }
 

@@ -53,7 +53,8 @@ type Unit struct {
 	camera   *camera.Capture
 	puller   puller
 	ch       channels
-	pax      paxState // internal/unit/paxdata.go
+	pax      paxState     // internal/unit/paxdata.go
+	shared   sharedAlerts // internal/unit/alerts.go
 	pipeline *lane.Pipeline
 	broker   *lane.Broker
 	metrics  *metrics.Metrics
@@ -183,7 +184,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
 			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ},
-		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now},
+		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book},
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:  logger.With("component", "lane"),
 		Observe: u.observe,

@@ -93,6 +93,7 @@ function renderTx(tx) {
     const who = document.createElement("div"); text(who, (h.person ? h.person + " · " : "") + "ref " + h.ref_id + " · " + h.source);
     const ex = document.createElement("div"); text(ex, h.explanation);
     li.append(head, who, ex);
+    if (h.shared_alert) { const sa = document.createElement("div"); sa.className = "shared-alert"; text(sa, h.shared_alert); li.append(sa); }
     if (h.fields && h.fields.length) {
       const t = document.createElement("table");
       for (const f of h.fields) {
