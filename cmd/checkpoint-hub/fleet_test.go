@@ -440,7 +440,7 @@ func TestFleet(t *testing.T) {
 		unavailable += strings.Count(string(b), `"msg":"ingest failed"`)
 	}
 	t.Logf("fleet: %d units, %d replicas, %d records: %d in the database exactly once, unit_seq contiguous and per-class order kept for every unit; "+
-		"%d acknowledged to units, %d resends deduplicated by the hub, %d batches answered 503 while PostgreSQL was down (last replica log), "+
+		"%d acknowledged to units, %d resends deduplicated by the hub, %d batches answered 503 (PostgreSQL down or restarting), "+
 		"proxy connections %d passed / %d dropped / %d stalled; %v in all\n%s",
 		units, nrep, total, n, acked, dups, unavailable, pass, drop, stall, time.Since(t0).Round(time.Second), strings.Join(events, "\n"))
 	if drop == 0 || stall == 0 {
