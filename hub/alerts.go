@@ -233,7 +233,7 @@ func (a *AlertPublisher) compute(ctx context.Context, st Store, now time.Time) (
 		if recordMeta(&d.Record).Verdict != "confirmed" {
 			continue
 		}
-		page, err := st.Results(ctx, Query{Unit: k.unit, TxID: k.tx, Kind: "result", Order: OrderTime, Limit: 1})
+		page, err := st.Results(ctx, Query{Unit: k.unit, TxID: k.tx, Kind: "result", Decision: "HIT", Order: OrderTime, Limit: 1})
 		if errors.Is(err, ErrUnknownUnit) {
 			continue
 		}
@@ -245,9 +245,6 @@ func (a *AlertPublisher) compute(ctx context.Context, st Store, now time.Time) (
 		}
 		res := page.Results[0]
 		m := recordMeta(&res.Record)
-		if m.Decision != "HIT" {
-			continue
-		}
 		al, ok := a.o.Policy.FromConfirmed(alerts.Hit{Post: k.unit, TxID: k.tx, Categories: m.Categories, Entries: m.Entries,
 			SeenAt: res.CreatedAt, ConfirmedAt: d.CreatedAt})
 		if ok && now.Before(al.ExpiresAt) {

@@ -154,7 +154,7 @@ func (h *Hub) postResults(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err)
 		return
 	}
-	req := IngestRequest{Unit: unit, Records: recs, Source: SourceUpload, Audit: anchor}
+	req := IngestRequest{Unit: unit, Records: recs, Source: SourceUpload, Audit: anchor, payloadsChecked: true}
 	if anchor != nil && len(r.TLS.PeerCertificates) > 0 {
 		req.UnitKey = r.TLS.PeerCertificates[0].PublicKey
 	}

@@ -494,11 +494,13 @@ func (p *pgStore) Results(ctx context.Context, q Query) (Page, error) {
 	if q.Decision != "" {
 		where = append(where, "decision = "+arg(q.Decision))
 	}
+	// The array filters repeat the partial indexes' predicates so that the
+	// planner can use them.
 	if q.Category != "" {
-		where = append(where, "categories @> ARRAY["+arg(q.Category)+"]::text[]")
+		where = append(where, "categories <> '{}' AND categories @> ARRAY["+arg(q.Category)+"]::text[]")
 	}
 	if q.Entry != "" {
-		where = append(where, "entries @> ARRAY["+arg(q.Entry)+"]::text[]")
+		where = append(where, "entries <> '{}' AND entries @> ARRAY["+arg(q.Entry)+"]::text[]")
 	}
 	if q.TxID != "" {
 		where = append(where, "tx_id = "+arg(q.TxID))
@@ -566,7 +568,7 @@ func (p *pgStore) EntryHits(ctx context.Context, q EntryQuery) ([]EntrySummary, 
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	var where = []string{"decision = 'HIT'"}
+	var where = []string{"decision = 'HIT'", "entries <> '{}'"}
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -574,7 +576,7 @@ func (p *pgStore) EntryHits(ctx context.Context, q EntryQuery) ([]EntrySummary, 
 	}
 	if q.Entry != "" {
 		a := arg(q.Entry)
-		where = append(where, "entries @> ARRAY["+a+"]::text[]", "e = "+a)
+		where = append(where, "entries <> '{}' AND entries @> ARRAY["+a+"]::text[]", "e = "+a)
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "created_at >= "+arg(qtime(q.Since)))

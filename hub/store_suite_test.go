@@ -32,10 +32,10 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type backend struct {
 	name string
 	// openKP opens the storage with kp (the store is closed at cleanup).
-	openKP func(t *testing.T, kp seal.KeyProvider) (hub.Store, error)
+	openKP func(t testing.TB, kp seal.KeyProvider) (hub.Store, error)
 	// raw returns everything the storage holds at rest, to check that no
 	// personal data is in clear.
-	raw func(t *testing.T) []byte
+	raw func(t testing.TB) []byte
 	// replicas reports whether several handles may be open at once.
 	replicas bool
 	kp       seal.KeyProvider
@@ -50,7 +50,7 @@ func newKP(t testing.TB) seal.KeyProvider {
 }
 
 // open opens the storage with its key.
-func (b backend) open(t *testing.T) hub.Store {
+func (b backend) open(t testing.TB) hub.Store {
 	t.Helper()
 	st, err := b.openKP(t, b.kp)
 	if err != nil {
@@ -59,21 +59,21 @@ func (b backend) open(t *testing.T) hub.Store {
 	return st
 }
 
-func reopen(t *testing.T, b backend, kp seal.KeyProvider) (hub.Store, error) { return b.openKP(t, kp) }
+func reopen(t testing.TB, b backend, kp seal.KeyProvider) (hub.Store, error) { return b.openKP(t, kp) }
 
-func boltBackend(t *testing.T) backend {
+func boltBackend(t testing.TB) backend {
 	path := filepath.Join(t.TempDir(), "hub.db")
 	kp := newKP(t)
 	return backend{
 		name: "bolt", kp: kp,
-		openKP: func(t *testing.T, kp seal.KeyProvider) (hub.Store, error) {
+		openKP: func(t testing.TB, kp seal.KeyProvider) (hub.Store, error) {
 			st, err := hub.OpenBolt(path, kp, hub.BoltOptions{Timeout: time.Second})
 			if err == nil {
 				t.Cleanup(func() { st.Close() })
 			}
 			return st, err
 		},
-		raw: func(t *testing.T) []byte {
+		raw: func(t testing.TB) []byte {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -83,12 +83,12 @@ func boltBackend(t *testing.T) backend {
 	}
 }
 
-func pgBackend(t *testing.T) backend {
+func pgBackend(t testing.TB) backend {
 	url := pgtest.Shared(t).DB(t)
 	kp := newKP(t)
 	return backend{
 		name: "postgres", kp: kp, replicas: true,
-		openKP: func(t *testing.T, kp seal.KeyProvider) (hub.Store, error) {
+		openKP: func(t testing.TB, kp seal.KeyProvider) (hub.Store, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			st, err := hub.OpenPostgres(ctx, url, kp, hub.PGOptions{Migrate: true})
@@ -97,7 +97,7 @@ func pgBackend(t *testing.T) backend {
 			}
 			return st, err
 		},
-		raw: func(t *testing.T) []byte {
+		raw: func(t testing.TB) []byte {
 			conn, err := pgx.Connect(context.Background(), url)
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +123,7 @@ func pgBackend(t *testing.T) backend {
 
 // eachBackend runs f against both implementations: one suite, two stores.
 func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, mk := range []func(*testing.T) backend{boltBackend, pgBackend} {
+	for _, mk := range []func(testing.TB) backend{boltBackend, pgBackend} {
 		b := mk(t)
 		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}

@@ -45,12 +45,13 @@ type replica struct {
 	cmd     *exec.Cmd
 	addr    string
 	proxy   *outboxtest.FaultProxy
+	noProxy bool // benchmarks: units connect directly
 	done    chan error
 }
 
 // start runs the process and waits until it listens; the proxy in front
 // of it is pointed at its new port.
-func (r *replica) start(t *testing.T) {
+func (r *replica) start(t testing.TB) {
 	t.Helper()
 	logf, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -85,6 +86,9 @@ func (r *replica) start(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if r.noProxy {
+		return
+	}
 	if r.proxy == nil {
 		r.proxy = outboxtest.NewFaultProxy(t, r.addr)
 		r.proxy.StallFor = 2 * time.Second
@@ -118,7 +122,7 @@ func listeningAddr(path string, from int64) string {
 }
 
 // kill is SIGKILL: no shutdown, connections and transactions cut.
-func (r *replica) kill(t *testing.T) {
+func (r *replica) kill(t testing.TB) {
 	r.cmd.Process.Signal(syscall.SIGKILL)
 	<-r.done
 }

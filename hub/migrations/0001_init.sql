@@ -47,14 +47,16 @@ CREATE TABLE results (
     CONSTRAINT results_key UNIQUE (key)
 );
 
+-- Every row pays for the first four indexes; the others are partial, so a
+-- CLEAR result (most of them) costs no more.
 -- "All results of unit X in the last 24 h", paged by (created_at, unit_seq).
 CREATE INDEX results_unit_time ON results (unit, created_at, unit_seq);
 -- Fleet-wide time ranges, paged by (created_at, unit, unit_seq).
 CREATE INDEX results_time ON results (created_at, unit, unit_seq);
 CREATE INDEX results_hits_time ON results (created_at, unit, unit_seq) WHERE decision = 'HIT';
-CREATE INDEX results_categories ON results USING gin (categories);
-CREATE INDEX results_entries ON results USING gin (entries);
+CREATE INDEX results_categories ON results USING gin (categories) WHERE categories <> '{}';
+CREATE INDEX results_entries ON results USING gin (entries) WHERE entries <> '{}';
 -- The live feed's catch-up after a lost LISTEN connection.
 CREATE INDEX results_feed ON results (received_at) WHERE decision = 'HIT' OR kind = 'officer_decision';
--- Officer decisions find their result (alert sharing).
-CREATE INDEX results_tx ON results (unit, tx_id) WHERE tx_id <> '';
+-- Officer decisions find their hit (alert sharing).
+CREATE INDEX results_tx ON results (unit, tx_id) WHERE decision = 'HIT';

@@ -281,6 +281,72 @@ func (c *Cluster) Destroy() {
 	os.RemoveAll(c.Dir)
 }
 
+// CPUSeconds is the CPU time used so far by the server: the postmaster,
+// its live children (backends, WAL writer, checkpointer…) and the children
+// it reaped, read from /proc (benchmarks report CPU cost per result, which
+// a shared machine's load does not distort the way wall time is).
+func (c *Cluster) CPUSeconds() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return 0
+	}
+	pm := c.proc.Process.Pid
+	total := ProcCPUSeconds(pm, true)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pm {
+			continue
+		}
+		if ppid(pid) == pm {
+			total += ProcCPUSeconds(pid, false)
+		}
+	}
+	return total
+}
+
+// ProcCPUSeconds reads a process's user+system CPU time from
+// /proc/PID/stat, with its reaped children's when children is set.
+func ProcCPUSeconds(pid int, children bool) float64 {
+	f := statFields(pid)
+	if len(f) < 17 {
+		return 0
+	}
+	// After the comm: [11] utime, [12] stime, [13] cutime, [14] cstime.
+	sum, last := 0.0, 12
+	if children {
+		last = 14
+	}
+	for i := 11; i <= last; i++ {
+		v, _ := strconv.ParseFloat(f[i], 64)
+		sum += v
+	}
+	return sum / 100 // USER_HZ
+}
+
+func ppid(pid int) int {
+	f := statFields(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// statFields are /proc/PID/stat's fields after "(comm)": state is [0].
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
+}
+
 // User is the database superuser.
 func (c *Cluster) User() string { return c.user }
 
@@ -344,7 +410,9 @@ var shared struct {
 func Shared(t testing.TB) *Cluster {
 	t.Helper()
 	shared.once.Do(func() {
-		c, err := New()
+		// CHECKPOINT_PG_NOFSYNC=1 runs the shared cluster without fsync,
+		// to tell the disk's share of a benchmark from the CPU's.
+		c, err := New(Options{NoFsync: os.Getenv("CHECKPOINT_PG_NOFSYNC") == "1"})
 		if err == nil {
 			if err = c.Start(); err != nil {
 				c.Destroy()

@@ -106,6 +106,19 @@ const (
 
 // Validate checks a record received from the wire.
 func (r *Record) Validate() error {
+	if err := r.ValidateFields(); err != nil {
+		return err
+	}
+	if !json.Valid(r.Payload) {
+		return fmt.Errorf("%w: payload is not JSON", ErrInvalidItem)
+	}
+	return nil
+}
+
+// ValidateFields is Validate without the payload's JSON syntax check, for
+// callers whose decoder already checked it (a json.RawMessage decoded by
+// encoding/json is valid JSON).
+func (r *Record) ValidateFields() error {
 	if r.Key == "" || len(r.Key) > MaxKeyLen {
 		return fmt.Errorf("%w: key length %d", ErrInvalidItem, len(r.Key))
 	}
@@ -115,8 +128,8 @@ func (r *Record) Validate() error {
 	if r.Priority != Hit && r.Priority != Routine {
 		return fmt.Errorf("%w: priority %d", ErrInvalidItem, r.Priority)
 	}
-	if len(r.Payload) > MaxPayloadSize || !json.Valid(r.Payload) {
-		return fmt.Errorf("%w: payload is not JSON or larger than %d bytes", ErrInvalidItem, MaxPayloadSize)
+	if len(r.Payload) == 0 || len(r.Payload) > MaxPayloadSize {
+		return fmt.Errorf("%w: payload empty or larger than %d bytes", ErrInvalidItem, MaxPayloadSize)
 	}
 	return nil
 }
