@@ -23,6 +23,10 @@ export OPENBLAS_NUM_THREADS ?= 1
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
+# Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
+# with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
+# Test machines only: a vpcd reader accepts any TCP client as a card.
+DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -31,7 +35,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps models build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models build test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +50,7 @@ deps: ## install the Debian packages the build and tests need (idempotent)
 	else echo "deps: all Debian packages present"; fi
 	@command -v $(GO) >/dev/null || { echo "deps: Go toolchain not found: install Go >= 1.26 (see README)"; exit 1; }
 	@$(GO) mod download
+	@$(MAKE) --no-print-directory npm-tools
 
 models: ## put the face models in $(MODELS_DIR) and verify their sha256
 	@mkdir -p $(MODELS_DIR)
@@ -59,11 +64,30 @@ models: ## put the face models in $(MODELS_DIR) and verify their sha256
 	@cd $(MODELS_DIR) && sha256sum --quiet -c SHA256SUMS && echo "models: verified in $(MODELS_DIR)"
 	@test -s /usr/share/dlib/shape_predictor_68_face_landmarks.dat || { echo "models: landmarks model missing: make deps (libdlib-data)"; exit 1; }
 
+# Node.js tools (Redocly CLI for the OpenAPI lint), pinned in
+# tools/redocly/package-lock.json and installed from the npm registry.
+REDOCLY := tools/redocly/node_modules/.bin/redocly
+npm-tools:
+	@command -v npm >/dev/null || { echo "deps: npm not found: install Node.js >= 20.19 with npm (Debian 12's nodejs 18 is too old for Redocly CLI)"; exit 1; }
+	@if [ ! -x $(REDOCLY) ] || [ tools/redocly/package-lock.json -nt $(REDOCLY) ]; then \
+		echo "deps: npm ci (Redocly CLI)"; npm ci --prefix tools/redocly --no-audit --no-fund --loglevel=error && touch $(REDOCLY); \
+	fi
+
+lint-api: npm-tools ## lint the OpenAPI files with Redocly CLI
+	@set -o pipefail; $(REDOCLY) lint --format=stylish api/gate.openapi.yaml api/hub.openapi.yaml 2>&1 | grep -v -e '║' -e '╔' -e '╚'
+
+# What `--version` reports: git describe, the commit and the build date.
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO    := github.com/checkpoint-edge/checkpoint/internal/buildinfo
+LDFLAGS      := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
+
 build: ## build the binaries into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-test: deps models lint ## install what is needed, then gofmt-check, vet and run every test (race detector on)
+test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/lane"
@@ -64,6 +64,9 @@ type Unit struct {
 
 	lastSeq        uint64 // watchlist sequence last audited (healthLoop only)
 	uploadFailures int    // consecutive upload failures last seen (healthLoop only)
+	// hubLinkRegistered: the hub link gauge is exported once the unit has
+	// a hub (healthLoop only).
+	hubLinkRegistered bool
 
 	txDone atomic.Int64
 	txLast atomic.Int64 // unix nanoseconds of the last decision
@@ -399,12 +402,7 @@ func (u *Unit) Close() error {
 	return u.closeErr
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func version() string { return buildinfo.Get().Version }
 
 func diskStatus(path string) DiskStatus {
 	var st unix.Statfs_t
