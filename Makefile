@@ -27,6 +27,10 @@ DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-dat
 # with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
 # Test machines only: a vpcd reader accepts any TCP client as a card.
 DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools
+# Headquarters on PostgreSQL (hub/pgtest): the tests run a private cluster
+# (initdb + postgres in a temporary directory, Unix socket only, as the
+# postgres system user when run as root).
+DEB_PACKAGES += postgresql
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
