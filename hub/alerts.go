@@ -214,7 +214,7 @@ func (a *AlertPublisher) compute(ctx context.Context, st Store, now time.Time) (
 			return nil, err
 		}
 		for _, r := range page.Results {
-			m := recordMeta(&r.Record)
+			m := metaOf(&r.Record)
 			if m.TxID == "" {
 				continue
 			}
@@ -230,7 +230,7 @@ func (a *AlertPublisher) compute(ctx context.Context, st Store, now time.Time) (
 	}
 	var live []alerts.Alert
 	for k, d := range latest {
-		if recordMeta(&d.Record).Verdict != "confirmed" {
+		if metaOf(&d.Record).Verdict != "confirmed" {
 			continue
 		}
 		page, err := st.Results(ctx, Query{Unit: k.unit, TxID: k.tx, Kind: "result", Decision: "HIT", Order: OrderTime, Limit: 1})
@@ -244,7 +244,7 @@ func (a *AlertPublisher) compute(ctx context.Context, st Store, now time.Time) (
 			continue // the result has not arrived yet; the next round sees it
 		}
 		res := page.Results[0]
-		m := recordMeta(&res.Record)
+		m := metaOf(&res.Record)
 		al, ok := a.o.Policy.FromConfirmed(alerts.Hit{Post: k.unit, TxID: k.tx, Categories: m.Categories, Entries: m.Entries,
 			SeenAt: res.CreatedAt, ConfirmedAt: d.CreatedAt})
 		if ok && now.Before(al.ExpiresAt) {

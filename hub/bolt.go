@@ -176,7 +176,7 @@ func (b *boltStore) Ingest(ctx context.Context, req IngestRequest) (IngestResult
 			if err := keys.Put([]byte(r.Key), append([]byte(req.Unit+"\x00"), k...)); err != nil {
 				return err
 			}
-			if feedWorthy(&r, recordMeta(&r)) {
+			if feedWorthy(&r, metaOf(&r)) {
 				res.Feed = append(res.Feed, st)
 			}
 			res.New++
@@ -390,7 +390,7 @@ func (q *Query) matches(st *Stored) bool {
 	if q.Decision == "" && q.Category == "" && q.Entry == "" && q.TxID == "" {
 		return true
 	}
-	m := recordMeta(&st.Record)
+	m := metaOf(&st.Record)
 	if q.TxID != "" && m.TxID != q.TxID {
 		return false
 	}
@@ -428,7 +428,7 @@ func (b *boltStore) EntryHits(ctx context.Context, q EntryQuery) ([]EntrySummary
 				if (!q.Since.IsZero() && st.CreatedAt.Before(q.Since)) || (!q.Until.IsZero() && !st.CreatedAt.Before(q.Until)) {
 					return nil
 				}
-				m := recordMeta(&st.Record)
+				m := metaOf(&st.Record)
 				if m.Decision != "HIT" {
 					return nil
 				}

@@ -26,7 +26,7 @@ func (e *FeedEvent) EventName() string {
 
 // NewFeedEvent reads a record's metadata out (what the feed and the CLIs show).
 func NewFeedEvent(st Stored) FeedEvent {
-	m := recordMeta(&st.Record)
+	m := metaOf(&st.Record)
 	return FeedEvent{Stored: st, Decision: m.Decision, Verdict: m.Verdict, TxID: m.TxID, Categories: m.Categories, Entries: m.Entries}
 }
 

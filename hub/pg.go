@@ -270,7 +270,7 @@ func (p *pgStore) Ingest(ctx context.Context, req IngestRequest) (IngestResult, 
 			if err != nil {
 				return err
 			}
-			m := recordMeta(&r)
+			m := metaOf(&r)
 			ins.add(&st, m, sealed)
 			if feedWorthy(&r, m) {
 				res.Feed = append(res.Feed, st)

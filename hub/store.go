@@ -229,7 +229,6 @@ func recordMeta(r *outbox.Record) meta {
 			Kind     string `json:"kind"`
 			RefID    string `json:"ref_id"`
 			Category string `json:"category"`
-			Level    string `json:"level"`
 		} `json:"hits"`
 	}
 	if json.Unmarshal(r.Payload, &p) != nil {
@@ -321,6 +320,9 @@ func seqKey(seq uint64) []byte {
 // and compact it once more, the largest cost of ingestion after the
 // database.
 func sealStored(s *seal.Sealer, st *Stored) ([]byte, error) {
+	if plain, ok := encodeStored(st); ok {
+		return s.Seal(nil, plain, resultAD(st.Unit, st.UnitSeq)), nil
+	}
 	c := *st
 	payload := c.Payload
 	c.Payload = json.RawMessage("0")
