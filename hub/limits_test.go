@@ -316,3 +316,23 @@ func TestPostgresDown(t *testing.T) {
 		}
 	}
 }
+
+// TestImportLimit: an import over its limit is refused (413) whether its
+// length is announced or not; it is never held in memory.
+func TestImportLimit(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{Import: true, Limits: hub.Limits{MaxImportBytes: 4096}})
+	c := client(srv.Fleet.OperatorTLS(t, "ops"))
+	big := bytes.Repeat([]byte("a"), 10000)
+	for _, n := range []int64{int64(len(big)), -1} {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/imports", io.MultiReader(bytes.NewReader(big)))
+		req.ContentLength = n
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("import of %d bytes (Content-Length %d): %s", len(big), n, resp.Status)
+		}
+	}
+}

@@ -29,16 +29,24 @@ func (a *alertFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.ttl, "share-bundle-ttl", 6*time.Hour, "serve: lifetime of each alert bundle (republished at half)")
 }
 
-// publisher builds the alert publisher, or nil when sharing is off.
-func (a *alertFlags) publisher(c config, log *slog.Logger) (*hub.AlertPublisher, error) {
+// check validates the flags' combination (before anything is opened).
+func (a *alertFlags) check(c config) error {
 	if a.policy == "" {
 		if a.key != "" || a.to != "" {
-			return nil, cli.Exit(2, errors.New("--share-key and --share-to need --share-policy"))
+			return cli.Exit(2, errors.New("--share-key and --share-to need --share-policy"))
 		}
-		return nil, nil
+		return nil
 	}
 	if c.bundles == "" || a.key == "" || a.to == "" {
-		return nil, cli.Exit(2, errors.New("--share-policy needs --bundles (where the alert channel is published), --share-key and --share-to"))
+		return cli.Exit(2, errors.New("--share-policy needs --bundles (where the alert channel is published), --share-key and --share-to"))
+	}
+	return nil
+}
+
+// publisher builds the alert publisher, or nil when sharing is off.
+func (a *alertFlags) publisher(c config, log *slog.Logger) (*hub.AlertPublisher, error) {
+	if err := a.check(c); err != nil || a.policy == "" {
+		return nil, err
 	}
 	p, err := alerts.LoadPolicy(a.policy)
 	if err != nil {

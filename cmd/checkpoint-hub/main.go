@@ -134,6 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(pos) != 0 {
 			return cli.Exit(2, fmt.Errorf("serve: unexpected arguments %q", pos))
 		}
+		if err := c.alerts.check(c); err != nil {
+			return err
+		}
 		return serve(ctx, c, log)
 	case "migrate":
 		return migrate(ctx, c, stdout)

@@ -169,6 +169,11 @@ func TestFlagErrors(t *testing.T) {
 		{"import without identity", []string{"import", "x.age", "--ca", "ca.pem"}, "--identity"},
 		{"bad log level", []string{"--log-level", "loud"}, "log-level"},
 		{"bad flag", []string{"--nope"}, "nope"},
+		{"postgres without database", []string{"serve", "--store", "postgres"}, "--database"},
+		{"unknown store", []string{"serve", "--store", "mysql"}, "want bolt or postgres"},
+		{"migrate on bolt", []string{"migrate"}, "only the postgres store"},
+		{"share without bundles", []string{"serve", "--share-policy", "p.yaml", "--cert", "c", "--key", "k", "--ca", "ca"}, "--share-policy needs --bundles"},
+		{"share key without policy", []string{"serve", "--share-key", "k", "--cert", "c", "--key", "k", "--ca", "ca"}, "need --share-policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
