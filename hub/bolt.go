@@ -116,15 +116,11 @@ func (b *boltStore) RotateKEK(_ context.Context, newKP seal.KeyProvider) error {
 	if b.closed {
 		return ErrClosed
 	}
-	oldKEK, err := b.kp.KEK()
+	oldKEK, newKEK, err := rotationKEKs(b.kp, newKP)
 	if err != nil {
-		return fmt.Errorf("hub: key %s: %w", b.kp, err)
+		return err
 	}
 	defer seal.Wipe(oldKEK)
-	newKEK, err := newKP.KEK()
-	if err != nil {
-		return fmt.Errorf("hub: new key %s: %w", newKP, err)
-	}
 	defer seal.Wipe(newKEK)
 	if err := b.db.Update(func(tx *bolt.Tx) error { return sealdb.Rotate(tx, boltLayout, oldKEK, newKEK) }); err != nil {
 		return fmt.Errorf("hub: rotate key: %w", err)

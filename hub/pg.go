@@ -177,15 +177,11 @@ func (p *pgStore) wrap(err error) error {
 }
 
 func (p *pgStore) RotateKEK(ctx context.Context, newKP seal.KeyProvider) error {
-	oldKEK, err := p.kp.KEK()
+	oldKEK, newKEK, err := rotationKEKs(p.kp, newKP)
 	if err != nil {
-		return fmt.Errorf("hub: key %s: %w", p.kp, err)
+		return err
 	}
 	defer seal.Wipe(oldKEK)
-	newKEK, err := newKP.KEK()
-	if err != nil {
-		return fmt.Errorf("hub: new key %s: %w", newKP, err)
-	}
 	defer seal.Wipe(newKEK)
 	err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		var w []byte

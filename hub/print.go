@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,4 +69,36 @@ func PrintUnits(w io.Writer, units []UnitInfo, asJSON bool) error {
 			u.LastContact.UTC().Format(time.RFC3339), u.Records, u.Audit.Head.Seq, flag)
 	}
 	return nil
+}
+
+// ParseRange reads a CLI's --since and --until (see ParseSince).
+func ParseRange(since, until string, now time.Time) (time.Time, time.Time, error) {
+	s, err1 := ParseSince(since, now)
+	u, err2 := ParseSince(until, now)
+	return s, u, errors.Join(err1, err2)
+}
+
+// PrintPages runs q through fetch (a Store's or a Client's Results) and
+// prints the results: every page with all, else one page and the cursor
+// of the next. A bad query is ErrBadQuery.
+func PrintPages(ctx context.Context, w io.Writer, q Query, all, asJSON bool, fetch func(context.Context, Query) (Page, error)) error {
+	for {
+		page, err := fetch(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := PrintResults(w, page.Results, asJSON); err != nil {
+			return err
+		}
+		if page.Next == "" {
+			return nil
+		}
+		if !all {
+			if !asJSON {
+				fmt.Fprintf(w, "more: --cursor %s\n", page.Next)
+			}
+			return nil
+		}
+		q.Cursor = page.Next
+	}
 }

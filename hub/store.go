@@ -354,3 +354,16 @@ func openStored(s *seal.Sealer, unit string, seq uint64, sealed []byte) (Stored,
 	}
 	return st, nil
 }
+
+// rotationKEKs reads the current and the new key-encryption keys of a
+// rotation; the caller wipes both.
+func rotationKEKs(cur, next seal.KeyProvider) (oldKEK, newKEK []byte, err error) {
+	if oldKEK, err = cur.KEK(); err != nil {
+		return nil, nil, fmt.Errorf("hub: key %s: %w", cur, err)
+	}
+	if newKEK, err = next.KEK(); err != nil {
+		seal.Wipe(oldKEK)
+		return nil, nil, fmt.Errorf("hub: new key %s: %w", next, err)
+	}
+	return oldKEK, newKEK, nil
+}

@@ -253,7 +253,7 @@ func TestPostgres(t *testing.T) {
 	if err := run(ctx, append([]string{"serve", "--migrate=false", "--cert", "x", "--key", "y", "--ca", "z"}, pg...), &out, io.Discard); err == nil {
 		t.Fatal("serve without --migrate started on an empty database")
 	}
-	if err := run(ctx, append([]string{"migrate"}, pg...), &out, io.Discard); err != nil || !strings.Contains(out.String(), "from version 0 to 1: 0001_init") {
+	if err := run(ctx, append([]string{"migrate"}, pg...), &out, io.Discard); err != nil || !strings.Contains(out.String(), "from version 0 to 2: 0001_init, 0002_officer_decisions") {
 		t.Fatalf("migrate: %v %q", err, out.String())
 	}
 	out.Reset()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -45,10 +44,8 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 	}
 	defer st.Close()
 	f := c.query
-	now := time.Now()
-	since, err1 := hub.ParseSince(f.since, now)
-	until, err2 := hub.ParseSince(f.until, now)
-	if err := errors.Join(err1, err2); err != nil {
+	since, until, err := hub.ParseRange(f.since, f.until, time.Now())
+	if err != nil {
 		return cli.Exit(2, err)
 	}
 	switch cmd {
@@ -67,26 +64,9 @@ func query(ctx context.Context, cmd string, c config, out io.Writer, log *slog.L
 	}
 	q := hub.Query{Unit: f.unit, Since: since, Until: until, Kind: f.kind, Decision: strings.ToUpper(f.decision),
 		Category: f.category, Entry: f.entry, Order: f.order, Limit: f.limit, Cursor: f.cursor}
-	for {
-		page, err := st.Results(ctx, q)
-		if errors.Is(err, hub.ErrBadQuery) {
-			return cli.Exit(2, err)
-		}
-		if err != nil {
-			return err
-		}
-		if err := hub.PrintResults(out, page.Results, f.json); err != nil {
-			return err
-		}
-		if page.Next == "" {
-			return nil
-		}
-		if !f.all {
-			if !f.json {
-				fmt.Fprintf(out, "more: --cursor %s\n", page.Next)
-			}
-			return nil
-		}
-		q.Cursor = page.Next
+	err = hub.PrintPages(ctx, out, q, f.all, f.json, st.Results)
+	if errors.Is(err, hub.ErrBadQuery) {
+		return cli.Exit(2, err)
 	}
+	return err
 }

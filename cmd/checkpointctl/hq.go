@@ -48,6 +48,16 @@ func (f *hqFlags) client() (*hub.Client, error) {
 	return c, nil
 }
 
+// clientAndRange is client plus the parsed --since and --until.
+func (f *hqFlags) clientAndRange() (*hub.Client, time.Time, time.Time, error) {
+	since, until, err := hub.ParseRange(f.since, f.until, time.Now())
+	if err != nil {
+		return nil, since, until, cli.Exit(2, err)
+	}
+	cl, err := f.client()
+	return cl, since, until, err
+}
+
 func newHQCmd() *cobra.Command {
 	f := &hqFlags{}
 	c := &cobra.Command{
@@ -69,44 +79,23 @@ Tables show metadata only; --json prints whole records, payload included.`,
 		Short: "Results by unit, time range, decision, category or watchlist entry, page by page",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := f.client()
+			cl, since, until, err := f.clientAndRange()
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			now := time.Now()
-			since, err1 := hub.ParseSince(f.since, now)
-			until, err2 := hub.ParseSince(f.until, now)
-			if err := errors.Join(err1, err2); err != nil {
-				return cli.Exit(2, err)
-			}
 			q := hub.Query{Unit: f.unit, Since: since, Until: until, Kind: f.kind, Decision: strings.ToUpper(f.decision),
 				Category: f.cat, Entry: f.entry, Order: f.order, Limit: f.limit, Cursor: f.cursor}
-			out := cmd.OutOrStdout()
-			for {
-				ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-				page, err := cl.Results(ctx, q)
-				cancel()
-				if errors.Is(err, hub.ErrBadQuery) {
-					return cli.Exit(2, err)
-				}
-				if err != nil {
-					return err
-				}
-				if err := hub.PrintResults(out, page.Results, jsonOutput(cmd)); err != nil {
-					return err
-				}
-				if page.Next == "" {
-					return nil
-				}
-				if !f.all {
-					if !jsonOutput(cmd) {
-						fmt.Fprintf(out, "more: --cursor %s\n", page.Next)
-					}
-					return nil
-				}
-				q.Cursor = page.Next
+			fetch := func(ctx context.Context, q hub.Query) (hub.Page, error) {
+				ctx, cancel := context.WithTimeout(ctx, f.timeout)
+				defer cancel()
+				return cl.Results(ctx, q)
 			}
+			err = hub.PrintPages(cmd.Context(), cmd.OutOrStdout(), q, f.all, jsonOutput(cmd), fetch)
+			if errors.Is(err, hub.ErrBadQuery) {
+				return cli.Exit(2, err)
+			}
+			return err
 		},
 	}
 	rf := results.Flags()
@@ -127,17 +116,11 @@ Tables show metadata only; --json prints whole records, payload included.`,
 		Short: "Hits per watchlist entry: where has this person or document been seen?",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := f.client()
+			cl, since, until, err := f.clientAndRange()
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			now := time.Now()
-			since, err1 := hub.ParseSince(f.since, now)
-			until, err2 := hub.ParseSince(f.until, now)
-			if err := errors.Join(err1, err2); err != nil {
-				return cli.Exit(2, err)
-			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			sums, err := cl.EntryHits(ctx, hub.EntryQuery{Entry: f.entry, Since: since, Until: until, Limit: f.limit})
