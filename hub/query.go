@@ -84,8 +84,9 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if d, ok := strings.CutSuffix(s, "d"); ok {
+		// Bounded so that the duration cannot overflow into the future.
 		n, err := strconv.Atoi(d)
-		if err == nil && n >= 0 {
+		if err == nil && n >= 0 && n <= 36500 {
 			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
 		}
 	}
