@@ -50,9 +50,13 @@ func benchPayload(unit string, n int, hit bool) json.RawMessage {
 //
 //	nice go test -run '^$' -bench Ingest -benchtime 1x ./cmd/checkpoint-hub
 func BenchmarkIngest(b *testing.B) {
-	units := envInt("CHECKPOINT_FLEET_UNITS", 1000)
+	units, secs := 1000, 20
+	if testing.Short() { // make bench
+		units, secs = 200, 5
+	}
+	units = envInt("CHECKPOINT_FLEET_UNITS", units)
 	batch := envInt("CHECKPOINT_BENCH_BATCH", 100)
-	secs := envInt("CHECKPOINT_BENCH_SECONDS", 20)
+	secs = envInt("CHECKPOINT_BENCH_SECONDS", secs)
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "checkpoint-hub")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
