@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,14 +76,18 @@ func BenchmarkQueryUnitDay(b *testing.B) {
 	pr.Close()
 	planText := strings.Join(plan, "\n")
 	var lat, sqlLat []time.Duration
+	var queryCPU time.Duration // this process's CPU in Results (decryption included)
+	pgCPU0 := cluster.CPUSeconds()
 	n, got := 0, 0
 	b.ResetTimer()
 	for i := 0; i < max(b.N, 300); i++ {
 		unit := fmt.Sprintf("u%05d", rand.IntN(units))
 		q := Query{Unit: unit, Since: now.Add(-24 * time.Hour), Limit: 1000}
 		t := time.Now()
+		c0 := processCPU()
 		page, err := st.Results(ctx, q)
 		lat = append(lat, time.Since(t))
+		queryCPU += processCPU() - c0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -103,6 +108,7 @@ func BenchmarkQueryUnitDay(b *testing.B) {
 		sqlLat = append(sqlLat, time.Since(t))
 	}
 	b.StopTimer()
+	pgCPU := cluster.CPUSeconds() - pgCPU0 // both query loops
 	slices.Sort(lat)
 	slices.Sort(sqlLat)
 	pct := func(f float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*f))] }
@@ -110,6 +116,8 @@ func BenchmarkQueryUnitDay(b *testing.B) {
 	b.ReportMetric(float64(pct(.99).Microseconds())/1000, "p99-ms")
 	b.Logf("%d stored results (%s with indexes): %d queries of one unit's last 24 h, %.0f results each on average (decrypted): p50 %v, p99 %v, max %v; the SQL alone p50 %v p99 %v",
 		rows, size, n, float64(got)/float64(n), pct(.5), pct(.99), lat[len(lat)-1], sqlLat[len(sqlLat)/2], sqlLat[len(sqlLat)*99/100])
+	b.Logf("CPU per query: hub %v (Results: SQL round trip, decryption, decoding), PostgreSQL %.2f ms (two runs of the SQL per query)",
+		queryCPU/time.Duration(n), pgCPU*1000/float64(n))
 	defer b.Logf("plan of one query:\n%s", planText)
 
 	// Two more analyst queries, for the note.
@@ -204,4 +212,11 @@ func generate(ctx context.Context, p *pgStore, url string, rows, units int, now 
 	}
 	_, err = conn.Exec(ctx, `VACUUM ANALYZE results`)
 	return err
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
