@@ -24,9 +24,10 @@ DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-dat
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
 # Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
-# with the vpcd virtual reader, and opj_compress for JPEG 2000 test faces.
+# with the vpcd virtual reader, opj_compress for JPEG 2000 test faces, and
+# openssl as an independent verifier of the test PKI and EF.SOD.
 # Test machines only: a vpcd reader accepts any TCP client as a card.
-DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools
+DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools openssl
 # Headquarters on PostgreSQL (hub/pgtest): the tests run a private cluster
 # (initdb + postgres in a temporary directory, Unix socket only, as the
 # postgres system user when run as root).
@@ -39,7 +40,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps npm-tools lint-api models build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models build deb test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,19 +82,20 @@ lint-api: npm-tools ## lint the OpenAPI files with Redocly CLI
 	@set -o pipefail; $(REDOCLY) lint --format=stylish api/gate.openapi.yaml api/hub.openapi.yaml 2>&1 | grep -v -e '║' -e '╔' -e '╚'
 
 # What `--version` reports: git describe, the commit and the build date.
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION      ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
 COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
-BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The commit's date, not the clock: the same tree builds the same binaries.
+BUILD_DATE   ?= $(shell TZ=UTC0 git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
 BUILDINFO    := github.com/checkpoint-edge/checkpoint/internal/buildinfo
+BUILDFLAGS   ?= -trimpath
 LDFLAGS      := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
 
 build: ## build the binaries into bin/
-	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	@GO=$(GO) ./scripts/build.sh $(BIN) '$(LDFLAGS)' $(BUILDFLAGS)
 
 test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
-		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
+		CHECKPOINT_DEB_TEST=1 $(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
 
 test-short: ## quick tests without installing anything
@@ -105,7 +107,7 @@ bench: deps models ## benchmarks at CI scale (-benchmem)
 
 bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
-		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/...
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/prearrival/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@for pkg in $$($(GO) list ./...); do \
@@ -121,6 +123,9 @@ lint: ## go vet (and gofmt check)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "lint: run make fmt"; exit 1; }
 	$(GO) vet $(PKG)
 
+deb: models ## build the Debian package (bin/checkpoint_VERSION_amd64.deb) with nfpm
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' BUILDFLAGS='$(BUILDFLAGS)' OUT=$(BIN) GO=$(GO) ./scripts/deb.sh
+
 run: deps models build ## the demo: hub + daemon + PTY scanner + recorded camera + officer page
 	@./scripts/demo.sh
 
@@ -130,8 +135,8 @@ install: build models ## install binaries, models, systemd units and example con
 	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
-	@for f in configs/*.yaml; do \
-		t=$(DESTDIR)$(CONFDIR)/$$(basename $$f).example; install -m 0640 $$f $$t; done
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples
+	install -m 0644 configs/desk.yaml configs/egate.yaml $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples/
 	@test -e $(DESTDIR)$(CONFDIR)/checkpointd.yaml || install -m 0640 configs/desk.yaml $(DESTDIR)$(CONFDIR)/checkpointd.yaml
 	@if [ -z "$(DESTDIR)" ]; then \
 		id checkpoint >/dev/null 2>&1 || useradd --system --home-dir /var/lib/checkpoint --shell /usr/sbin/nologin --groups dialout,video checkpoint; \

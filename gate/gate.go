@@ -47,6 +47,49 @@ type Message struct {
 	FaceOK    bool          `json:"face_captured"`
 	LatencyMS float64       `json:"latency_ms,omitempty"`
 	At        time.Time     `json:"at"`
+	// Chip is the passport chip's outcome and Face1to1 the comparison of
+	// the live face with the chip photo (absent: no chip reader).
+	Chip     *GateChip     `json:"chip,omitempty"`
+	Face1to1 *GateFace1to1 `json:"face_1to1,omitempty"`
+}
+
+// GateChip is the chip outcome a gate may see: codes, no personal data.
+type GateChip struct {
+	State       string `json:"state"`             // read, unreadable, skipped
+	Verdict     string `json:"verdict,omitempty"` // genuine, not_verified, failed
+	Reason      string `json:"reason,omitempty"`  // the failure in words (no personal data)
+	Access      string `json:"access,omitempty"`  // PACE, BAC
+	PassiveAuth string `json:"passive_auth,omitempty"`
+	FailedStep  string `json:"failed_step,omitempty"`
+	ActiveAuth  string `json:"active_auth,omitempty"`
+	ChipAuth    string `json:"chip_auth,omitempty"`
+	Consistent  bool   `json:"consistent"`
+}
+
+// GateFace1to1 is the live face against the chip photo.
+type GateFace1to1 struct {
+	Compared  bool    `json:"compared"`
+	Match     bool    `json:"match"`
+	Distance  float64 `json:"distance,omitempty"`
+	Threshold float64 `json:"threshold"`
+}
+
+func gateChip(v *lane.ChipView) (*GateChip, *GateFace1to1) {
+	if v == nil {
+		return nil, nil
+	}
+	c := &GateChip{State: v.State, Verdict: v.Verdict, Access: v.Access, PassiveAuth: v.PassiveAuth, FailedStep: v.PAStep,
+		ActiveAuth: v.ActiveAuth, ChipAuth: v.ChipAuth, Consistent: v.Consistent}
+	if v.State == lane.ChipRead {
+		c.Reason = v.Reason
+	} else {
+		c.Reason = v.Line
+	}
+	var f *GateFace1to1
+	if v.Face != nil {
+		f = &GateFace1to1{Compared: v.Face.Compared, Match: v.Face.Match, Distance: v.Face.Distance, Threshold: v.Face.Threshold}
+	}
+	return c, f
 }
 
 // FromTransaction strips a transaction to what a gate may see. At is the
@@ -65,6 +108,7 @@ func FromTransaction(typ string, tx *lane.Transaction) Message {
 	for _, h := range tx.Hits {
 		m.Actions = append(m.Actions, h.Action)
 	}
+	m.Chip, m.Face1to1 = gateChip(tx.Chip)
 	return m
 }
 

@@ -132,6 +132,10 @@ type HitView struct {
 	SharedAlert string `json:"shared_alert,omitempty"`
 	HasPhoto    bool   `json:"has_photo"`
 	Photo       []byte `json:"-"`
+
+	// Prearrival is set on a hit of kind "prearrival": the traveller was
+	// flagged before the flight landed (lane/prearrival.go).
+	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
 }
 
 // OfficerDecision is the officer's verdict on a transaction.
@@ -160,7 +164,9 @@ type Transaction struct {
 	Sequence   uint64           `json:"watchlist_sequence"`
 	LatencyMS  float64          `json:"latency_ms"`
 	Officer    *OfficerDecision `json:"officer_decision,omitempty"`
+	Chip       *ChipView        `json:"chip,omitempty"`
 	FaceJPEG   []byte           `json:"-"`
+	ChipJPEG   []byte           `json:"-"` // the chip's DG2 photo (JPEG), for the page
 	doc        *mrz.Document
 	descriptor []float32
 }
@@ -189,6 +195,8 @@ type Health struct {
 	ScannerError     string    `json:"scanner_error,omitempty"`
 	Camera           string    `json:"camera"`
 	CameraError      string    `json:"camera_error,omitempty"`
+	ChipReader       string    `json:"chip_reader,omitempty"` // connected, disconnected, disabled
+	ChipReaderError  string    `json:"chip_reader_error,omitempty"`
 	WatchlistSeq     uint64    `json:"watchlist_sequence"`
 	WatchlistAge     string    `json:"watchlist_age"`
 	WatchlistIssued  time.Time `json:"watchlist_issued_at,omitzero"`

@@ -62,6 +62,7 @@ type config struct {
 	limits        hub.Limits
 	alerts        alertFlags
 	query         queryFlags
+	pax           paxFlags
 }
 
 func main() {
@@ -106,6 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.limits.UnitBytesPerDay, "unit-bytes-per-day", c.limits.UnitBytesPerDay, "upload bytes per unit per day")
 	c.alerts.register(fs)
 	c.query.register(fs)
+	c.pax.register(fs)
 	// Allow flags after positional arguments (import FILE --identity …).
 	var pos []string
 	for {
@@ -250,7 +252,20 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	srv := h.Server(tlsCfg, log)
-	log.Info("hub listening", "addr", ln.Addr().String(), "store", c.store, "bundles", c.bundles != "", "schema", hub.SchemaVersion())
+	if c.pax.enabled() {
+		kp, _ := seal.ParseProvider(c.keySpec) // openHub checked it
+		pax, err := c.pax.open(c.data, c.bundles, kp, log)
+		if err != nil {
+			return err
+		}
+		defer pax.Close()
+		srv.Handler = withPaxdata(srv.Handler, pax, splitList(c.operators))
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go runPaxdata(pctx, pax, log)
+	}
+	log.Info("hub listening", "addr", ln.Addr().String(), "store", c.store, "bundles", c.bundles != "", "schema", hub.SchemaVersion(),
+		"paxdata", c.pax.enabled())
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(tls.NewListener(ln, tlsCfg)) }()
 	var msrv *http.Server

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/checkpoint-edge/checkpoint/internal/chipsim/ecc"
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // Chip Authentication version 1 with ECDH (Doc 9303 Part 11 §6.2, BSI
@@ -46,11 +47,11 @@ func newCAKey(k any, dg14 []byte, clone bool, r io.Reader) (*caKey, error) {
 	if dg14 == nil {
 		return nil, fmt.Errorf("%w: a CA key without DG14", ErrConfig)
 	}
-	t, _, err := ParseTLV(dg14)
+	t, _, err := lds.ParseTLV(dg14)
 	if err != nil || t.Tag != 0x6E {
 		return nil, fmt.Errorf("%w: DG14 is not a 6E template", ErrConfig)
 	}
-	infos, err := parseSecurityInfos(t.Value)
+	infos, err := lds.ParseSecurityInfos(t.Value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: DG14: %v", ErrConfig, err)
 	}
@@ -58,17 +59,17 @@ func newCAKey(k any, dg14 []byte, clone bool, r io.Reader) (*caKey, error) {
 	keyMatches := false
 	for _, si := range infos {
 		switch {
-		case hasPrefix(si.Protocol, oidCAECDH) && len(si.Protocol) == len(oidCAECDH)+1:
-			kind, keyLen, ok := suiteCipher(si.Protocol[len(oidCAECDH)])
+		case lds.HasPrefix(si.Protocol, lds.OIDCAECDH) && len(si.Protocol) == len(lds.OIDCAECDH)+1:
+			kind, keyLen, ok := suiteCipher(si.Protocol[len(lds.OIDCAECDH)])
 			if !ok {
 				return nil, fmt.Errorf("%w: DG14 ChipAuthenticationInfo %v: unknown suite", ErrConfig, si.Protocol)
 			}
 			id := -1
-			if v, ok := asInt(si.Optional); ok {
+			if v, ok := lds.IntValue(si.Optional); ok {
 				id = v
 			}
 			ca.protocols = append(ca.protocols, caProtocol{si.Protocol, kind, keyLen, id})
-		case si.Protocol.Equal(oidPKECDH):
+		case si.Protocol.Equal(lds.OIDPKECDH):
 			c, p, err := ecc.ParsePKIX(si.Required.FullBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%w: DG14 ChipAuthenticationPublicKeyInfo: %v", ErrConfig, err)
@@ -128,7 +129,7 @@ func (c *Card) mseSetATCA(cmd Command, secured bool) ([]byte, uint16) {
 	if c.ca == nil {
 		return nil, swRefDataNotFound
 	}
-	items, err := ParseTLVs(cmd.Data)
+	items, err := lds.ParseTLVs(cmd.Data)
 	if err != nil {
 		return nil, swWrongData
 	}
@@ -164,7 +165,7 @@ func (c *Card) mseSetKAT(cmd Command, secured bool) ([]byte, uint16) {
 	if c.ca == nil {
 		return nil, swRefDataNotFound
 	}
-	items, err := ParseTLVs(cmd.Data)
+	items, err := lds.ParseTLVs(cmd.Data)
 	if err != nil {
 		return nil, swWrongData
 	}
@@ -204,7 +205,7 @@ func (c *Card) caGeneralAuthenticate(dyn []byte, secured bool) ([]byte, uint16) 
 	if !secured {
 		return nil, swSecurityStatus
 	}
-	items, err := ParseTLVs(dyn)
+	items, err := lds.ParseTLVs(dyn)
 	if err != nil || len(items) != 1 || items[0].Tag != 0x80 {
 		return nil, swWrongData
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // DefaultATR is the ATR a PC/SC contactless reader builds for an ISO/IEC
@@ -287,7 +289,7 @@ func (c *Card) selectFile(cmd Command) ([]byte, uint16) {
 		}
 		c.inApp, c.current = true, nil
 		if fci {
-			return EncodeTLV(0x6F, EncodeTLV(0x84, AID)), swOK
+			return lds.EncodeTLV(0x6F, lds.EncodeTLV(0x84, AID)), swOK
 		}
 		return nil, swOK
 	case 0x00, 0x02:
@@ -304,9 +306,9 @@ func (c *Card) selectFile(cmd Command) ([]byte, uint16) {
 		}
 		c.current = f
 		if fci {
-			fcp := EncodeTLV(0x62,
-				EncodeTLV(0x80, []byte{byte(len(f.data) >> 8), byte(len(f.data))}),
-				EncodeTLV(0x83, cmd.Data))
+			fcp := lds.EncodeTLV(0x62,
+				lds.EncodeTLV(0x80, []byte{byte(len(f.data) >> 8), byte(len(f.data))}),
+				lds.EncodeTLV(0x83, cmd.Data))
 			return fcp, swOK
 		}
 		return nil, swOK
@@ -345,7 +347,7 @@ func (c *Card) readBinary(cmd Command, secured bool) ([]byte, uint16) {
 				return nil, swFileNotFound
 			}
 		}
-		do54, ok, err := findTLV(cmd.Data, 0x54)
+		do54, ok, err := lds.Find(cmd.Data, 0x54)
 		if err != nil || !ok || len(do54.Value) == 0 || len(do54.Value) > 3 {
 			return nil, swWrongData
 		}
@@ -377,7 +379,7 @@ func (c *Card) readBinary(cmd Command, secured bool) ([]byte, uint16) {
 	}
 	if cmd.INS == 0xB1 {
 		// DO'53' header: tag and a length of up to three bytes.
-		limit -= 1 + len(encodeLength(limit))
+		limit -= 1 + len(lds.EncodeLength(limit))
 		if limit <= 0 {
 			return nil, swWrongLength
 		}
@@ -385,7 +387,7 @@ func (c *Card) readBinary(cmd Command, secured bool) ([]byte, uint16) {
 	end := min(offset+limit, len(f.data))
 	data := f.data[offset:end]
 	if cmd.INS == 0xB1 {
-		return EncodeTLV(0x53, data), swOK
+		return lds.EncodeTLV(0x53, data), swOK
 	}
 	return bytes.Clone(data), swOK
 }

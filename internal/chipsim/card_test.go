@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"crypto/rand"
 	"testing"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // tlvFile makes a TLV-encoded file of about size bytes with random content.
 func tlvFile(tag uint32, size int) []byte {
 	v := make([]byte, size)
 	rand.Read(v)
-	return EncodeTLV(tag, v)
+	return lds.EncodeTLV(tag, v)
 }
 
 // testFiles is a small LDS: EF.COM, DG1, a 20 KB DG2, a 40 KB DG3 (read
@@ -18,7 +20,7 @@ func tlvFile(tag uint32, size int) []byte {
 func testFiles(t testing.TB) map[string][]byte {
 	return map[string][]byte{
 		FileCOM:        unhex(t, specimenCOM),
-		"DG1":          EncodeTLV(0x61, EncodeTLV(0x5F1F, []byte("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C<3UTO6908061F9406236ZE184226B<<<<<10"))),
+		"DG1":          lds.EncodeTLV(0x61, lds.EncodeTLV(0x5F1F, []byte("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C<3UTO6908061F9406236ZE184226B<<<<<10"))),
 		"DG2":          tlvFile(0x75, 20000),
 		"DG3":          tlvFile(0x63, 40000),
 		FileSOD:        tlvFile(0x77, 1800),
@@ -238,7 +240,7 @@ func TestMalformedLengthFault(t *testing.T) {
 	if sw != swOK {
 		t.Fatal(sw)
 	}
-	if _, _, err := ParseTLV(head); err == nil {
+	if _, _, err := lds.ParseTLV(head); err == nil {
 		t.Fatal("header parses")
 	}
 	if declared, actual := tlvTotal(t, head), len(files["DG1"]); declared < actual+0x10000 {

@@ -7,21 +7,38 @@
 //
 // # Using it
 //
-//	srv := pcsctest.StartTB(t, pcsctest.Options{})      // private pcscd + vpcd
-//	card, err := chipsim.NewCard(chipsim.Config{
-//		MRZ:   chipsim.MRZKey{DocumentNumber: "L898902C", DateOfBirth: "690806", DateOfExpiry: "940623"},
-//		Files: lds.Files,   // from package issuer: CardAccess, COM, SOD, DG1 …
-//		AAKey: lds.AAKey,   // optional: Active Authentication (DG15)
-//		CAKey: lds.CAKey,   // optional: Chip Authentication (DG14)
+//	srv := pcsctest.StartTB(t, pcsctest.Options{})       // private pcscd + vpcd
+//	pki, _ := issuer.NewPKI("UTO", issuer.PKIOptions{})  // CSCA, DS, master list, CRL, bad DSs
+//	doc, _ := issuer.Issue(issuer.Traveller{ /* MRZ fields, face */ }, pki.DS, issuer.Options{
+//		AAKey: "rsa1024", CAKey: "ec-brainpoolP256r1",
+//		PACE:  []issuer.PACEParams{{Suite: lds.SuiteAES128, Curve: "brainpoolP256r1"}},
 //	})
+//	cfg := chipsim.FromLDS(doc)                  // files, MRZ key, CAN, AA and CA keys
+//	cfg.Faults.ResponseDelay = chipsim.Duration(50 * time.Millisecond)
+//	card, _ := chipsim.NewCard(cfg)
 //	em := chipsim.NewEmulator(srv.VPCDAddr, card, nil)
-//	em.Insert()   // the card enters the field; em.Remove() takes it out
+//	em.Insert()     // the card enters the field; em.Remove() takes it out
 //	defer em.Close()
-//	// the reader under test now finds a card in srv.Reader via srv.SocketPath
+//	// The reader under test finds the card in srv.Reader through
+//	// srv.SocketPath (pure Go client) or srv.Env() (libpcsclite).
 //
-// Card.Process answers one APDU without any transport, for table tests.
-// LoadProfile reads a JSON profile (see profile.go and `checkpointctl chip
-// emulate`).
+// Card.Process answers one APDU without any transport, for table tests;
+// Card.Stats counts what the chip was asked (reads, BAC and PACE attempts,
+// SM aborts, AA signatures, CA completions). Emulator.Run keeps the card in
+// the reader until its context ends (what `chipsim emulate` does).
+//
+// # Profiles
+//
+// LoadProfile reads a JSON chip description (the full format is on the
+// Profile type; testdata/example-profile.json is an example): "traveller"
+// (MRZ fields with dates as YYYY-MM-DD, "can", "face" a JPEG file,
+// "face_jpeg2000" to re-encode it with opj_compress, optional "dg11" and
+// "dg12"), "chip" ("aa_key"/"aa_key_file", "aa_hash", "ca_key"/
+// "ca_key_file", "ca_suite", "ca_key_id", "pace" [{suite, curve}],
+// "disable_bac", "max_extended_read", "atr"), "signer" (DS certificate and
+// key PEM files), "tamper" (issuer.Tamper) and "faults" (below). Paths are
+// relative to the profile; unknown fields are errors. Profile.Build issues
+// the document and returns the Config and the issued LDS.
 //
 // # What the chip does
 //
@@ -71,22 +88,34 @@
 //
 // # Faults (Config.Faults, profile "faults")
 //
-//   - bad_response_mac: from the Nth protected response of a session on,
-//     the MAC is wrong.
-//   - remove_after_reads / removed_for: the card leaves the field instead of
-//     answering the Nth READ BINARY since insertion (once), and comes back
-//     after removed_for as a freshly powered chip.
-//   - response_delay: added before every answer.
-//   - refuse_bac / refuse_pace: authentication fails with 6300 whatever the
-//     key.
-//   - clone: Active and Chip Authentication use fresh keys that do not match
-//     DG15/DG14 (the data copied onto another chip).
-//   - malformed_length: the named files' outer TLV length claims 64 KiB more
-//     than present.
+//   - bad_response_mac (int): from the Nth protected response of a session
+//     on, the MAC is wrong.
+//   - remove_after_reads (int) / removed_for ("300ms"): the card leaves the
+//     field instead of answering the Nth READ BINARY since the emulator
+//     first inserted it (once), and comes back after removed_for as a
+//     freshly powered chip (a new session is needed).
+//   - response_delay ("50ms"): added before every answer.
+//   - refuse_bac / refuse_pace (bool): authentication fails with 6300
+//     whatever the key.
+//   - clone (bool): Active and Chip Authentication use fresh keys that do
+//     not match DG15/DG14 (the data copied onto another chip): the AA
+//     signature does not verify, and after CA the chip rejects the reader's
+//     MACs (6988).
+//   - malformed_length (file names): the files' outer TLV length claims
+//     64 KiB more than present.
 //
 // Data faults that must carry a valid signature (unknown tags, an oversized
 // DG2) or deliberately break it (a data group altered after signing) are
 // made by package issuer.
+//
+// # Notes for reader implementers
+//
+//   - Protected answers to odd INS (READ BINARY B1) carry DO'85' (the data
+//     is BER-TLV: DO'53'), even INS DO'87' with padding indicator 01.
+//   - A short Le yields at most 256 bytes of plain data: under secure
+//     messaging the protected answer is then longer than 256 bytes, which
+//     pcscd and vpcd carry; cautious readers ask for 0xDF.
+//   - pcscd (go-libpcsclite) lists reader names padded with NUL bytes.
 //
 // # Timing through pcscd
 //
@@ -94,5 +123,10 @@
 // and pcscd notices a removal at the next poll too: an insert/remove cycle
 // costs 0.4–0.8 s of wall time however fast the reader is. Emulator.Remove
 // waits until vpcd has taken the connection so that every insertion is
-// seen and the next Insert connects at once.
+// seen and the next Insert connects at once. After a re-insertion, commands
+// fail until pcscd has polled the card again: readers must retry.
+//
+// vpcd writes each message as two TCP segments (length, then payload) with
+// Nagle's algorithm on; the emulator sets TCP_QUICKACK before every read so
+// that an APDU costs tens of microseconds instead of a 40 ms delayed ACK.
 package chipsim

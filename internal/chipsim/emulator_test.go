@@ -232,3 +232,24 @@ func TestEmulatorInsertRemoveLoop(t *testing.T) {
 		t.Fatalf("BAC after the loop: %04X", sw)
 	}
 }
+
+// vpcd sends the length and the payload of each message in two segments
+// with Nagle's algorithm on; without TCP_QUICKACK on the emulator's side
+// every APDU waits for a delayed ACK (40 ms). The fastest of 30 round trips
+// must be far below that, however busy the machine.
+func TestEmulatorNoDelayedAckStall(t *testing.T) {
+	srv := pcsctest.StartTB(t, pcsctest.Options{})
+	startEmulator(t, srv, newTestCard(t, nil))
+	_, pc := pcscConnect(t, srv)
+	fastest := time.Hour
+	for i := 0; i < 30; i++ {
+		start := time.Now()
+		if _, _, err := pc.Transmit([]byte{0, 0x84, 0, 0, 8}); err != nil {
+			t.Fatal(err)
+		}
+		fastest = min(fastest, time.Since(start))
+	}
+	if fastest >= 20*time.Millisecond {
+		t.Fatalf("fastest APDU round trip %v: the delayed-ACK stall is back", fastest)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // Faults make the emulated chip misbehave the ways real chips and readers do.
@@ -66,12 +68,12 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // claims 64 KiB more than present. Files that do not parse are returned as
 // they are.
 func malformLength(data []byte) []byte {
-	t, _, err := ParseTLV(data)
+	t, _, err := lds.ParseTLV(data)
 	if err != nil {
 		return data
 	}
-	tagLen := len(encodeTag(t.Tag))
+	tagLen := len(lds.EncodeTag(t.Tag))
 	out := append([]byte(nil), data[:tagLen]...)
-	out = append(out, encodeLength(len(t.Value)+0x10000)...)
+	out = append(out, lds.EncodeLength(len(t.Value)+0x10000)...)
 	return append(out, t.Value...)
 }

@@ -10,6 +10,7 @@ import (
 	"math/big"
 
 	"github.com/checkpoint-edge/checkpoint/internal/chipsim/ecc"
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // PACE version 2 with ECDH Generic Mapping, the chip's side (Doc 9303 Part
@@ -27,31 +28,31 @@ type paceInfo struct {
 // emulator implements (ECDH-GM on a curve of package ecc): a chip that
 // announced a protocol it cannot run would fail readers for no reason.
 func parsePACEInfos(der []byte) ([]paceInfo, error) {
-	infos, err := parseSecurityInfos(der)
+	infos, err := lds.ParseSecurityInfos(der)
 	if err != nil {
 		return nil, err
 	}
 	var out []paceInfo
 	for _, si := range infos {
-		if !hasPrefix(si.Protocol, oidPACE) {
+		if !lds.HasPrefix(si.Protocol, lds.OIDPACE) {
 			continue
 		}
-		if len(si.Protocol) != len(oidPACE)+2 {
+		if len(si.Protocol) != len(lds.OIDPACE)+2 {
 			continue // PACEDomainParameterInfo and the like
 		}
-		version, ok := asInt(si.Required)
+		version, ok := lds.IntValue(si.Required)
 		if !ok || version != 2 {
 			return nil, fmt.Errorf("PACEInfo %v: version must be 2", si.Protocol)
 		}
-		mapping, suite := si.Protocol[len(oidPACE)], si.Protocol[len(oidPACE)+1]
-		if mapping != paceECDHGM {
+		mapping, suite := si.Protocol[len(lds.OIDPACE)], si.Protocol[len(lds.OIDPACE)+1]
+		if mapping != lds.PACEECDHGM {
 			return nil, fmt.Errorf("PACEInfo %v: only ECDH Generic Mapping is emulated", si.Protocol)
 		}
 		kind, keyLen, ok := suiteCipher(suite)
 		if !ok {
 			return nil, fmt.Errorf("PACEInfo %v: unknown cipher suite", si.Protocol)
 		}
-		id, ok := asInt(si.Optional)
+		id, ok := lds.IntValue(si.Optional)
 		if !ok {
 			return nil, fmt.Errorf("PACEInfo %v: parameterId missing (proprietary domain parameters are not emulated)", si.Protocol)
 		}
@@ -96,7 +97,7 @@ func (c *Card) manageSecurityEnvironment(cmd Command, secured bool) ([]byte, uin
 
 func (c *Card) mseSetATPACE(cmd Command) ([]byte, uint16) {
 	c.pace = nil
-	items, err := ParseTLVs(cmd.Data)
+	items, err := lds.ParseTLVs(cmd.Data)
 	if err != nil {
 		return nil, swWrongData
 	}
@@ -154,7 +155,7 @@ func (c *Card) generalAuthenticate(cmd Command, secured bool) ([]byte, uint16) {
 	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return nil, swWrongP1P2
 	}
-	dyn, rest, err := ParseTLV(cmd.Data)
+	dyn, rest, err := lds.ParseTLV(cmd.Data)
 	if err != nil || dyn.Tag != 0x7C || len(rest) != 0 {
 		return nil, swWrongData
 	}
@@ -174,7 +175,7 @@ func (c *Card) generalAuthenticate(cmd Command, secured bool) ([]byte, uint16) {
 
 func (c *Card) paceStep(p *paceState, dyn []byte) ([]byte, uint16) {
 	curve := p.info.curve
-	items, err := ParseTLVs(dyn)
+	items, err := lds.ParseTLVs(dyn)
 	if err != nil {
 		return nil, swWrongData
 	}
@@ -205,7 +206,7 @@ func (c *Card) paceStep(p *paceState, dyn []byte) ([]byte, uint16) {
 		z := cbcEncrypt(block, make([]byte, bs), s)
 		p.nonce = new(big.Int).SetBytes(s)
 		p.step = 2
-		return EncodeTLV(0x7C, EncodeTLV(0x80, z)), swOK
+		return lds.EncodeTLV(0x7C, lds.EncodeTLV(0x80, z)), swOK
 
 	case 2: // mapping: Ĝ = s·G + SK·PK_map,PCD
 		pk, err := curve.Unmarshal(get(0x81))
@@ -226,7 +227,7 @@ func (c *Card) paceStep(p *paceState, dyn []byte) ([]byte, uint16) {
 		}
 		p.mapPCD = pk
 		p.step = 3
-		return EncodeTLV(0x7C, EncodeTLV(0x82, curve.Marshal(curve.ScalarBaseMult(sk)))), swOK
+		return lds.EncodeTLV(0x7C, lds.EncodeTLV(0x82, curve.Marshal(curve.ScalarBaseMult(sk)))), swOK
 
 	case 3: // key agreement on Ĝ
 		pk, err := curve.Unmarshal(get(0x83))
@@ -247,7 +248,7 @@ func (c *Card) paceStep(p *paceState, dyn []byte) ([]byte, uint16) {
 		p.ksMac = kdf(k, 2, p.info.cipher, p.info.keyLen)
 		p.pkEphPCD = pk
 		p.step = 4
-		return EncodeTLV(0x7C, EncodeTLV(0x84, curve.Marshal(p.pkEph))), swOK
+		return lds.EncodeTLV(0x7C, lds.EncodeTLV(0x84, curve.Marshal(p.pkEph))), swOK
 
 	case 4: // mutual authentication with tokens
 		tPCD := get(0x85)
@@ -268,7 +269,7 @@ func (c *Card) paceStep(p *paceState, dyn []byte) ([]byte, uint16) {
 		// The answer goes in the clear (the command came plain); the
 		// session starts with the next command.
 		c.startSM(sm, accessPACE)
-		return EncodeTLV(0x7C, EncodeTLV(0x86, tPICC)), swOK
+		return lds.EncodeTLV(0x7C, lds.EncodeTLV(0x86, tPICC)), swOK
 	}
 	return nil, swConditionsNotSat
 }
@@ -281,7 +282,7 @@ func paceToken(info paceInfo, ksMac, point []byte) []byte {
 
 func authToken(kind cipherKind, ksMac []byte, oid asn1.ObjectIdentifier, point []byte) []byte {
 	enc, _ := asn1.Marshal(oid)
-	data := EncodeTLV(0x7F49, enc, EncodeTLV(0x86, point))
+	data := lds.EncodeTLV(0x7F49, enc, lds.EncodeTLV(0x86, point))
 	if kind == cipherAES {
 		m, _ := aesCMAC(ksMac, data)
 		return m[:8]

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/checkpoint-edge/checkpoint/internal/chipsim/ecc"
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // Doc 9303 Part 11 Appendix G.1: PACE, ECDH Generic Mapping on
@@ -36,7 +37,7 @@ func cardAccess(t testing.TB, pairs ...[2]int) []byte {
 	}
 	var raws []asn1.RawValue
 	for _, p := range pairs {
-		der, err := asn1.Marshal(paceInfoASN{PACEOID(p[0]), 2, p[1]})
+		der, err := asn1.Marshal(paceInfoASN{lds.PACEOID(p[0]), 2, p[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +96,7 @@ func bytesHex(b []byte) string {
 func TestPACEAppendixG1(t *testing.T) {
 	card, err := NewCard(Config{
 		MRZ:   g1Key,
-		Files: map[string][]byte{FileCardAccess: cardAccess(t, [2]int{suiteAES128, ecc.IDBrainpoolP256r1}), FileCOM: unhex(t, specimenCOM)},
+		Files: map[string][]byte{FileCardAccess: cardAccess(t, [2]int{lds.SuiteAES128, ecc.IDBrainpoolP256r1}), FileCOM: unhex(t, specimenCOM)},
 		Rand:  bytes.NewReader(unhex(t, g1Nonce+g1SKMapIC+g1SKDHIC)),
 	})
 	if err != nil {

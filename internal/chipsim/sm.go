@@ -4,6 +4,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"fmt"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // smSession is the chip's side of secure messaging (Doc 9303 Part 11 §9.8):
@@ -75,7 +77,7 @@ func (s *smSession) mac(m []byte) []byte {
 // status word to send in the clear (6987 or 6988); the caller then ends the
 // session.
 func (s *smSession) unwrap(c Command) (Command, uint16) {
-	items, err := ParseTLVs(c.Data)
+	items, err := lds.ParseTLVs(c.Data)
 	if err != nil {
 		return Command{}, swSMIncorrect
 	}
@@ -156,9 +158,9 @@ func (s *smSession) wrap(ins byte, data []byte, sw uint16) []byte {
 	if len(data) > 0 {
 		ct := cbcEncrypt(s.enc, s.iv(), pad(data, s.blockSize))
 		if ins&1 == 1 {
-			out = EncodeTLV(0x85, ct)
+			out = lds.EncodeTLV(0x85, ct)
 		} else {
-			out = EncodeTLV(0x87, []byte{0x01}, ct)
+			out = lds.EncodeTLV(0x87, []byte{0x01}, ct)
 		}
 	}
 	out = append(out, 0x99, 0x02, byte(sw>>8), byte(sw))
@@ -166,6 +168,6 @@ func (s *smSession) wrap(ins byte, data []byte, sw uint16) []byte {
 	if s.badMACFrom > 0 && s.responses >= s.badMACFrom {
 		cc[0] ^= 0x5A
 	}
-	out = append(out, EncodeTLV(0x8E, cc)...)
+	out = append(out, lds.EncodeTLV(0x8E, cc)...)
 	return appendSW(out, sw)
 }

@@ -2,13 +2,21 @@ package chipsim
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/subtle"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"testing"
+
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/ecc"
+	"github.com/checkpoint-edge/checkpoint/internal/chipsim/lds"
 )
 
 // The test terminal: the reader's side of BAC, PACE and secure messaging,
@@ -92,9 +100,9 @@ func (s *termSM) wrap(c Command) []byte {
 	if len(c.Data) > 0 {
 		ct := cbcEncryptT(s.enc, s.ivNext(), pad(c.Data, s.bs))
 		if c.INS&1 == 1 {
-			dos = append(dos, EncodeTLV(0x85, ct)...)
+			dos = append(dos, lds.EncodeTLV(0x85, ct)...)
 		} else {
-			dos = append(dos, EncodeTLV(0x87, []byte{1}, ct)...)
+			dos = append(dos, lds.EncodeTLV(0x87, []byte{1}, ct)...)
 		}
 	}
 	ext := c.Extended || len(c.Data) > 223 || c.Ne > 256
@@ -111,7 +119,7 @@ func (s *termSM) wrap(c Command) []byte {
 	}
 	s.inc()
 	m := append(pad([]byte{cla, c.INS, c.P1, c.P2}, s.bs), dos...)
-	dos = append(dos, EncodeTLV(0x8E, s.mac(m))...)
+	dos = append(dos, lds.EncodeTLV(0x8E, s.mac(m))...)
 	out := Command{CLA: cla, INS: c.INS, P1: c.P1, P2: c.P2, Data: dos, Ne: 256, Extended: ext}
 	if ext {
 		out.Ne = 65536
@@ -144,7 +152,7 @@ func (s *termSM) unwrap(resp []byte) ([]byte, uint16, error) {
 	if len(body) == 0 {
 		return nil, sw, fmt.Errorf("unprotected response %04X", sw)
 	}
-	items, err := ParseTLVs(body)
+	items, err := lds.ParseTLVs(body)
 	if err != nil {
 		return nil, sw, err
 	}
@@ -285,7 +293,7 @@ func (tm *terminal) readFile(fid uint16, chunk int) ([]byte, uint16) {
 	if sw != swOK {
 		return nil, sw
 	}
-	t, _, err := ParseTLV(head)
+	t, _, err := lds.ParseTLV(head)
 	total := 0
 	if err != nil {
 		// Header only: tag, length bytes.
@@ -305,9 +313,9 @@ func (tm *terminal) readFile(fid uint16, chunk int) ([]byte, uint16) {
 		} else {
 			off := []byte{byte(len(out) >> 16), byte(len(out) >> 8), byte(len(out))}
 			var resp []byte
-			resp, sw = tm.send(Command{INS: 0xB1, Data: EncodeTLV(0x54, off), Ne: n + 4, Extended: true})
+			resp, sw = tm.send(Command{INS: 0xB1, Data: lds.EncodeTLV(0x54, off), Ne: n + 4, Extended: true})
 			if sw == swOK {
-				do53, _, err := ParseTLV(resp)
+				do53, _, err := lds.ParseTLV(resp)
 				if err != nil || do53.Tag != 0x53 {
 					tm.t.Fatalf("odd READ BINARY answer % X", resp[:min(len(resp), 8)])
 				}
@@ -345,4 +353,175 @@ func tlvTotal(t testing.TB, h []byte) int {
 		i += n
 	}
 	return i + l
+}
+
+// pace runs PACE ECDH-GM from the terminal's side with password reference
+// ref (1 MRZ, 2 CAN).
+func (tm *terminal) pace(suite int, curve *ecc.Curve, ref byte, password []byte) uint16 {
+	tm.t.Helper()
+	kind, keyLen, _ := suiteCipher(suite)
+	oid, _ := asn1.Marshal(lds.PACEOID(suite))
+	// 84 names the domain parameters: required when the chip offers
+	// several for one protocol.
+	mse := append(lds.EncodeTLV(0x80, oid[2:]), lds.EncodeTLV(0x83, []byte{ref})...)
+	mse = append(mse, lds.EncodeTLV(0x84, []byte{byte(curve.PACEID)})...)
+	if _, sw := tm.send(Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse}); sw != swOK {
+		return sw
+	}
+	ga := func(cla byte, tag uint32, v []byte) ([]byte, uint16) {
+		var inner []byte
+		if tag != 0 {
+			inner = lds.EncodeTLV(tag, v)
+		}
+		resp, sw := tm.send(Command{CLA: cla, INS: 0x86, Data: lds.EncodeTLV(0x7C, inner), Ne: 256})
+		if sw != swOK {
+			return nil, sw
+		}
+		dyn, _, err := lds.ParseTLV(resp)
+		if err != nil || dyn.Tag != 0x7C {
+			tm.t.Fatalf("GENERAL AUTHENTICATE answer % X", resp)
+		}
+		items, _ := lds.ParseTLVs(dyn.Value)
+		if len(items) != 1 {
+			tm.t.Fatalf("GENERAL AUTHENTICATE answer with %d objects", len(items))
+		}
+		return items[0].Value, sw
+	}
+	z, sw := ga(0x10, 0, nil)
+	if sw != swOK {
+		return sw
+	}
+	kpi := kdf(password, 3, kind, keyLen)
+	block, _ := blockCipher(kind, kpi)
+	s, err := cbcDecrypt(block, make([]byte, block.BlockSize()), z)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	skMap, pkMap, _ := curve.GenerateKey(nil)
+	pkMapIC, sw := ga(0x10, 0x81, curve.Marshal(pkMap))
+	if sw != swOK {
+		return sw
+	}
+	pt, err := curve.Unmarshal(pkMapIC)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	gen := curve.Add(curve.ScalarBaseMult(new(big.Int).SetBytes(s)), curve.ScalarMult(pt, skMap))
+	skEph, _ := curve.RandomScalar(nil)
+	pkEph := curve.ScalarMult(gen, skEph)
+	pkEphIC, sw := ga(0x10, 0x83, curve.Marshal(pkEph))
+	if sw != swOK {
+		return sw
+	}
+	pt, err = curve.Unmarshal(pkEphIC)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	k := curve.FieldBytes(curve.ScalarMult(pt, skEph).X)
+	ksEnc, ksMac := kdf(k, 1, kind, keyLen), kdf(k, 2, kind, keyLen)
+	tIC, sw := ga(0x00, 0x85, authToken(kind, ksMac, lds.PACEOID(suite), pkEphIC))
+	if sw != swOK {
+		return sw
+	}
+	if !bytes.Equal(tIC, authToken(kind, ksMac, lds.PACEOID(suite), curve.Marshal(pkEph))) {
+		tm.t.Fatal("chip's PACE token wrong")
+	}
+	tm.sm = newTermSM(tm.t, kind == cipherAES, ksEnc, ksMac, make([]byte, block.BlockSize()))
+	return swOK
+}
+
+// chipAuthenticate runs Chip Authentication with the DG14 key: MSE:Set AT
+// and GENERAL AUTHENTICATE, or MSE:Set KAT when kat is set.
+func (tm *terminal) chipAuthenticate(dg14 []byte, kat bool) uint16 {
+	tm.t.Helper()
+	t, _, err := lds.ParseTLV(dg14)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	infos, err := lds.ParseSecurityInfos(t.Value)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	var oid asn1.ObjectIdentifier
+	var curve *ecc.Curve
+	var pkIC ecc.Point
+	for _, si := range infos {
+		if lds.HasPrefix(si.Protocol, lds.OIDCAECDH) {
+			oid = si.Protocol
+		}
+		if si.Protocol.Equal(lds.OIDPKECDH) {
+			if curve, pkIC, err = ecc.ParsePKIX(si.Required.FullBytes); err != nil {
+				tm.t.Fatal(err)
+			}
+		}
+	}
+	kind, keyLen, _ := suiteCipher(oid[len(oid)-1])
+	sk, pk, _ := curve.GenerateKey(nil)
+	if kat {
+		if _, sw := tm.send(Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: lds.EncodeTLV(0x91, curve.Marshal(pk))}); sw != swOK {
+			return sw
+		}
+	} else {
+		enc, _ := asn1.Marshal(oid)
+		if _, sw := tm.send(Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: lds.EncodeTLV(0x80, enc[2:])}); sw != swOK {
+			return sw
+		}
+		resp, sw := tm.send(Command{INS: 0x86, Data: lds.EncodeTLV(0x7C, lds.EncodeTLV(0x80, curve.Marshal(pk))), Ne: 256})
+		if sw != swOK {
+			return sw
+		}
+		if !bytes.Equal(resp, []byte{0x7C, 0x00}) {
+			tm.t.Fatalf("CA GENERAL AUTHENTICATE answered % X", resp)
+		}
+	}
+	k, err := curve.ECDH(sk, pkIC)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	bs := 16
+	if kind == cipher3DES {
+		bs = 8
+	}
+	tm.sm = newTermSM(tm.t, kind == cipherAES, kdf(k, 1, kind, keyLen), kdf(k, 2, kind, keyLen), make([]byte, bs))
+	return swOK
+}
+
+// verifyAA checks an Active Authentication signature against DG15.
+func verifyAA(t testing.TB, dg15 []byte, hash crypto.Hash, challenge, sig []byte) error {
+	t.Helper()
+	spki, _, err := lds.ParseTLV(dg15)
+	if err != nil {
+		return err
+	}
+	if curve, pub, err := ecc.ParsePKIX(spki.Value); err == nil {
+		h := hash.New()
+		h.Write(challenge)
+		if !curve.Verify(pub, h.Sum(nil), sig) {
+			return fmt.Errorf("ECDSA signature does not verify")
+		}
+		return nil
+	}
+	key, err := x509.ParsePKIXPublicKey(spki.Value)
+	if err != nil {
+		return err
+	}
+	pub := key.(*rsa.PublicKey)
+	f := new(big.Int).Exp(new(big.Int).SetBytes(sig), big.NewInt(int64(pub.E)), pub.N).FillBytes(make([]byte, len(sig)))
+	tl := 1
+	if f[len(f)-1] == 0xCC {
+		tl = 2
+	}
+	if f[0] != 0x6A || (tl == 1 && f[len(f)-1] != 0xBC) {
+		return fmt.Errorf("not an ISO 9796-2 scheme 1 representative: % X … % X", f[:2], f[len(f)-2:])
+	}
+	hl := hash.Size()
+	m1 := f[1 : len(f)-hl-tl]
+	d := f[len(f)-hl-tl : len(f)-tl]
+	h := hash.New()
+	h.Write(m1)
+	h.Write(challenge)
+	if !bytes.Equal(h.Sum(nil), d) {
+		return fmt.Errorf("ISO 9796-2 digest does not match")
+	}
+	return nil
 }

@@ -178,9 +178,11 @@ func (e *Emulator) serve(conn net.Conn, done, seen chan struct{}) {
 	}()
 	var hdr [2]byte
 	for {
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return
 		}
+		quickAck(conn)
 		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return

@@ -22,6 +22,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
+	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/gate"
 	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
@@ -51,14 +52,17 @@ type Unit struct {
 	rec      vision.Recognizer
 	scanner  *scanner.Serial
 	camera   *camera.Capture
-	puller   puller
-	ch       channels
-	pax      paxState     // internal/unit/paxdata.go
-	shared   sharedAlerts // internal/unit/alerts.go
-	pipeline *lane.Pipeline
-	broker   *lane.Broker
-	metrics  *metrics.Metrics
-	accounts *web.AccountsFile
+	chip     *chipUnit
+	// chipTrust receives "trust" channel bundles (CSCAs, CRLs).
+	chipTrust *pa.TrustChannel
+	puller    puller
+	ch        channels
+	pax       paxState     // internal/unit/paxdata.go
+	shared    sharedAlerts // internal/unit/alerts.go
+	pipeline  *lane.Pipeline
+	broker    *lane.Broker
+	metrics   *metrics.Metrics
+	accounts  *web.AccountsFile
 
 	runCtx context.Context // set by Run: the parent of every request
 
@@ -150,6 +154,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			return nil, fmt.Errorf("camera: %w", err)
 		}
 	}
+	if cfg.Chip.Enabled {
+		if u.chip, err = newChipUnit(cfg.Chip, u.rec, u.chipTrust, logger.With("component", "chip"), u.auditChip); err != nil {
+			return nil, fmt.Errorf("chip reader: %w", err)
+		}
+	}
 	if cfg.Scanner.Enabled {
 		fr, err := scanner.ParseFraming(cfg.Scanner.Framing)
 		if err != nil {
@@ -186,8 +195,8 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	lc := lane.Config{
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
-			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ},
-		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book},
+			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
+		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book}),
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:  logger.With("component", "lane"),
 		Observe: u.observe,
@@ -197,6 +206,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		// or after a few frames: waiting the whole window for a marginally
 		// better face would break the one-second budget.
 		lc.Faces = &cameraFaces{cam: u.camera, rec: u.rec, goodEnough: 0.5, maxFrames: 6}
+	}
+	if u.chip != nil {
+		lc.Chip = u.chip
 	}
 	if u.pipeline, err = lane.New(lc); err != nil {
 		return nil, err
@@ -252,6 +264,9 @@ func (u *Unit) Run(ctx context.Context) error {
 			}
 			return nil // a dead camera degrades the lane; it does not stop it
 		})
+	}
+	if u.chip != nil {
+		g.Go(func() error { return u.chip.run(ctx) })
 	}
 	g.Go(func() error { return u.pipeline.Run(ctx, docs) })
 	if u.uploader != nil {
@@ -377,6 +392,9 @@ func (u *Unit) Close() error {
 	}
 	if u.camera != nil {
 		closeIt("camera", u.camera)
+	}
+	if u.chip != nil {
+		closeIt("chip reader", u.chip)
 	}
 	if u.rec != nil {
 		closeIt("vision", u.rec)

@@ -129,16 +129,106 @@ func (c *Curve) finish(l *big.Int, p Point, x2 *big.Int) Point {
 	return Point{x3, y3}
 }
 
-// ScalarMult returns k·p (k taken modulo nothing: any non-negative k).
+// ScalarMult returns k·p (k taken modulo nothing: any non-negative k). It
+// doubles and adds in Jacobian coordinates (x = X/Z², y = Y/Z³), so that
+// only the final conversion needs a modular inversion.
 func (c *Curve) ScalarMult(p Point, k *big.Int) Point {
-	r := Point{}
+	if p.Infinity() || k.Sign() == 0 {
+		return Point{}
+	}
+	var r jacobian // infinity: Z = 0
+	r.x, r.y, r.z = new(big.Int), new(big.Int), new(big.Int)
 	for i := k.BitLen() - 1; i >= 0; i-- {
-		r = c.Double(r)
+		c.jDouble(&r)
 		if k.Bit(i) == 1 {
-			r = c.Add(r, p)
+			c.jAddAffine(&r, p)
 		}
 	}
-	return r
+	return c.affine(&r)
+}
+
+type jacobian struct{ x, y, z *big.Int }
+
+func (c *Curve) mod(v *big.Int) *big.Int { return v.Mod(v, c.P) }
+
+// jDouble sets r = 2r: S = 4XY², M = 3X² + aZ⁴, X' = M² − 2S,
+// Y' = M(S − X') − 8Y⁴, Z' = 2YZ.
+func (c *Curve) jDouble(r *jacobian) {
+	if r.z.Sign() == 0 || r.y.Sign() == 0 {
+		r.z.SetInt64(0)
+		return
+	}
+	y2 := c.mod(new(big.Int).Mul(r.y, r.y))
+	s := c.mod(new(big.Int).Mul(r.x, y2))
+	s.Lsh(s, 2)
+	z2 := c.mod(new(big.Int).Mul(r.z, r.z))
+	z4 := c.mod(new(big.Int).Mul(z2, z2))
+	m := new(big.Int).Mul(r.x, r.x)
+	m.Mul(m, big.NewInt(3))
+	m.Add(m, new(big.Int).Mul(c.A, z4))
+	c.mod(m)
+	x := new(big.Int).Mul(m, m)
+	x.Sub(x, new(big.Int).Lsh(s, 1))
+	c.mod(x)
+	y4 := c.mod(new(big.Int).Mul(y2, y2))
+	y := new(big.Int).Sub(s, x)
+	y.Mul(y, m)
+	y.Sub(y, y4.Lsh(y4, 3))
+	c.mod(y)
+	z := new(big.Int).Mul(r.y, r.z)
+	z.Lsh(z, 1)
+	c.mod(z)
+	r.x, r.y, r.z = x, y, z
+}
+
+// jAddAffine sets r = r + q for an affine q: U2 = x2Z², S2 = y2Z³,
+// H = U2 − X, R = S2 − Y, X' = R² − H³ − 2XH², Y' = R(XH² − X') − YH³,
+// Z' = ZH.
+func (c *Curve) jAddAffine(r *jacobian, q Point) {
+	if r.z.Sign() == 0 {
+		r.x.Set(q.X)
+		r.y.Set(q.Y)
+		r.z.SetInt64(1)
+		return
+	}
+	z2 := c.mod(new(big.Int).Mul(r.z, r.z))
+	u2 := c.mod(new(big.Int).Mul(q.X, z2))
+	s2 := c.mod(new(big.Int).Mul(q.Y, c.mod(new(big.Int).Mul(z2, r.z))))
+	h := c.mod(new(big.Int).Sub(u2, r.x))
+	rr := c.mod(new(big.Int).Sub(s2, r.y))
+	if h.Sign() == 0 {
+		if rr.Sign() == 0 {
+			c.jDouble(r)
+		} else {
+			r.z.SetInt64(0)
+		}
+		return
+	}
+	h2 := c.mod(new(big.Int).Mul(h, h))
+	h3 := c.mod(new(big.Int).Mul(h2, h))
+	xh2 := c.mod(new(big.Int).Mul(r.x, h2))
+	x := new(big.Int).Mul(rr, rr)
+	x.Sub(x, h3)
+	x.Sub(x, new(big.Int).Lsh(xh2, 1))
+	c.mod(x)
+	y := new(big.Int).Sub(xh2, x)
+	y.Mul(y, rr)
+	y.Sub(y, new(big.Int).Mul(r.y, h3))
+	c.mod(y)
+	z := c.mod(new(big.Int).Mul(r.z, h))
+	r.x, r.y, r.z = x, y, z
+}
+
+// affine converts back: x = X/Z², y = Y/Z³.
+func (c *Curve) affine(r *jacobian) Point {
+	if r.z.Sign() == 0 {
+		return Point{}
+	}
+	zi := new(big.Int).ModInverse(r.z, c.P)
+	zi2 := c.mod(new(big.Int).Mul(zi, zi))
+	x := c.mod(new(big.Int).Mul(r.x, zi2))
+	y := c.mod(new(big.Int).Mul(r.y, c.mod(new(big.Int).Mul(zi2, zi))))
+	return Point{x, y}
 }
 
 // ScalarBaseMult returns k·G.

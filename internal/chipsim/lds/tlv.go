@@ -1,4 +1,7 @@
-package chipsim
+// Package lds holds the encodings shared by the emulated chip and the issuer
+// tooling: BER-TLV (ISO/IEC 7816-4 §5.2) and the object identifiers of Doc
+// 9303 and BSI TR-03110. Test tooling only.
+package lds
 
 import (
 	"errors"
@@ -9,7 +12,7 @@ import (
 // of one to three bytes, definite lengths of up to four bytes.
 
 // ErrTLV is returned (wrapped) for malformed BER-TLV.
-var ErrTLV = errors.New("chipsim: malformed BER-TLV")
+var ErrTLV = errors.New("lds: malformed BER-TLV")
 
 // TLV is one decoded element. Raw is the whole element (tag, length and
 // value) as found in the input.
@@ -100,8 +103,8 @@ func ParseTLVs(b []byte) ([]TLV, error) {
 	return out, nil
 }
 
-// findTLV returns the first element with tag among consecutive elements.
-func findTLV(b []byte, tag uint32) (TLV, bool, error) {
+// Find returns the first element with tag among consecutive elements.
+func Find(b []byte, tag uint32) (TLV, bool, error) {
 	items, err := ParseTLVs(b)
 	if err != nil {
 		return TLV{}, false, err
@@ -114,8 +117,8 @@ func findTLV(b []byte, tag uint32) (TLV, bool, error) {
 	return TLV{}, false, nil
 }
 
-// encodeTag writes a tag of one to three bytes.
-func encodeTag(tag uint32) []byte {
+// EncodeTag writes a tag of one to three bytes.
+func EncodeTag(tag uint32) []byte {
 	switch {
 	case tag > 0xFFFF:
 		return []byte{byte(tag >> 16), byte(tag >> 8), byte(tag)}
@@ -126,8 +129,8 @@ func encodeTag(tag uint32) []byte {
 	}
 }
 
-// encodeLength writes a definite length in the fewest bytes.
-func encodeLength(n int) []byte {
+// EncodeLength writes a definite length in the fewest bytes.
+func EncodeLength(n int) []byte {
 	switch {
 	case n < 0x80:
 		return []byte{byte(n)}
@@ -148,7 +151,7 @@ func EncodeTLV(tag uint32, values ...[]byte) []byte {
 	for _, v := range values {
 		n += len(v)
 	}
-	out := append(encodeTag(tag), encodeLength(n)...)
+	out := append(EncodeTag(tag), EncodeLength(n)...)
 	for _, v := range values {
 		out = append(out, v...)
 	}
