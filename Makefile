@@ -106,8 +106,8 @@ bench: deps models ## benchmarks at CI scale (-benchmem)
 		$(GO) test -run '^$$' -bench . -benchmem -short $(PKG)
 
 bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
-	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
-		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/prearrival/
+	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full CHECKPOINT_HUB_QUERY_ROWS=10000000 \
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/... ./cmd/checkpoint-hub/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@for pkg in $$($(GO) list ./...); do \
