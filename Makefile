@@ -31,6 +31,10 @@ DEB_PACKAGES += fonts-dejavu-core
 # openssl as an independent verifier of the test PKI and EF.SOD.
 # Test machines only: a vpcd reader accepts any TCP client as a card.
 DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools openssl
+# Headquarters on PostgreSQL (hub/pgtest): the tests run a private cluster
+# (initdb + postgres in a temporary directory, Unix socket only, as the
+# postgres system user when run as root).
+DEB_PACKAGES += postgresql
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -107,8 +111,8 @@ bench: deps models ## benchmarks at CI scale (-benchmem)
 		$(GO) test -run '^$$' -bench . -benchmem -short $(PKG)
 
 bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
-	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
-		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/prearrival/
+	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full CHECKPOINT_HUB_QUERY_ROWS=10000000 \
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/... ./cmd/checkpoint-hub/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@for pkg in $$($(GO) list ./...); do \

@@ -135,7 +135,7 @@ func TestSmoke(t *testing.T) {
 func TestHubClientFromSpec(t *testing.T) {
 	srv := hubtest.Start(t, hubtest.Options{})
 	unitCert, unitKey := srv.Fleet.Unit(t, "desk-07")
-	opCert, opKey := srv.Fleet.Unit(t, "ops")
+	opCert, opKey := srv.Fleet.Operator(t, "ops")
 	dir := generate(t, "hub.openapi.yaml", "hubclient")
 	runSmoke(t, dir, "hubclient", hubSmoke, "HUB_URL="+srv.URL, "HUB_CA="+srv.Fleet.CACert,
 		"HUB_UNIT_CERT="+unitCert, "HUB_UNIT_KEY="+unitKey, "HUB_OP_CERT="+opCert, "HUB_OP_KEY="+opKey)

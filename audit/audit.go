@@ -64,6 +64,12 @@ type Log struct {
 	prev string
 	off  int64 // end of the chain as this Log last saw it
 	now  func() time.Time
+	// proofAt is where the last Proof's base entry ends, so the next
+	// Proof (anchoring moves forward) does not rescan the file.
+	proofAt struct {
+		seq uint64
+		off int64
+	}
 }
 
 // OpenResult tells what Open found.
@@ -240,7 +246,11 @@ type state struct {
 func verify(r io.Reader) (state, error) { return verifyFrom(r, state{last: genesis}) }
 
 // verifyFrom continues verifying at st, r positioned at st.good.
-func verifyFrom(r io.Reader, st state) (state, error) {
+func verifyFrom(r io.Reader, st state) (state, error) { return verifyWatch(r, st, nil) }
+
+// verifyWatch is verifyFrom calling seen (if not nil) with every verified
+// entry's sequence number and hash.
+func verifyWatch(r io.Reader, st state, seen func(seq uint64, hash string)) (state, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -281,5 +291,8 @@ func verifyFrom(r io.Reader, st state) (state, error) {
 		}
 		st.entries, st.last = e.Seq, e.Hash
 		st.good += int64(len(line))
+		if seen != nil {
+			seen(e.Seq, e.Hash)
+		}
 	}
 }

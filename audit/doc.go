@@ -9,5 +9,14 @@
 // Entries must not carry personal data (names, document numbers, images,
 // embeddings): they reference transactions and watchlist records by id.
 //
+// The chain alone cannot show that its last entries were cut off, or that
+// the tail was rewritten consistently. Anchoring does (anchor.go): the
+// unit's uploader sends headquarters a signed Anchor (its Head and the
+// complete entries since the head headquarters holds, from Log.Proof);
+// headquarters recomputes them (CheckSegment) and keeps the newest head
+// that extends the one before; the unit keeps headquarters' answer
+// (Acknowledged, AckPath) and VerifyAgainst checks the log still passes
+// through it. See hub/README.md, "Audit anchoring".
+//
 // A Log is safe for concurrent use. Close it when done.
 package audit

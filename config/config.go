@@ -152,7 +152,13 @@ type Outbox struct {
 
 // Hub is headquarters.
 type Hub struct {
-	URL          string   `yaml:"url"` // empty: offline post, hand-carry only
+	URL string `yaml:"url"` // empty: offline post, hand-carry only
+	// URLs are further hub replicas, tried in turn when one is unreachable.
+	URLs []string `yaml:"urls"`
+	// BundleURLs, if set, are where watchlist bundles are pulled from
+	// instead of <url>/v1/bundles/ (e.g. an S3-compatible store); tried
+	// in turn.
+	BundleURLs   []string `yaml:"bundle_urls"`
 	CA           string   `yaml:"ca"`
 	Cert         string   `yaml:"cert"`
 	Key          string   `yaml:"key"`
@@ -432,6 +438,14 @@ func (c *Config) Validate() error {
 	case "hits", "all", "none":
 	default:
 		bad("policy.face_images", "%q: want hits, all or none", c.Policy.FaceImages)
+	}
+	if c.Hub.URL == "" && (len(c.Hub.URLs) > 0 || len(c.Hub.BundleURLs) > 0) {
+		bad("hub.url", "required when hub.urls or hub.bundle_urls is set")
+	}
+	for i, u := range append(append([]string{}, c.Hub.URLs...), c.Hub.BundleURLs...) {
+		if !strings.HasPrefix(u, "https://") {
+			bad("hub.urls", "entry %d %q must be https://", i+1, u)
+		}
 	}
 	if c.Hub.URL != "" {
 		if !strings.HasPrefix(c.Hub.URL, "https://") {

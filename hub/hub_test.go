@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/hub"
 	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/hub/pgtest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 )
@@ -30,121 +30,6 @@ func rec(unit string, seq int, p outbox.Priority) outbox.Record {
 		Key: fmt.Sprintf("%s:%032x", unit, seq), Seq: uint64(seq), Kind: "result", Priority: p,
 		CreatedAt: time.Unix(1_800_000_000+int64(seq), 0).UTC(),
 		Payload:   json.RawMessage(fmt.Sprintf(`{"surname":"ERIKSSON","n":%d}`, seq)),
-	}
-}
-
-func openHub(t testing.TB) (*hub.Hub, string, seal.KeyProvider) {
-	t.Helper()
-	d := t.TempDir()
-	kp := seal.FileKey{Path: filepath.Join(d, "hub.kek")}
-	if err := seal.GenerateKeyFile(kp.Path); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(d, "hub.db")
-	h, err := hub.Open(path, kp, hub.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h, path, kp
-}
-
-func TestIngestDedupOrderPersistence(t *testing.T) {
-	h, path, kp := openHub(t)
-	b1 := []outbox.Record{rec("u1", 1, outbox.Hit), rec("u1", 2, outbox.Routine), rec("u1", 3, outbox.Routine)}
-	res, err := h.Ingest("u1", b1, hub.SourceUpload)
-	if err != nil || res.New != 3 || res.Duplicates != 0 || len(res.Acked) != 3 {
-		t.Fatalf("first batch: %+v, %v", res, err)
-	}
-	// A resend overlapping the first (lost response) plus new records, and
-	// a key repeated inside one batch.
-	b2 := []outbox.Record{rec("u1", 2, outbox.Routine), rec("u1", 3, outbox.Routine), rec("u1", 4, outbox.Hit), rec("u1", 4, outbox.Hit)}
-	res, err = h.Ingest("u1", b2, hub.SourceUpload)
-	if err != nil || res.New != 1 || res.Duplicates != 3 || len(res.Acked) != 4 {
-		t.Fatalf("second batch: %+v, %v", res, err)
-	}
-	if _, err := h.Ingest("u2", []outbox.Record{rec("u2", 1, outbox.Hit)}, hub.SourceUpload); err != nil {
-		t.Fatal(err)
-	}
-	h.Close()
-	if err := h.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if _, err := h.Ingest("u1", b1, hub.SourceUpload); !errors.Is(err, hub.ErrClosed) {
-		t.Fatalf("Ingest after Close: %v", err)
-	}
-
-	raw, _ := os.ReadFile(path)
-	if bytes.Contains(raw, []byte("ERIKSSON")) {
-		t.Fatal("hub database holds payloads in clear")
-	}
-	h2, err := hub.Open(path, kp, hub.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h2.Close()
-	got, err := h2.Results("u1", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seqs []uint64
-	for i, r := range got {
-		if r.UnitSeq != uint64(i+1) || r.Unit != "u1" || r.Source != hub.SourceUpload {
-			t.Fatalf("record %d: %+v", i, r)
-		}
-		seqs = append(seqs, r.Seq)
-	}
-	if fmt.Sprint(seqs) != "[1 2 3 4]" {
-		t.Fatalf("arrival order %v", seqs)
-	}
-	if string(got[0].Payload) != `{"surname":"ERIKSSON","n":1}` {
-		t.Fatalf("payload %s", got[0].Payload)
-	}
-	page, _ := h2.Results("u1", 2, 1)
-	if len(page) != 1 || page[0].UnitSeq != 3 {
-		t.Fatalf("paging: %+v", page)
-	}
-	if _, err := h2.Results("nobody", 0, 0); !errors.Is(err, hub.ErrUnknownUnit) {
-		t.Fatalf("unknown unit: %v", err)
-	}
-	units, _ := h2.Units()
-	if len(units) != 2 || units[0].Unit != "u1" || units[0].Records != 4 || units[0].Duplicates != 3 || units[0].LastContact.IsZero() {
-		t.Fatalf("units %+v", units)
-	}
-	if _, err := hub.Open(path, seal.FileKey{Path: kp.(seal.FileKey).Path + ".other"}, hub.Options{}); err == nil {
-		t.Fatal("opened with a missing key")
-	}
-}
-
-func TestIngestRefusesBadRecords(t *testing.T) {
-	h, _, _ := openHub(t)
-	bad := func(f func(*outbox.Record)) []outbox.Record {
-		r := rec("u1", 1, outbox.Hit)
-		f(&r)
-		return []outbox.Record{rec("u1", 2, outbox.Hit), r}
-	}
-	for _, tc := range []struct {
-		name string
-		unit string
-		recs []outbox.Record
-	}{
-		{"other unit's key", "u1", bad(func(r *outbox.Record) { r.Key = "u2:" + strings.Repeat("0", 32) })},
-		{"prefix trick", "u1", bad(func(r *outbox.Record) { r.Key = "u10:" + strings.Repeat("0", 32) })},
-		{"no key", "u1", bad(func(r *outbox.Record) { r.Key = "" })},
-		{"no kind", "u1", bad(func(r *outbox.Record) { r.Kind = "" })},
-		{"no priority", "u1", bad(func(r *outbox.Record) { r.Priority = 0 })},
-		{"payload not json", "u1", bad(func(r *outbox.Record) { r.Payload = json.RawMessage(`{`) })},
-		{"bad unit", "u 1", []outbox.Record{rec("u 1", 1, outbox.Hit)}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := h.Ingest(tc.unit, tc.recs, hub.SourceUpload); !errors.Is(err, hub.ErrBadBatch) {
-				t.Fatalf("err = %v, want ErrBadBatch", err)
-			}
-		})
-	}
-	// All or nothing: the good record in each bad batch was not stored.
-	if _, err := h.Results("u1", 0, 0); !errors.Is(err, hub.ErrUnknownUnit) {
-		t.Fatalf("something was stored: %v", err)
 	}
 }
 
@@ -171,7 +56,7 @@ func TestHTTPResultsAndUnits(t *testing.T) {
 	srv := hubtest.Start(t, hubtest.Options{})
 	desk1 := client(srv.Fleet.ClientTLS(t, "desk-1"))
 	desk2 := client(srv.Fleet.ClientTLS(t, "desk-2"))
-	ops := client(srv.Fleet.ClientTLS(t, "ops"))
+	ops := client(srv.Fleet.OperatorTLS(t, "ops"))
 
 	batch, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{rec("desk-1", 1, outbox.Hit), rec("desk-1", 2, outbox.Routine)}})
 	resp, body := do(t, desk1, "POST", srv.URL+"/v1/results", batch)
@@ -206,6 +91,15 @@ func TestHTTPResultsAndUnits(t *testing.T) {
 	if resp, _ := do(t, desk1, "GET", srv.URL+"/v1/units", nil); resp.StatusCode != 403 {
 		t.Fatalf("a desk listed units: %s", resp.Status)
 	}
+	// An operator certificate cannot upload; a unit certificate named
+	// "ops" is no operator.
+	if resp, body := do(t, ops, "POST", srv.URL+"/v1/results", batch); resp.StatusCode != 403 {
+		t.Fatalf("operator uploaded: %s %s", resp.Status, body)
+	}
+	fakeOps := client(srv.Fleet.ClientTLS(t, "ops"))
+	if resp, _ := do(t, fakeOps, "GET", srv.URL+"/v1/units", nil); resp.StatusCode != 403 {
+		t.Fatalf("unit certificate named ops listed units: %s", resp.Status)
+	}
 	resp, body = do(t, ops, "GET", srv.URL+"/v1/results?unit=desk-1&after=1&limit=5", nil)
 	var rr struct{ Results []hub.Stored }
 	json.Unmarshal(body, &rr)
@@ -226,6 +120,9 @@ func TestHTTPResultsAndUnits(t *testing.T) {
 	anon := client(&tls.Config{RootCAs: srv.Fleet.ClientTLS(t, "x").RootCAs, MinVersion: tls.VersionTLS13})
 	if _, err := anon.Get(srv.URL + "/healthz"); err == nil {
 		t.Fatal("hub accepted a connection without a client certificate")
+	}
+	if resp, _ := do(t, ops, "GET", srv.URL+"/v1/results?since=yesterday", nil); resp.StatusCode != 400 {
+		t.Fatalf("bad time: %s", resp.Status)
 	}
 	// Imports are off unless the hub has an identity.
 	if resp, _ := do(t, desk1, "POST", srv.URL+"/v1/imports", []byte("x")); resp.StatusCode != 400 {
@@ -250,7 +147,7 @@ func TestHTTPImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Carried by a technician whose laptop has the "ops" certificate.
-	ops := client(srv.Fleet.ClientTLS(t, "ops"))
+	ops := client(srv.Fleet.OperatorTLS(t, "ops"))
 	resp, body := do(t, ops, "POST", srv.URL+"/v1/imports", buf.Bytes())
 	var res hub.IngestResult
 	json.Unmarshal(body, &res)
@@ -327,32 +224,75 @@ func TestBundles(t *testing.T) {
 	}
 }
 
-// FuzzIngestBatch feeds arbitrary request bodies through the same decoding
-// and validation as POST /v1/results: never a panic, and a batch is
-// either refused whole or acknowledged whole.
-func FuzzIngestBatch(f *testing.F) {
-	good, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{rec("u1", 1, outbox.Hit), rec("u1", 2, outbox.Routine)}})
-	f.Add(good)
-	f.Add([]byte(`{"items":[{"key":"u1:a","kind":"r","priority":"hit","payload":{}}]}`))
-	f.Add([]byte(`{"items":[{"key":"u1:a","kind":"r","priority":"routine","payload":"\u0000"},{"key":"u1:a","kind":"r","priority":"hit","payload":1}]}`))
-	f.Add([]byte(`{"items":[{"key":"u2:a","kind":"r","priority":"hit","payload":{}}]}`))
-	f.Add([]byte(`{"items":null}`))
-	f.Add([]byte(`[]`))
-	h, _, _ := openHub(f)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var b outbox.Batch
-		if err := json.Unmarshal(body, &b); err != nil {
-			return
-		}
-		res, err := h.Ingest("u1", b.Items, hub.SourceUpload)
-		if err != nil {
-			if !errors.Is(err, hub.ErrBadBatch) {
-				t.Fatalf("unexpected error class: %v", err)
+// TestHitStream: an operator's stream receives every HIT and officer
+// decision, from any replica (two hubs over one PostgreSQL), in under a
+// second; unit certificates are refused; clear results are not sent.
+func TestHitStream(t *testing.T) {
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			o := hubtest.Options{}
+			if backend == "postgres" {
+				o.Postgres = pgtest.Shared(t)
 			}
-			return
-		}
-		if len(res.Acked) != len(b.Items) || res.New+res.Duplicates != len(b.Items) {
-			t.Fatalf("partial acknowledgement: %+v for %d items", res, len(b.Items))
-		}
-	})
+			a := hubtest.Start(t, o)
+			b := a // the replica the unit uploads to
+			if backend == "postgres" {
+				b = a.Replica(t)
+			}
+			if resp, _ := do(t, client(a.Fleet.ClientTLS(t, "desk-1")), "GET", a.URL+"/v1/hits/stream", nil); resp.StatusCode != 403 {
+				t.Fatalf("unit read the feed: %s", resp.Status)
+			}
+			cl, err := hub.NewClient([]string{a.URL}, a.Fleet.OperatorTLS(t, "ops"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			events := make(chan hub.FeedEvent, 10)
+			go cl.Stream(ctx, func(e hub.FeedEvent) { events <- e })
+			deadline := time.Now().Add(20 * time.Second)
+			for a.Hub().FeedSubscribers() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("stream not connected")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(300 * time.Millisecond) // LISTEN of the replica's watcher in place
+			desk := client(b.Fleet.ClientTLS(t, "desk-1"))
+			now := time.Now().UTC()
+			body, _ := json.Marshal(outbox.Batch{Items: []outbox.Record{
+				laneResult("desk-1", 1, "CLEAR", now),
+				laneResult("desk-1", 2, "HIT", now, "foreign_terrorist_fighter@person:P-17"),
+				officerDecision("desk-1", 3, "tx-desk-1-2", "confirmed", now),
+			}})
+			start := time.Now()
+			if resp, body := do(t, desk, "POST", b.URL+"/v1/results", body); resp.StatusCode != 200 {
+				t.Fatalf("upload: %s %s", resp.Status, body)
+			}
+			var got []hub.FeedEvent
+			for len(got) < 2 {
+				select {
+				case e := <-events:
+					got = append(got, e)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("feed after 10 s: %+v", got)
+				}
+			}
+			lat := time.Since(start)
+			t.Logf("%s: hit and decision on the feed %v after the upload was sent", backend, lat)
+			if lat > time.Second {
+				t.Errorf("feed latency %v > 1 s", lat)
+			}
+			if got[0].EventName() != "hit" || got[0].Decision != "HIT" || got[0].Categories[0] != "foreign_terrorist_fighter" ||
+				got[1].EventName() != "officer_decision" || got[1].Verdict != "confirmed" || got[1].TxID != "tx-desk-1-2" {
+				t.Fatalf("events %+v", got)
+			}
+			select {
+			case e := <-events:
+				t.Fatalf("unexpected event %+v", e)
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
+	}
 }

@@ -1,36 +1,21 @@
 package hub
 
 import (
-	"crypto/x509"
+	"bytes"
+	"context"
+	"crypto"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"filippo.io/age"
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
-	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
-)
-
-var (
-	bucketMeta    = []byte("meta")
-	bucketKeys    = []byte("keys")    // idempotency key -> unit NUL seq
-	bucketUnits   = []byte("units")   // unit id -> UnitInfo JSON
-	bucketResults = []byte("results") // unit id -> bucket of seq -> sealed Stored
-
-	layout = sealdb.Layout{
-		Meta: bucketMeta, Format: "checkpoint-hub/1", DEKAD: []byte("checkpoint/hub/dek"),
-		Buckets: [][]byte{bucketKeys, bucketUnits, bucketResults},
-	}
 )
 
 // Source says how a record reached the hub.
@@ -38,6 +23,49 @@ const (
 	SourceUpload = "upload"
 	SourceImport = "import"
 )
+
+// Store is where the hub keeps results, what it knows about units, and
+// their audit anchors. Two implementations: the sealed bbolt file
+// (OpenBolt, the embedded default) and PostgreSQL (OpenPostgres, for a
+// fleet served by several replicas). Both give the same guarantees, checked
+// by one test suite (storetest_test.go):
+//
+//   - Ingest stores each idempotency key at most once and commits the
+//     whole batch (and the audit anchor) in one transaction before it
+//     returns; the keys it returns are all held.
+//   - Per unit, records get unit_seq 1, 2, 3, … in commit order, with no
+//     gap and no race between replicas.
+//   - Results are sealed with the hub's data key (wrapped by its KEK);
+//     only metadata (unit, times, kind, decision, categories, watchlist
+//     entry references, hit count) is stored in clear for queries.
+//
+// Errors other than ErrBadBatch mean "storage unavailable": nothing of the
+// call was committed that the answer does not say, and the unit resends.
+type Store interface {
+	Ingest(ctx context.Context, req IngestRequest) (IngestResult, error)
+	// Results answers a query, one page at a time.
+	Results(ctx context.Context, q Query) (Page, error)
+	// Units lists every unit the hub has heard from.
+	Units(ctx context.Context) ([]UnitInfo, error)
+	// EntryHits counts hits per watchlist entry ("where has this person
+	// been seen?").
+	EntryHits(ctx context.Context, q EntryQuery) ([]EntrySummary, error)
+	// ResetAudit clears a unit's audit flag; its next signed head is
+	// adopted as the new anchor.
+	ResetAudit(ctx context.Context, unit string) error
+	// Lead makes this replica the one that runs a singleton job (alert
+	// publishing) if no other does: ok false means another leads. lost is
+	// closed if leadership is lost (the database connection that holds it
+	// broke); release gives it up.
+	Lead(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool, err error)
+	// Watch calls fn with every hit and officer decision committed by any
+	// replica, until ctx ends (feeds GET /v1/hits/stream).
+	Watch(ctx context.Context, fn func([]Stored)) error
+	// RotateKEK re-wraps the data key under newKP's key.
+	RotateKEK(ctx context.Context, newKP seal.KeyProvider) error
+	// Close releases the store; it is idempotent.
+	Close() error
+}
 
 // Stored is a record as the hub keeps it.
 type Stored struct {
@@ -50,285 +78,292 @@ type Stored struct {
 
 // UnitInfo is what the hub knows about a unit (no personal data).
 type UnitInfo struct {
-	Unit         string    `json:"unit"`
-	FirstContact time.Time `json:"first_contact"`
-	LastContact  time.Time `json:"last_contact"`
-	Records      uint64    `json:"records"`
-	Duplicates   uint64    `json:"duplicates"`
-	LastImport   time.Time `json:"last_import,omitzero"`
+	Unit         string     `json:"unit"`
+	FirstContact time.Time  `json:"first_contact"`
+	LastContact  time.Time  `json:"last_contact"`
+	Records      uint64     `json:"records"`
+	Duplicates   uint64     `json:"duplicates"`
+	LastImport   time.Time  `json:"last_import,omitzero"`
+	Audit        AuditState `json:"audit"`
+}
+
+// IngestRequest is one batch or import of one unit.
+type IngestRequest struct {
+	Unit    string
+	Records []outbox.Record
+	Source  string
+	// Audit is the unit's signed audit head (may be nil), checked against
+	// the anchored one with UnitKey, the public key of the unit's
+	// certificate.
+	Audit   *audit.Anchor
+	UnitKey crypto.PublicKey
+	// payloadsChecked: decodeBatch decoded every payload as JSON already.
+	payloadsChecked bool
 }
 
 // IngestResult reports one batch or import.
 type IngestResult struct {
-	Unit       string   `json:"unit"`
-	Acked      []string `json:"acked"`
-	New        int      `json:"new"`
-	Duplicates int      `json:"duplicates"`
+	Unit       string     `json:"unit"`
+	Acked      []string   `json:"acked"`
+	New        int        `json:"new"`
+	Duplicates int        `json:"duplicates"`
+	Audit      *audit.Ack `json:"audit,omitempty"`
+	// AuditFlag is the flag this call raised ("" if none).
+	AuditFlag string `json:"-"`
+	// Feed lists the new hits and officer decisions, for the live feed.
+	Feed []Stored `json:"-"`
 }
 
-// Options configure Open.
-type Options struct {
-	// BundleDir is served under /v1/bundles/; empty disables it.
-	BundleDir string
-	// Identities decrypt hand-carried exports (POST /v1/imports).
-	Identities []age.Identity
-	// Roots verify the certificates that sign exports (the fleet CA).
-	Roots *x509.CertPool
-	// Operators are the certificate ids (pki.UnitIDFromCert) allowed to
-	// list units and read every unit's results; a unit reads only its own.
-	Operators []string
-	// Timeout bounds the wait for the database lock (default 5 s).
-	Timeout time.Duration
-	Logger  *slog.Logger
-	// Now defaults to time.Now.
-	Now func() time.Time
-	// NoSync disables fsync (benchmarks of the unit side only).
-	NoSync bool
+// Query selects results. Two orders: "arrival" (one unit, by unit_seq: the
+// unit's own reads and exports) and "time" (by created_at, then unit and
+// unit_seq: analysts). The default is arrival when Unit is set and no time
+// range is, time otherwise.
+type Query struct {
+	Unit     string    `json:"unit,omitempty"`
+	After    uint64    `json:"after,omitempty"` // arrival order: unit_seq > After
+	Since    time.Time `json:"since,omitzero"`  // created_at >= Since
+	Until    time.Time `json:"until,omitzero"`  // created_at < Until
+	Kind     string    `json:"kind,omitempty"`
+	Decision string    `json:"decision,omitempty"` // CLEAR, REFER, HIT
+	Category string    `json:"category,omitempty"`
+	Entry    string    `json:"entry,omitempty"` // watchlist entry "kind:ref_id"
+	TxID     string    `json:"tx_id,omitempty"` // one transaction's result and officer decisions
+	Order    string    `json:"order,omitempty"` // arrival or time
+	Limit    int       `json:"limit,omitempty"`
+	Cursor   string    `json:"cursor,omitempty"` // Page.Next of the previous page
 }
 
-// Hub is the headquarters store and HTTP handler.
-type Hub struct {
-	db     *bolt.DB
-	sealer *seal.Sealer
-	kp     seal.KeyProvider // re-read by RotateKEK
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	etags  etagCache
+// Query orders.
+const (
+	OrderArrival = "arrival"
+	OrderTime    = "time"
+)
 
-	mu     sync.Mutex
-	closed bool
+// MaxPage bounds one page of results.
+const MaxPage = 10000
+
+// Page is one page of a query; Next (empty on the last page) fetches the
+// following one.
+type Page struct {
+	Results []Stored `json:"results"`
+	Next    string   `json:"next,omitempty"`
 }
 
-// Open opens or creates the hub database at path (0600), sealed with kp.
-func Open(path string, kp seal.KeyProvider, opts Options) (*Hub, error) {
-	if kp == nil {
-		return nil, errors.New("hub: no key provider")
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	kek, err := kp.KEK()
-	if err != nil {
-		return nil, fmt.Errorf("hub: key %s: %w", kp, err)
-	}
-	defer seal.Wipe(kek)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
-	if err != nil {
-		return nil, fmt.Errorf("hub: open %s: %w", path, err)
-	}
-	var dek []byte
-	err = db.Update(func(tx *bolt.Tx) (err error) {
-		_, dek, err = sealdb.Init(tx, layout, kek)
-		return err
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("hub: %w", err)
-	}
-	defer seal.Wipe(dek)
-	s, err := seal.NewSealer(dek)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("hub: %w", err)
-	}
-	return &Hub{db: db, kp: kp, sealer: s, opts: opts, log: log, now: opts.Now}, nil
+// EntryQuery selects hits per watchlist entry.
+type EntryQuery struct {
+	Entry string    `json:"entry,omitempty"` // one entry, or all
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	Limit int       `json:"limit,omitempty"`
 }
 
-// Close releases the database. It is idempotent.
-func (h *Hub) Close() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil
-	}
-	h.closed = true
-	return h.db.Close()
+// EntrySummary is where one watchlist entry was hit.
+type EntrySummary struct {
+	Entry     string    `json:"entry"`
+	Hits      int       `json:"hits"`
+	Units     []string  `json:"units"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
-// RotateKEK re-wraps the results database's data key under newKP's key;
-// stored results are not re-encrypted.
-func (h *Hub) RotateKEK(newKP seal.KeyProvider) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return ErrClosed
+// normalize checks q and fills defaults.
+func (q *Query) normalize() error {
+	if q.Unit != "" {
+		if err := pki.ValidUnitID(q.Unit); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadQuery, err)
+		}
 	}
-	oldKEK, err := h.kp.KEK()
-	if err != nil {
-		return fmt.Errorf("hub: key %s: %w", h.kp, err)
+	if q.Order == "" {
+		q.Order = OrderTime
+		if q.Unit != "" && q.Since.IsZero() && q.Until.IsZero() {
+			q.Order = OrderArrival
+		}
 	}
-	defer seal.Wipe(oldKEK)
-	newKEK, err := newKP.KEK()
-	if err != nil {
-		return fmt.Errorf("hub: new key %s: %w", newKP, err)
+	switch q.Order {
+	case OrderArrival:
+		if q.Unit == "" {
+			return fmt.Errorf("%w: arrival order needs a unit", ErrBadQuery)
+		}
+	case OrderTime:
+		if q.After != 0 {
+			return fmt.Errorf("%w: after is for arrival order", ErrBadQuery)
+		}
+	default:
+		return fmt.Errorf("%w: order %q (want arrival or time)", ErrBadQuery, q.Order)
 	}
-	defer seal.Wipe(newKEK)
-	if err := h.db.Update(func(tx *bolt.Tx) error { return sealdb.Rotate(tx, layout, oldKEK, newKEK) }); err != nil {
-		return fmt.Errorf("hub: rotate key: %w", err)
+	switch q.Decision {
+	case "", "CLEAR", "REFER", "HIT":
+	default:
+		return fmt.Errorf("%w: decision %q (want CLEAR, REFER or HIT)", ErrBadQuery, q.Decision)
 	}
-	h.kp = newKP
-	h.log.Info("hub: key-encryption key rotated")
+	for _, s := range []string{q.Kind, q.Category, q.Entry, q.TxID} {
+		if len(s) > 200 {
+			return fmt.Errorf("%w: filter longer than 200 bytes", ErrBadQuery)
+		}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 1000
+	}
+	q.Limit = min(q.Limit, MaxPage)
 	return nil
 }
 
-// Ingest stores the records of unit that it does not hold yet, in order,
-// and commits before returning. Every record's key must start with
-// "<unit>:" so that one unit cannot overwrite or shadow another's records.
-func (h *Hub) Ingest(unit string, recs []outbox.Record, source string) (IngestResult, error) {
-	res := IngestResult{Unit: unit}
-	if err := pki.ValidUnitID(unit); err != nil {
-		return res, fmt.Errorf("%w: %w", ErrBadBatch, err)
-	}
-	for i := range recs {
-		if err := recs[i].Validate(); err != nil {
-			return res, fmt.Errorf("%w: record %d: %w", ErrBadBatch, i, err)
-		}
-		if !strings.HasPrefix(recs[i].Key, unit+":") {
-			return res, fmt.Errorf("%w: record %d: key does not belong to unit %s", ErrBadBatch, i, unit)
-		}
-	}
-	now := h.now().UTC()
-	err := h.db.Update(func(tx *bolt.Tx) error {
-		res.Acked, res.New, res.Duplicates = res.Acked[:0], 0, 0
-		keys, units := tx.Bucket(bucketKeys), tx.Bucket(bucketUnits)
-		rb, err := tx.Bucket(bucketResults).CreateBucketIfNotExists([]byte(unit))
-		if err != nil {
-			return err
-		}
-		info := UnitInfo{Unit: unit, FirstContact: now}
-		if v := units.Get([]byte(unit)); v != nil {
-			if err := json.Unmarshal(v, &info); err != nil {
-				return fmt.Errorf("unit record: %w", err)
-			}
-		}
-		seen := make(map[string]bool, len(recs))
-		for _, r := range recs {
-			res.Acked = append(res.Acked, r.Key)
-			if seen[r.Key] || keys.Get([]byte(r.Key)) != nil {
-				res.Duplicates++
-				continue
-			}
-			seen[r.Key] = true
-			seq, _ := rb.NextSequence()
-			st := Stored{Record: r, Unit: unit, UnitSeq: seq, ReceivedAt: now, Source: source}
-			plain, err := json.Marshal(&st)
-			if err != nil {
-				return err
-			}
-			k := seqKey(seq)
-			if err := rb.Put(k, h.sealer.Seal(nil, plain, resultAD(unit, k))); err != nil {
-				return err
-			}
-			if err := keys.Put([]byte(r.Key), append([]byte(unit+"\x00"), k...)); err != nil {
-				return err
-			}
-			res.New++
-		}
-		info.LastContact = now
-		info.Records += uint64(res.New)
-		info.Duplicates += uint64(res.Duplicates)
-		if source == SourceImport {
-			info.LastImport = now
-		}
-		v, err := json.Marshal(&info)
-		if err != nil {
-			return err
-		}
-		return units.Put([]byte(unit), v)
-	})
-	if err != nil {
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-			return res, ErrClosed
-		}
-		return res, fmt.Errorf("hub: ingest: %w", err)
-	}
-	h.log.Info("results ingested", "unit", unit, "source", source, "new", res.New, "duplicates", res.Duplicates)
-	return res, nil
+// meta is the clear-text metadata of a record, for queries and the feed.
+// It is read from the payload the unit's lane writes (lane.Result and the
+// officer decision); any other shape yields empty metadata.
+type meta struct {
+	TxID       string
+	Decision   string
+	Verdict    string
+	Categories []string
+	Entries    []string
+	Hits       int
 }
 
-// Import verifies and ingests a hand-carried export (see outbox.Export).
-func (h *Hub) Import(r io.Reader) (IngestResult, error) {
-	if len(h.opts.Identities) == 0 {
-		return IngestResult{}, ErrNoIdentity
+func recordMeta(r *outbox.Record) meta {
+	var p struct {
+		TxID     string `json:"tx_id"`
+		Decision string `json:"decision"`
+		Verdict  string `json:"verdict"`
+		Hits     []struct {
+			Kind     string `json:"kind"`
+			RefID    string `json:"ref_id"`
+			Category string `json:"category"`
+		} `json:"hits"`
 	}
-	if h.opts.Roots == nil {
-		return IngestResult{}, errors.New("hub: no CA configured to verify imports")
+	if json.Unmarshal(r.Payload, &p) != nil {
+		return meta{}
 	}
-	ex, err := outbox.ReadExport(r, h.opts.Identities, h.opts.Roots)
-	if err != nil {
-		return IngestResult{}, err
+	m := meta{TxID: clip(p.TxID), Decision: clip(p.Decision), Verdict: clip(p.Verdict), Hits: len(p.Hits)}
+	switch m.Decision {
+	case "CLEAR", "REFER", "HIT":
+	default:
+		m.Decision = ""
 	}
-	return h.Ingest(ex.Unit, ex.Records, SourceImport)
+	for _, h := range p.Hits {
+		if c := clip(h.Category); c != "" && !slices.Contains(m.Categories, c) {
+			m.Categories = append(m.Categories, c)
+		}
+		if h.RefID != "" {
+			if e := clip(h.Kind + ":" + h.RefID); !slices.Contains(m.Entries, e) {
+				m.Entries = append(m.Entries, e)
+			}
+		}
+	}
+	return m
 }
 
-// Results returns up to limit records of unit with UnitSeq > after, in
-// arrival order.
-func (h *Hub) Results(unit string, after uint64, limit int) ([]Stored, error) {
-	if limit <= 0 {
-		limit = 1000
+// clip drops metadata values that are too long or hold control
+// characters (the PostgreSQL store joins arrays with \x1f).
+func clip(s string) string {
+	if len(s) > 200 {
+		return ""
 	}
-	var out []Stored
-	err := h.db.View(func(tx *bolt.Tx) error {
-		rb := tx.Bucket(bucketResults).Bucket([]byte(unit))
-		if rb == nil {
-			return ErrUnknownUnit
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return ""
 		}
-		c := rb.Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			plain, err := h.sealer.Open(nil, v, resultAD(unit, k))
-			if err != nil {
-				return fmt.Errorf("unit %s seq %d: %w", unit, binary.BigEndian.Uint64(k), err)
-			}
-			var st Stored
-			if err := json.Unmarshal(plain, &st); err != nil {
-				return err
-			}
-			out = append(out, st)
-		}
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-			return nil, ErrClosed
-		}
-		return nil, fmt.Errorf("hub: results: %w", err)
 	}
-	return out, nil
+	return s
 }
 
-// Units lists every unit the hub has heard from.
-func (h *Hub) Units() ([]UnitInfo, error) {
-	var out []UnitInfo
-	err := h.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketUnits).ForEach(func(_, v []byte) error {
-			var u UnitInfo
-			if err := json.Unmarshal(v, &u); err != nil {
-				return err
-			}
-			out = append(out, u)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hub: units: %w", err)
-	}
-	return out, nil
+// feedWorthy reports whether a record goes to the live feed: every HIT and
+// every officer decision.
+func feedWorthy(r *outbox.Record, m meta) bool {
+	return m.Decision == "HIT" || r.Kind == "officer_decision"
 }
 
-func resultAD(unit string, k []byte) []byte {
-	return append([]byte("results/"+unit+"/"), k...)
+// checkRequest validates a batch before any storage work: the unit id, the
+// records, and that every key belongs to the unit so that one unit cannot
+// overwrite or shadow another's records.
+func checkRequest(req *IngestRequest) error {
+	if err := pki.ValidUnitID(req.Unit); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadBatch, err)
+	}
+	switch req.Source {
+	case SourceUpload, SourceImport:
+	default:
+		return fmt.Errorf("%w: source %q", ErrBadBatch, req.Source)
+	}
+	for i := range req.Records {
+		check := req.Records[i].Validate
+		if req.payloadsChecked {
+			check = req.Records[i].ValidateFields
+		}
+		if err := check(); err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrBadBatch, i, err)
+		}
+		if !strings.HasPrefix(req.Records[i].Key, req.Unit+":") {
+			return fmt.Errorf("%w: record %d: key does not belong to unit %s", ErrBadBatch, i, req.Unit)
+		}
+	}
+	if len(req.Records) == 0 && req.Audit == nil {
+		return fmt.Errorf("%w: empty batch", ErrBadBatch)
+	}
+	return nil
+}
+
+// resultAD binds a sealed result to its unit and unit_seq, so a sealed
+// value cannot be moved to another row.
+func resultAD(unit string, seq uint64) []byte {
+	return append([]byte("results/"+unit+"/"), seqKey(seq)...)
 }
 
 func seqKey(seq uint64) []byte {
 	k := make([]byte, 8)
 	binary.BigEndian.PutUint64(k, seq)
 	return k
+}
+
+// sealStored encodes and seals a stored record. The payload, validated
+// JSON already, is spliced in as it is: encoding/json would otherwise scan
+// and compact it once more, the largest cost of ingestion after the
+// database.
+func sealStored(s *seal.Sealer, st *Stored) ([]byte, error) {
+	if plain, ok := encodeStored(st); ok {
+		return s.Seal(nil, plain, resultAD(st.Unit, st.UnitSeq)), nil
+	}
+	c := *st
+	payload := c.Payload
+	c.Payload = json.RawMessage("0")
+	head, err := json.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.Index(head, []byte(`"payload":0`))
+	if i < 0 {
+		return nil, errors.New("hub: cannot encode a stored record")
+	}
+	i += len(`"payload":`)
+	plain := make([]byte, 0, len(head)+len(payload))
+	plain = append(append(append(plain, head[:i]...), payload...), head[i+1:]...)
+	return s.Seal(nil, plain, resultAD(st.Unit, st.UnitSeq)), nil
+}
+
+func openStored(s *seal.Sealer, unit string, seq uint64, sealed []byte) (Stored, error) {
+	var st Stored
+	plain, err := s.Open(nil, sealed, resultAD(unit, seq))
+	if err != nil {
+		return st, fmt.Errorf("unit %s seq %d: %w", unit, seq, err)
+	}
+	if err := json.Unmarshal(plain, &st); err != nil {
+		return st, fmt.Errorf("unit %s seq %d: %w", unit, seq, err)
+	}
+	if st.Unit != unit || st.UnitSeq != seq {
+		return st, fmt.Errorf("unit %s seq %d: %w", unit, seq, seal.ErrIntegrity)
+	}
+	return st, nil
+}
+
+// rotationKEKs reads the current and the new key-encryption keys of a
+// rotation; the caller wipes both.
+func rotationKEKs(cur, next seal.KeyProvider) (oldKEK, newKEK []byte, err error) {
+	if oldKEK, err = cur.KEK(); err != nil {
+		return nil, nil, fmt.Errorf("hub: key %s: %w", cur, err)
+	}
+	if newKEK, err = next.KEK(); err != nil {
+		seal.Wipe(oldKEK)
+		return nil, nil, fmt.Errorf("hub: new key %s: %w", next, err)
+	}
+	return oldKEK, newKEK, nil
 }

@@ -136,9 +136,16 @@ type HitView struct {
 	Agreement *Agreement    `json:"agreement,omitempty"`
 	// Discreet is set when policy says this hit's category or action must
 	// not be shown openly at the desk (config officer.discreet).
-	Discreet bool   `json:"discreet,omitempty"`
-	HasPhoto bool   `json:"has_photo"`
-	Photo    []byte `json:"-"`
+	Discreet bool `json:"discreet,omitempty"`
+	// SharedAlert is another post's officer-confirmed hit on the same
+	// watchlist entry, shared by headquarters ("shared alert: seen at
+	// post desk-07 at 14:05 UTC on 3 May · discreet check"), for the gate
+	// and the second line; Sightings are the same as fields, which the
+	// officer's page words in the officer's language.
+	SharedAlert string     `json:"shared_alert,omitempty"`
+	Sightings   []Sighting `json:"sightings,omitempty"`
+	HasPhoto    bool       `json:"has_photo"`
+	Photo       []byte     `json:"-"`
 
 	// Prearrival is set on a hit of kind "prearrival": the traveller was
 	// flagged before the flight landed (lane/prearrival.go).
@@ -288,4 +295,15 @@ type Health struct {
 	Alarms           []string  `json:"alarms,omitempty"`
 	LastTransaction  time.Time `json:"last_transaction,omitzero"`
 	TransactionsDone int64     `json:"transactions"`
+}
+
+// Sighting is another post's officer-confirmed hit on the same watchlist
+// entry, shared by headquarters on the alerts channel.
+type Sighting struct {
+	Post   string    `json:"post"`
+	Site   string    `json:"site,omitempty"`
+	SeenAt time.Time `json:"seen_at"`
+	// Action is what this post should do (the sharing policy's).
+	Action string `json:"action,omitempty"`
+	Note   string `json:"note,omitempty"`
 }

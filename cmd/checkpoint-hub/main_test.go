@@ -11,14 +11,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/checkpoint-edge/checkpoint/hub"
 	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/hub/pgtest"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
@@ -165,6 +169,11 @@ func TestFlagErrors(t *testing.T) {
 		{"import without identity", []string{"import", "x.age", "--ca", "ca.pem"}, "--identity"},
 		{"bad log level", []string{"--log-level", "loud"}, "log-level"},
 		{"bad flag", []string{"--nope"}, "nope"},
+		{"postgres without database", []string{"serve", "--store", "postgres"}, "--database"},
+		{"unknown store", []string{"serve", "--store", "mysql"}, "want bolt or postgres"},
+		{"migrate on bolt", []string{"migrate"}, "only the postgres store"},
+		{"share without bundles", []string{"serve", "--share-policy", "p.yaml", "--cert", "c", "--key", "k", "--ca", "ca"}, "--share-policy needs --bundles"},
+		{"share key without policy", []string{"serve", "--share-key", "k", "--cert", "c", "--key", "k", "--ca", "ca"}, "need --share-policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -191,13 +200,13 @@ func TestRotateKey(t *testing.T) {
 		}
 	}
 	data := filepath.Join(d, "data")
-	c := config{data: data, keySpec: "file:" + oldKey}
-	h, err := openHub(c, nil)
+	c := config{data: data, keySpec: "file:" + oldKey, store: "bolt"}
+	h, err := openHub(context.Background(), c, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := outbox.Record{Key: "desk-1:0001", Seq: 1, Kind: "result", Priority: outbox.Hit, CreatedAt: time.Now(), Payload: json.RawMessage(`{"n":1}`)}
-	if _, err := h.Ingest("desk-1", []outbox.Record{rec}, "upload"); err != nil {
+	if _, err := h.IngestRecords(context.Background(), "desk-1", []outbox.Record{rec}, "upload"); err != nil {
 		t.Fatal(err)
 	}
 	h.Close()
@@ -213,17 +222,131 @@ func TestRotateKey(t *testing.T) {
 	if !strings.Contains(out.String(), "now opens with file:"+newKey+" only") {
 		t.Fatalf("output %q", out.String())
 	}
-	if _, err := openHub(c, nil); !errors.Is(err, seal.ErrWrongKey) {
+	if _, err := openHub(context.Background(), c, nil, false); !errors.Is(err, seal.ErrWrongKey) {
 		t.Fatalf("open with the old key after rotation: %v, want ErrWrongKey", err)
 	}
 	c.keySpec = "file:" + newKey
-	h, err = openHub(c, nil)
+	h, err = openHub(context.Background(), c, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	res, err := h.Ingest("desk-1", []outbox.Record{rec}, "upload")
+	res, err := h.IngestRecords(context.Background(), "desk-1", []outbox.Record{rec}, "upload")
 	if err != nil || res.New != 0 || res.Duplicates != 1 {
 		t.Fatalf("re-sending the stored record after rotation: %+v, %v; want a duplicate", res, err)
+	}
+}
+
+// TestPostgres: migrate (idempotent), refusal of a newer schema and of an
+// old one without --migrate, serve on PostgreSQL, and the analyst
+// commands straight against the database.
+func TestPostgres(t *testing.T) {
+	cluster := pgtest.Start(t)
+	db := cluster.DB(t)
+	d := t.TempDir()
+	kek := filepath.Join(d, "hub.kek")
+	seal.GenerateKeyFile(kek)
+	pg := []string{"--store", "postgres", "--database", db, "--data-key", "file:" + kek}
+	ctx := context.Background()
+
+	var out bytes.Buffer
+	if err := run(ctx, append([]string{"serve", "--migrate=false", "--cert", "x", "--key", "y", "--ca", "z"}, pg...), &out, io.Discard); err == nil {
+		t.Fatal("serve without --migrate started on an empty database")
+	}
+	if err := run(ctx, append([]string{"migrate"}, pg...), &out, io.Discard); err != nil || !strings.Contains(out.String(), "from version 0 to 2: 0001_init, 0002_officer_decisions") {
+		t.Fatalf("migrate: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, append([]string{"migrate"}, pg...), &out, io.Discard); err != nil || !strings.Contains(out.String(), "nothing to do") {
+		t.Fatalf("second migrate: %v %q", err, out.String())
+	}
+	// A newer hub migrated this database: this one refuses it.
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (99, 'future')`)
+	for _, cmd := range []string{"migrate", "units"} {
+		if err := run(ctx, append([]string{cmd}, pg...), io.Discard, io.Discard); !errors.Is(err, hub.ErrSchemaTooNew) {
+			t.Fatalf("%s on a newer schema: %v", cmd, err)
+		}
+	}
+	conn.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 99`)
+
+	// Serve on PostgreSQL; a unit uploads.
+	fl := hubtest.NewFleet(t)
+	iss, _ := fl.CA.IssueServer(nil, 0)
+	srvCert, srvKey := filepath.Join(d, "hub.pem"), filepath.Join(d, "hub.key")
+	iss.WriteFiles(srvCert, srvKey)
+	addr := freeAddr(t)
+	sctx, cancel := context.WithCancel(ctx)
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(sctx, append([]string{"serve", "--listen", addr, "--cert", srvCert, "--key", srvKey, "--ca", fl.CACert}, pg...), io.Discard, logs)
+	}()
+	kp := seal.FileKey{Path: filepath.Join(d, "unit.kek")}
+	seal.GenerateKeyFile(kp.Path)
+	o, err := outbox.Open(filepath.Join(d, "outbox.db"), kp, outbox.Options{UnitID: "desk-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	now := time.Now().UTC()
+	for i := range 12 {
+		dec, hits := "CLEAR", ""
+		if i%4 == 0 {
+			dec, hits = "HIT", `{"kind":"person","ref_id":"P-17","category":"foreign_terrorist_fighter"}`
+		}
+		o.Enqueue(ctx, outbox.Item{Kind: "result", Priority: outbox.Routine, CreatedAt: now.Add(-time.Duration(i) * time.Hour),
+			Payload: json.RawMessage(fmt.Sprintf(`{"decision":%q,"document":{"surname":"NGUYENSECRET"},"hits":[%s]}`, dec, hits))})
+	}
+	up, _ := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: "https://" + addr, TLS: fl.ClientTLS(t, "desk-9")})
+	defer up.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := up.Drain(ctx, nil)
+		if err == nil && n == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drain: %d, %v\nlogs:\n%s", n, err, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs)
+	}
+	if strings.Contains(logs.String(), "NGUYENSECRET") {
+		t.Fatal("personal data in the hub's logs")
+	}
+
+	for _, tc := range []struct {
+		args  []string
+		lines int
+		want  string
+	}{
+		{[]string{"results", "--unit", "desk-9", "--since", "5h30m", "--json"}, 6, `"unit":"desk-9"`},
+		{[]string{"results", "--decision", "hit", "--all", "--limit", "1"}, 3, "foreign_terrorist_fighter"},
+		{[]string{"results", "--entry", "person:P-17", "--limit", "2"}, 3, "more: --cursor"},
+		{[]string{"entries"}, 1, "person:P-17"},
+		{[]string{"units"}, 1, "desk-9"},
+	} {
+		var out bytes.Buffer
+		if err := run(ctx, append(tc.args, pg...), &out, io.Discard); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != tc.lines || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: %d lines, want %d with %q:\n%s", tc.args, len(lines), tc.lines, tc.want, out.String())
+		}
+		if !slices.Contains(tc.args, "--json") && strings.Contains(out.String(), "NGUYENSECRET") {
+			t.Errorf("%v: the table shows payloads", tc.args)
+		}
+	}
+	if err := run(ctx, append([]string{"results", "--decision", "maybe"}, pg...), io.Discard, io.Discard); cli.ExitCode(err) != 2 {
+		t.Fatalf("bad filter: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,10 +34,13 @@ type auditVerifyResult struct {
 	BrokenAt   uint64 `json:"broken_at,omitempty"`
 	Incomplete bool   `json:"incomplete_tail"`
 	Error      string `json:"error,omitempty"`
+	// HQ is the head headquarters last acknowledged (with --against-hq).
+	HQ *audit.Acknowledged `json:"hq,omitempty"`
 }
 
 func newAuditVerifyCmd() *cobra.Command {
-	var logPath, configPath string
+	var logPath, configPath, ackPath string
+	var againstHQ bool
 	cmd := &cobra.Command{
 		Use:   "verify [--log PATH | --config FILE]",
 		Short: "Verify every entry's hash and link; exit 1 when the chain is broken",
@@ -55,16 +59,39 @@ func newAuditVerifyCmd() *cobra.Command {
 				}
 				path = cfg.Audit.Path
 			}
-			rep, err := audit.Verify(path)
-			if err != nil && !errors.Is(err, audit.ErrBroken) {
+			var ack *audit.Acknowledged
+			if againstHQ {
+				if ackPath == "" {
+					ackPath = audit.AckPath(path)
+				}
+				a, err := audit.LoadAck(ackPath)
+				if errors.Is(err, fs.ErrNotExist) {
+					return cli.Exit(2, fmt.Errorf("no head acknowledged by headquarters at %s (the unit has not uploaded since anchoring began)", ackPath))
+				}
+				if err != nil {
+					return cli.Exit(2, err)
+				}
+				ack = &a
+			}
+			var rep audit.Report
+			var err error
+			if ack != nil {
+				rep, err = audit.VerifyAgainst(path, ack.Head)
+			} else {
+				rep, err = audit.Verify(path)
+			}
+			anchorErr := errors.Is(err, audit.ErrTruncated) || errors.Is(err, audit.ErrRewritten)
+			if err != nil && !errors.Is(err, audit.ErrBroken) && !anchorErr {
 				if errors.Is(err, fs.ErrNotExist) {
 					return cli.Exit(2, fmt.Errorf("no audit log at %s", path))
 				}
 				return err
 			}
-			res := auditVerifyResult{Log: path, Entries: rep.Entries, Head: rep.Head, OK: err == nil, Incomplete: rep.Incomplete}
+			res := auditVerifyResult{Log: path, Entries: rep.Entries, Head: rep.Head, OK: err == nil, Incomplete: rep.Incomplete, HQ: ack}
 			if err != nil {
-				res.BrokenAt = rep.Entries + 1
+				if !anchorErr {
+					res.BrokenAt = rep.Entries + 1
+				}
 				res.Error = err.Error()
 			}
 			out := cmd.OutOrStdout()
@@ -74,15 +101,29 @@ func newAuditVerifyCmd() *cobra.Command {
 				}
 			} else {
 				fmt.Fprintf(out, "audit log %s\n", res.Log)
-				if res.OK {
+				switch {
+				case res.OK && ack != nil:
+					fmt.Fprintf(out, "entries  %d\nhead     %s\nOK: the chain is intact and extends the head headquarters acknowledged (entry %d, %s)\n",
+						res.Entries, res.Head, ack.Head.Seq, ack.At.Format(time.RFC3339))
+				case res.OK:
 					fmt.Fprintf(out, "entries  %d\nhead     %s\nOK: the chain is intact\n", res.Entries, res.Head)
-				} else {
+				case anchorErr:
+					what := "TRUNCATED"
+					if errors.Is(err, audit.ErrRewritten) {
+						what = "REWRITTEN"
+					}
+					fmt.Fprintf(out, "entries  %d\nhead     %s\n%s: %s (headquarters acknowledged entry %d, hash %s, on %s)\n",
+						res.Entries, res.Head, what, res.Error, ack.Head.Seq, ack.Head.Hash, ack.At.Format(time.RFC3339))
+				default:
 					fmt.Fprintf(out, "entries  %d verified before the break\nlast good %s\nBROKEN at entry %d: %s\n",
 						res.Entries, res.Head, res.BrokenAt, res.Error)
 				}
 				if res.Incomplete {
 					fmt.Fprintln(out, "note: the last line is incomplete (a crash during a write); checkpointd cuts it off when it next opens the log")
 				}
+			}
+			if anchorErr {
+				return cli.Exit(1, fmt.Errorf("audit log %s: %w", path, err))
 			}
 			if err != nil {
 				return cli.Exit(1, fmt.Errorf("audit log %s: broken at entry %d", path, res.BrokenAt))
@@ -92,5 +133,7 @@ func newAuditVerifyCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&logPath, "log", "", "audit log file (default: the config's audit.path)")
 	cmd.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd's config")
+	cmd.Flags().BoolVar(&againstHQ, "against-hq", false, "also check that the log passes through the last head headquarters acknowledged (cut or rewritten tails)")
+	cmd.Flags().StringVar(&ackPath, "hq-head", "", "the acknowledged head file (default: the log's path + \".hq\", kept by checkpointd's uploader)")
 	return cmd
 }

@@ -106,45 +106,50 @@ func newTLSServerCmd() *cobra.Command {
 }
 
 func newTLSUnitCmd() *cobra.Command {
+	return newTLSClientCmd(&cobra.Command{
+		Use:   "unit UNIT_ID",
+		Short: "Issue a unit's client certificate (CN and URI SAN checkpoint:unit:UNIT_ID)",
+	}, "unit", pki.DefaultUnitValidity, (*pki.CA).IssueUnit)
+}
+
+// newTLSClientCmd completes c as a command that issues a client
+// certificate of kind for the id given as its argument.
+func newTLSClientCmd(c *cobra.Command, kind string, validity time.Duration, issue func(*pki.CA, string, time.Duration) (*pki.Issued, error)) *cobra.Command {
 	var caCert, caKey, cert, key string
 	var days int
 	var force bool
-	c := &cobra.Command{
-		Use:   "unit UNIT_ID",
-		Short: "Issue a unit's client certificate (CN and URI SAN checkpoint:unit:UNIT_ID)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id := args[0]
-			if err := pki.ValidUnitID(id); err != nil {
-				return cli.Exit(2, err)
-			}
-			if cert == "" {
-				cert = id + ".pem"
-			}
-			if key == "" {
-				key = id + ".key"
-			}
-			if err := refuseOverwrite(force, cert, key); err != nil {
-				return err
-			}
-			ca, err := pki.LoadCA(caCert, caKey)
-			if err != nil {
-				return cli.Exit(2, err)
-			}
-			iss, err := ca.IssueUnit(id, time.Duration(days)*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			if err := iss.WriteFiles(cert, key); err != nil {
-				return err
-			}
-			return printIssued(cmd, "unit", iss.Cert, cert, key)
-		},
+	c.Args = cobra.ExactArgs(1)
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		id := args[0]
+		if err := pki.ValidUnitID(id); err != nil {
+			return cli.Exit(2, err)
+		}
+		if cert == "" {
+			cert = id + ".pem"
+		}
+		if key == "" {
+			key = id + ".key"
+		}
+		if err := refuseOverwrite(force, cert, key); err != nil {
+			return err
+		}
+		ca, err := pki.LoadCA(caCert, caKey)
+		if err != nil {
+			return cli.Exit(2, err)
+		}
+		iss, err := issue(ca, id, time.Duration(days)*24*time.Hour)
+		if err != nil {
+			return err
+		}
+		if err := iss.WriteFiles(cert, key); err != nil {
+			return err
+		}
+		return printIssued(cmd, kind, iss.Cert, cert, key)
 	}
 	caFlags(c, &caCert, &caKey)
-	c.Flags().StringVar(&cert, "cert", "", "where to write the unit certificate (default UNIT_ID.pem)")
-	c.Flags().StringVar(&key, "key-file", "", "where to write the unit private key, 0600 (default UNIT_ID.key)")
-	c.Flags().IntVar(&days, "days", int(pki.DefaultUnitValidity/(24*time.Hour)), "validity in days")
+	c.Flags().StringVar(&cert, "cert", "", "where to write the "+kind+" certificate (default <id>.pem)")
+	c.Flags().StringVar(&key, "key-file", "", "where to write the "+kind+" private key, 0600 (default <id>.key)")
+	c.Flags().IntVar(&days, "days", int(validity/(24*time.Hour)), "validity in days")
 	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
 	return c
 }

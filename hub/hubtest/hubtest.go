@@ -1,14 +1,18 @@
 // Package hubtest runs a real hub for tests: a throw-away fleet CA, a server
-// certificate for 127.0.0.1, unit client certificates, and the hub serving
-// HTTPS with mutual TLS on a loopback port that survives Stop/Restart, so
-// link failures can be staged.
+// certificate for 127.0.0.1, unit and operator client certificates, and the
+// hub serving HTTPS with mutual TLS on a loopback port that survives
+// Stop/Restart, so link failures can be staged. The store is the bbolt
+// file by default, or a database of a private PostgreSQL cluster
+// (Options.Postgres, see hub/pgtest).
 package hubtest
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/checkpoint-edge/checkpoint/hub"
+	"github.com/checkpoint-edge/checkpoint/hub/pgtest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
@@ -61,6 +66,32 @@ func (f *Fleet) Unit(t testing.TB, id string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
+// Operator issues an operator client certificate for id and returns its
+// files.
+func (f *Fleet) Operator(t testing.TB, id string) (certFile, keyFile string) {
+	t.Helper()
+	iss, err := f.CA.IssueOperator(id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(f.Dir, "op-"+id+".pem"), filepath.Join(f.Dir, "op-"+id+".key")
+	if err := iss.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// OperatorTLS returns an operator's mutual-TLS client configuration.
+func (f *Fleet) OperatorTLS(t testing.TB, id string) *tls.Config {
+	t.Helper()
+	c, k := f.Operator(t, id)
+	cfg, err := pki.ClientConfig(c, k, f.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // ClientTLS returns a unit's mutual-TLS client configuration.
 func (f *Fleet) ClientTLS(t testing.TB, id string) *tls.Config {
 	t.Helper()
@@ -81,10 +112,18 @@ func (f *Fleet) Certificate(t testing.TB, id string) tls.Certificate {
 // Options configure Start.
 type Options struct {
 	BundleDir string
-	// Operators defaults to {"ops"}; Fleet.ClientTLS(t, "ops") may read all.
+	// Operators restricts operator certificates (Fleet.OperatorTLS) to
+	// these ids; empty accepts any.
 	Operators []string
 	// Import enables POST /v1/imports with a fresh age identity (Server.Recipient).
 	Import bool
+	// Postgres, when set, stores results in a fresh database of this
+	// cluster instead of a bbolt file.
+	Postgres *pgtest.Cluster
+	// Limits override the hub's request limits (zero fields: defaults).
+	Limits hub.Limits
+	// Logger receives the hub's logs (default: discarded).
+	Logger *slog.Logger
 }
 
 // Server is a running (or stopped) hub.
@@ -97,6 +136,7 @@ type Server struct {
 
 	t        testing.TB
 	opts     hub.Options
+	dbURL    string
 	kek      seal.KeyProvider
 	certFile string
 	keyFile  string
@@ -124,11 +164,10 @@ func Start(t testing.TB, o Options) *Server {
 	if err := iss.WriteFiles(s.certFile, s.keyFile); err != nil {
 		t.Fatal(err)
 	}
-	ops := o.Operators
-	if ops == nil {
-		ops = []string{"ops"}
+	s.opts = hub.Options{BundleDir: o.BundleDir, Operators: o.Operators, Limits: o.Limits, Logger: o.Logger}
+	if o.Postgres != nil {
+		s.dbURL = o.Postgres.DB(t)
 	}
-	s.opts = hub.Options{BundleDir: o.BundleDir, Operators: ops}
 	if o.Import {
 		id, err := age.GenerateX25519Identity()
 		if err != nil {
@@ -151,7 +190,18 @@ func (s *Server) start(addr string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	h, err := hub.Open(filepath.Join(s.DataDir, "hub.db"), s.kek, s.opts)
+	var st hub.Store
+	if s.dbURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		st, err = hub.OpenPostgres(ctx, s.dbURL, s.kek, hub.PGOptions{Migrate: true})
+		cancel()
+	} else {
+		st, err = hub.OpenBolt(filepath.Join(s.DataDir, "hub.db"), s.kek, hub.BoltOptions{})
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	h, err := hub.New(st, s.opts)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -168,7 +218,8 @@ func (s *Server) start(addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	srv := &http.Server{Handler: h.Handler(), TLSConfig: cfg, ErrorLog: log.New(io.Discard, "", 0)}
+	srv := h.Server(cfg, nil)
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	go srv.Serve(tls.NewListener(ln, cfg))
 	s.mu.Lock()
 	s.hub, s.srv = h, srv
@@ -190,6 +241,21 @@ func (s *Server) Stop() {
 	if h != nil {
 		h.Close()
 	}
+}
+
+// Replica starts a second hub process-alike over the same PostgreSQL
+// database (Options.Postgres), with the same fleet, keys and options, on
+// its own port; it is stopped by t.Cleanup.
+func (s *Server) Replica(t testing.TB) *Server {
+	t.Helper()
+	if s.dbURL == "" {
+		t.Fatal("hubtest: replicas need Options.Postgres")
+	}
+	r := &Server{Fleet: s.Fleet, DataDir: s.DataDir, Recipient: s.Recipient, t: t, opts: s.opts, dbURL: s.dbURL,
+		kek: s.kek, certFile: s.certFile, keyFile: s.keyFile}
+	r.start("127.0.0.1:0")
+	t.Cleanup(r.Stop)
+	return r
 }
 
 // Restart starts the hub again on the same address with the same data.
@@ -214,20 +280,30 @@ func (s *Server) Results(t testing.TB, unit string) []hub.Stored {
 	if h == nil {
 		t.Fatal("hubtest: hub is stopped")
 	}
+	all, err := AllResults(context.Background(), h.Store(), unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+// AllResults pages through every stored record of unit in arrival order
+// (nil for a unit the store has never heard from).
+func AllResults(ctx context.Context, st hub.Store, unit string) ([]hub.Stored, error) {
 	var all []hub.Stored
-	var after uint64
+	q := hub.Query{Unit: unit, Order: hub.OrderArrival, Limit: 5000}
 	for {
-		page, err := h.Results(unit, after, 5000)
+		page, err := st.Results(ctx, q)
 		if errors.Is(err, hub.ErrUnknownUnit) {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		if len(page) == 0 {
-			return all
+		all = append(all, page.Results...)
+		if page.Next == "" {
+			return all, nil
 		}
-		all = append(all, page...)
-		after = page[len(page)-1].UnitSeq
+		q.Cursor = page.Next
 	}
 }

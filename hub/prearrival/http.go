@@ -16,13 +16,14 @@ import (
 //	POST /v1/paxdata          a PAXLST/PNRGOV interchange (uploaders only) → Receipt
 //	GET  /v1/paxdata/flights  what is stored, without personal data (operators only)
 //
-// operators are certificate ids that may read the list; uploaders (Config)
-// may submit. Anyone else gets 403.
+// Operator certificates (pki.RoleOperator) may read the list, restricted
+// to operators when it is not empty; the uploaders (Config) are gateway
+// certificates (unit-style) that may submit. Anyone else gets 403.
 func (s *Service) Handler(operators []string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/paxdata", s.post)
 	mux.HandleFunc("GET /v1/paxdata/flights", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.caller(w, r, operators); !ok {
+		if _, ok := s.callerAs(w, r, pki.RoleOperator, operators); !ok {
 			return
 		}
 		list, err := s.Flights()
@@ -36,7 +37,13 @@ func (s *Service) Handler(operators []string) http.Handler {
 }
 
 func (s *Service) caller(w http.ResponseWriter, r *http.Request, allowed []string) (string, bool) {
-	id, err := pki.UnitID(r.TLS)
+	return s.callerAs(w, r, pki.RoleUnit, allowed)
+}
+
+// callerAs admits a verified certificate of role whose id is in allowed
+// (any id of an operator certificate when allowed is empty).
+func (s *Service) callerAs(w http.ResponseWriter, r *http.Request, role string, allowed []string) (string, bool) {
+	id, got, err := pki.Peer(r.TLS)
 	if err != nil {
 		code := http.StatusForbidden
 		if errors.Is(err, pki.ErrNoPeerCert) {
@@ -45,7 +52,8 @@ func (s *Service) caller(w http.ResponseWriter, r *http.Request, allowed []strin
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return "", false
 	}
-	if !slices.Contains(allowed, id) {
+	open := role == pki.RoleOperator && len(allowed) == 0
+	if got != role || (!open && !slices.Contains(allowed, id)) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "this certificate may not use the passenger data API"})
 		return "", false
 	}

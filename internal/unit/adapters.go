@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/alerts"
 	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/mrz"
@@ -39,6 +40,7 @@ type storeChecker struct {
 	store  *watchlist.Store
 	maxAge time.Duration
 	now    func() time.Time
+	shared *alerts.Book // confirmed hits shared by other posts (may be nil)
 }
 
 func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.FaceCapture) (lane.CheckResult, error) {
@@ -58,7 +60,9 @@ func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.F
 		}
 	}
 	for _, h := range res.Hits {
-		out.Hits = append(out.Hits, hitView(h, doc))
+		v := hitView(h, doc)
+		v.SharedAlert, v.Sightings = sharedAlert(c.shared, h.Kind, h.RefID)
+		out.Hits = append(out.Hits, v)
 	}
 	return out, nil
 }

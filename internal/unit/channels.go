@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -103,7 +102,8 @@ func (u *Unit) newChannelPullers(tlsCfg *tls.Config, logger *slog.Logger) error 
 		}
 		log := logger.With("channel", c.Kind+"/"+c.Channel)
 		p, err := pull.New(pull.Config{
-			BaseURL:   strings.TrimRight(cfg.Hub.URL, "/") + "/v1/bundles/",
+			BaseURL:   bundleBases(cfg)[0],
+			BaseURLs:  bundleBases(cfg)[1:],
 			TLS:       tlsCfg,
 			Dir:       filepath.Join(cfg.StateDir, "downloads", "channels", c.Kind+"-"+c.Channel),
 			RateLimit: cfg.Hub.MaxBandwidth,

@@ -31,8 +31,10 @@ func newPuller(cfg *config.Config, tlsCfg *tls.Config, store *watchlist.Store, l
 	if err != nil {
 		return nil, fmt.Errorf("unit identity: %w", err)
 	}
+	bases := bundleBases(cfg)
 	return pull.New(pull.Config{
-		BaseURL:     strings.TrimRight(cfg.Hub.URL, "/") + "/v1/bundles/",
+		BaseURL:     bases[0],
+		BaseURLs:    bases[1:],
 		WatchlistID: cfg.Watchlist.ID,
 		TLS:         tlsCfg,
 		Dir:         filepath.Join(cfg.StateDir, "downloads"),
@@ -42,4 +44,18 @@ func newPuller(cfg *config.Config, tlsCfg *tls.Config, store *watchlist.Store, l
 		Interval:    cfg.Hub.PollInterval.D(),
 		Logger:      logger,
 	})
+}
+
+// bundleBases are where bundles are pulled from, tried in turn: every hub
+// replica's /v1/bundles/, or hub.bundle_urls (e.g. an S3-compatible store)
+// when set.
+func bundleBases(cfg *config.Config) []string {
+	if len(cfg.Hub.BundleURLs) > 0 {
+		return cfg.Hub.BundleURLs
+	}
+	var bases []string
+	for _, h := range append([]string{cfg.Hub.URL}, cfg.Hub.URLs...) {
+		bases = append(bases, strings.TrimRight(h, "/")+"/v1/bundles/")
+	}
+	return bases
 }

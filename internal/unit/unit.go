@@ -58,7 +58,8 @@ type Unit struct {
 	chipTrust *pa.TrustChannel
 	puller    puller
 	ch        channels
-	pax       paxState // internal/unit/paxdata.go
+	pax       paxState     // internal/unit/paxdata.go
+	shared    sharedAlerts // internal/unit/alerts.go
 	pipeline  *lane.Pipeline
 	broker    *lane.Broker
 	metrics   *metrics.Metrics
@@ -180,8 +181,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("hub TLS: %w", err)
 		}
-		u.uploader, err = outbox.NewUploader(u.outbox, outbox.UploaderOptions{HubURL: cfg.Hub.URL, TLS: tlsCfg,
-			BytesPerSecond: cfg.Hub.MaxBandwidth, Logger: logger.With("component", "uploader")})
+		// Every upload anchors the audit log's head at headquarters
+		// (hub/README.md, "Audit anchoring").
+		u.uploader, err = outbox.NewUploader(u.outbox, outbox.UploaderOptions{HubURL: cfg.Hub.URL, HubURLs: cfg.Hub.URLs, TLS: tlsCfg,
+			BytesPerSecond: cfg.Hub.MaxBandwidth, Logger: logger.With("component", "uploader"),
+			Audit: u.audit, AuditAckPath: audit.AckPath(cfg.Audit.Path)})
 		if err != nil {
 			return nil, fmt.Errorf("uploader: %w", err)
 		}
@@ -196,7 +200,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
 			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
-		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now}),
+		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book}),
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:   logger.With("component", "lane"),
 		Observe:  u.observe,

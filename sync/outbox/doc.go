@@ -25,6 +25,13 @@
 // the hub deduplicates, so carrying the same item twice is harmless, while
 // deleting on export would lose data when a USB stick is lost.
 //
+// Several hubs: UploaderOptions.HubURLs are tried in turn when one is
+// unreachable or answers 5xx/429 (Retry-After is honoured within
+// MaxBackoff); a 4xx is not retried elsewhere. Audit anchoring: with
+// UploaderOptions.Audit every upload carries the unit's signed audit head
+// and the entries since the head headquarters acknowledged (audit.Anchor),
+// sent alone when only the log moved; the answer is kept at AuditAckPath.
+//
 // Ownership: an Outbox holds the bbolt file lock until Close (idempotent).
 // One Uploader per Outbox; Uploader.Run and Uploader.Drain may be called
 // from different goroutines (uploads are serialized). Nothing in this

@@ -131,22 +131,58 @@ func ReadExport(r io.Reader, identities []age.Identity, roots *x509.CertPool) (*
 }
 
 func parseExport(r io.Reader, roots *x509.CertPool, now time.Time) (*Export, error) {
+	ex := &Export{}
+	info, err := scanExport(r, roots, now, func(rec Record) error {
+		ex.Records = append(ex.Records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ex.Unit, ex.Created = info.Unit, info.Created
+	return ex, nil
+}
+
+// ExportInfo describes a hand-carried file verified by ScanExport.
+type ExportInfo struct {
+	Unit    string
+	Created time.Time
+	Count   int
+}
+
+// ScanExport is ReadExport for files too large to hold in memory: it
+// decrypts and checks r as a stream, calling fn with each record in file
+// order, and returns nil only if the whole file verified (signature, count,
+// nothing after the signature). fn sees records before the signature is
+// checked: a caller that must act only on verified content scans twice
+// (hub imports spool the encrypted file, scan once to verify, once to
+// store). An error from fn stops the scan and is returned.
+func ScanExport(r io.Reader, identities []age.Identity, roots *x509.CertPool, fn func(Record) error) (ExportInfo, error) {
+	pr, err := age.Decrypt(r, identities...)
+	if err != nil {
+		return ExportInfo{}, fmt.Errorf("%w: decrypt: %w", ErrBadExport, err)
+	}
+	return scanExport(pr, roots, time.Now(), fn)
+}
+
+func scanExport(r io.Reader, roots *x509.CertPool, now time.Time, fn func(Record) error) (ExportInfo, error) {
+	var info ExportInfo
 	br := bufio.NewReaderSize(r, 64<<10)
 	h := sha256.New()
 	line, err := readLine(br, h)
 	if err != nil {
-		return nil, err
+		return info, err
 	}
 	var hdr exportHeader
 	if err := json.Unmarshal(line, &hdr); err != nil || hdr.Format != ExportFormat {
-		return nil, fmt.Errorf("%w: not a %s file", ErrBadExport, ExportFormat)
+		return info, fmt.Errorf("%w: not a %s file", ErrBadExport, ExportFormat)
 	}
 	if len(hdr.Certs) == 0 {
-		return nil, fmt.Errorf("%w: unsigned", ErrBadExport)
+		return info, fmt.Errorf("%w: unsigned", ErrBadExport)
 	}
 	leaf, err := x509.ParseCertificate(hdr.Certs[0])
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificate: %w", ErrBadExport, err)
+		return info, fmt.Errorf("%w: certificate: %w", ErrBadExport, err)
 	}
 	inter := x509.NewCertPool()
 	for _, der := range hdr.Certs[1:] {
@@ -155,46 +191,52 @@ func parseExport(r io.Reader, roots *x509.CertPool, now time.Time) (*Export, err
 		}
 	}
 	if hdr.Created.After(now.Add(time.Hour)) {
-		return nil, fmt.Errorf("%w: created in the future", ErrBadExport)
+		return info, fmt.Errorf("%w: created in the future", ErrBadExport)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: hdr.Created, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return nil, fmt.Errorf("%w: certificate: %w", ErrBadExport, err)
+		return info, fmt.Errorf("%w: certificate: %w", ErrBadExport, err)
 	}
 	unit, err := pki.UnitIDFromCert(leaf)
 	if err != nil || unit != hdr.Unit {
-		return nil, fmt.Errorf("%w: certificate does not name unit %q", ErrBadExport, hdr.Unit)
+		return info, fmt.Errorf("%w: certificate does not name unit %q", ErrBadExport, hdr.Unit)
 	}
-	ex := &Export{Unit: unit, Created: hdr.Created}
+	info.Unit, info.Created = unit, hdr.Created
 	for {
 		digest := h.Sum(nil) // everything before this line
 		line, err := readLine(br, h)
 		if err != nil {
-			return nil, err
+			return info, err
 		}
 		if bytes.HasPrefix(line, []byte(`{"sig":`)) {
 			var tr exportTrailer
 			if err := json.Unmarshal(line, &tr); err != nil {
-				return nil, fmt.Errorf("%w: trailer", ErrBadExport)
+				return info, fmt.Errorf("%w: trailer", ErrBadExport)
 			}
 			if !verifyDigest(leaf.PublicKey, digest, tr.Sig) {
-				return nil, fmt.Errorf("%w: signature does not verify", ErrBadExport)
+				return info, fmt.Errorf("%w: signature does not verify", ErrBadExport)
 			}
-			if len(ex.Records) != hdr.Count {
-				return nil, fmt.Errorf("%w: %d records, header says %d", ErrBadExport, len(ex.Records), hdr.Count)
+			if info.Count != hdr.Count {
+				return info, fmt.Errorf("%w: %d records, header says %d", ErrBadExport, info.Count, hdr.Count)
 			}
 			if extra, _ := br.Peek(1); len(extra) > 0 {
-				return nil, fmt.Errorf("%w: data after signature", ErrBadExport)
+				return info, fmt.Errorf("%w: data after signature", ErrBadExport)
 			}
-			return ex, nil
+			return info, nil
 		}
 		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return nil, fmt.Errorf("%w: record %d: %w", ErrBadExport, len(ex.Records)+1, err)
+			return info, fmt.Errorf("%w: record %d: %w", ErrBadExport, info.Count+1, err)
 		}
 		if err := rec.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: record %d: %w", ErrBadExport, len(ex.Records)+1, err)
+			return info, fmt.Errorf("%w: record %d: %w", ErrBadExport, info.Count+1, err)
 		}
-		ex.Records = append(ex.Records, rec)
+		info.Count++
+		if info.Count > hdr.Count {
+			return info, fmt.Errorf("%w: more records than the header's %d", ErrBadExport, hdr.Count)
+		}
+		if err := fn(rec); err != nil {
+			return info, err
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/audit"
 )
 
 // Priority orders uploads and decides retention. The zero value is invalid
@@ -77,16 +79,22 @@ type Record struct {
 	Payload   json.RawMessage `json:"payload"`
 }
 
-// Batch is the body of POST /v1/results.
+// Batch is the body of POST /v1/results. Audit, when the unit has an
+// audit log, is its signed head with the entries since the head
+// headquarters last acknowledged (see audit.Anchor); a batch may then have
+// no items.
 type Batch struct {
-	Items []Record `json:"items"`
+	Items []Record      `json:"items"`
+	Audit *audit.Anchor `json:"audit,omitempty"`
 }
 
 // BatchResponse is the hub's answer: the keys it now holds (newly stored or
-// already known). The unit deletes exactly those.
+// already known). The unit deletes exactly those. Audit answers the
+// batch's audit anchor.
 type BatchResponse struct {
-	Unit  string   `json:"unit"`
-	Acked []string `json:"acked"`
+	Unit  string     `json:"unit"`
+	Acked []string   `json:"acked"`
+	Audit *audit.Ack `json:"audit,omitempty"`
 }
 
 // Limits on items, checked by Enqueue and by the hub.
@@ -98,6 +106,19 @@ const (
 
 // Validate checks a record received from the wire.
 func (r *Record) Validate() error {
+	if err := r.ValidateFields(); err != nil {
+		return err
+	}
+	if !json.Valid(r.Payload) {
+		return fmt.Errorf("%w: payload is not JSON", ErrInvalidItem)
+	}
+	return nil
+}
+
+// ValidateFields is Validate without the payload's JSON syntax check, for
+// callers whose decoder already checked it (a json.RawMessage decoded by
+// encoding/json is valid JSON).
+func (r *Record) ValidateFields() error {
 	if r.Key == "" || len(r.Key) > MaxKeyLen {
 		return fmt.Errorf("%w: key length %d", ErrInvalidItem, len(r.Key))
 	}
@@ -107,8 +128,8 @@ func (r *Record) Validate() error {
 	if r.Priority != Hit && r.Priority != Routine {
 		return fmt.Errorf("%w: priority %d", ErrInvalidItem, r.Priority)
 	}
-	if len(r.Payload) > MaxPayloadSize || !json.Valid(r.Payload) {
-		return fmt.Errorf("%w: payload is not JSON or larger than %d bytes", ErrInvalidItem, MaxPayloadSize)
+	if len(r.Payload) == 0 || len(r.Payload) > MaxPayloadSize {
+		return fmt.Errorf("%w: payload empty or larger than %d bytes", ErrInvalidItem, MaxPayloadSize)
 	}
 	return nil
 }

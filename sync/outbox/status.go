@@ -64,6 +64,11 @@ type LinkStatus struct {
 	LastError           string    `json:"last_error,omitempty"`
 	ConsecutiveFailures int       `json:"consecutive_failures"`
 	Uploaded            uint64    `json:"uploaded"`
+	// AuditAnchored is the audit sequence headquarters holds as this
+	// unit's anchor; AuditStatus its last answer (ok, resync, truncated,
+	// forked, invalid).
+	AuditAnchored uint64 `json:"audit_anchored,omitempty"`
+	AuditStatus   string `json:"audit_status,omitempty"`
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler.

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +26,8 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/backoff/backofftest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
+	"github.com/checkpoint-edge/checkpoint/sync/outbox/outboxtest"
+	"github.com/checkpoint-edge/checkpoint/sync/pki"
 )
 
 func newKey(t testing.TB) seal.KeyProvider {
@@ -208,147 +212,6 @@ func TestBackoffAndLinkDown(t *testing.T) {
 	}
 }
 
-// faultProxy is a TCP proxy on 127.0.0.1 that, in chaos mode, drops
-// connections after a random number of bytes or stalls them.
-type faultProxy struct {
-	ln     net.Listener
-	target atomic.Value // string
-	chaos  atomic.Bool
-	block  atomic.Bool // refuse everything (link down)
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	stats  struct{ pass, drop, stall atomic.Int64 }
-	seq    atomic.Int64 // chaos connections so far
-}
-
-func newFaultProxy(t *testing.T, target string) *faultProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{ln: ln, conns: map[net.Conn]bool{}}
-	p.target.Store(target)
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *faultProxy) addr() string { return p.ln.Addr().String() }
-
-// reset cuts every open connection, as a link flap does.
-func (p *faultProxy) reset() {
-	p.mu.Lock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-}
-
-func (p *faultProxy) close() {
-	p.ln.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *faultProxy) track(c net.Conn, on bool) {
-	p.mu.Lock()
-	if on {
-		p.conns[c] = true
-	} else {
-		delete(p.conns, c)
-	}
-	p.mu.Unlock()
-}
-
-func (p *faultProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.handle(c)
-		}()
-	}
-}
-
-func (p *faultProxy) handle(c net.Conn) {
-	p.track(c, true)
-	defer p.track(c, false)
-	defer c.Close()
-	if p.block.Load() {
-		p.stats.drop.Add(1)
-		return
-	}
-	// In chaos mode connections take turns to stall, drop or pass, so
-	// every kind of fault happens in every run (a random choice left
-	// stalls out of one CI run); where a fault strikes is random: during
-	// the handshake, mid-request (hub never sees the batch) or
-	// mid-response (hub stored it, unit never hears so).
-	mode, limit := 0, int64(1<<62)
-	if p.chaos.Load() {
-		mode, limit = int(2-(p.seq.Add(1)-1)%3), rand.Int64N(20000)
-	}
-	switch mode {
-	case 0:
-		p.stats.pass.Add(1)
-		limit = 1 << 62
-	case 1:
-		p.stats.drop.Add(1)
-	case 2:
-		p.stats.stall.Add(1)
-	}
-	s, err := net.Dial("tcp", p.target.Load().(string))
-	if err != nil {
-		return
-	}
-	p.track(s, true)
-	defer p.track(s, false)
-	defer s.Close()
-	var budget atomic.Int64
-	budget.Store(limit)
-	pipe := func(dst, src net.Conn) {
-		buf := make([]byte, 1024)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				if budget.Add(-int64(n)) < 0 {
-					if mode == 2 {
-						// Stall: keep both ends open, forward nothing more,
-						// until the client gives up or the test ends.
-						c.SetReadDeadline(time.Now().Add(5 * time.Second))
-						io.Copy(io.Discard, c)
-					}
-					c.Close()
-					s.Close()
-					return
-				}
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				c.Close()
-				s.Close()
-				return
-			}
-		}
-	}
-	done := make(chan struct{})
-	go func() { pipe(s, c); close(done) }()
-	pipe(c, s)
-	<-done
-}
-
 // TestLinkFailure stages a bad link: a proxy that drops and stalls
 // connections, the link cut entirely, and the hub restarted (it closes its
 // database and connections) several times while a desk keeps enqueueing.
@@ -356,10 +219,10 @@ func (p *faultProxy) handle(c net.Conn) {
 // class.
 func TestLinkFailure(t *testing.T) {
 	srv := hubtest.Start(t, hubtest.Options{})
-	proxy := newFaultProxy(t, srv.Addr)
+	proxy := outboxtest.NewFaultProxy(t, srv.Addr)
 	o := openOutbox(t, "desk-1")
 	up, err := outbox.NewUploader(o, outbox.UploaderOptions{
-		HubURL: "https://" + proxy.addr(), TLS: srv.Fleet.ClientTLS(t, "desk-1"),
+		HubURL: "https://" + proxy.Addr(), TLS: srv.Fleet.ClientTLS(t, "desk-1"),
 		MaxItems: 40, RequestTimeout: 400 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 150 * time.Millisecond,
 		PollInterval: 50 * time.Millisecond,
@@ -394,19 +257,19 @@ func TestLinkFailure(t *testing.T) {
 
 	sawDown := false
 	for round := range 4 {
-		proxy.chaos.Store(true)
-		proxy.reset()
+		proxy.Chaos.Store(true)
+		proxy.Reset()
 		time.Sleep(700 * time.Millisecond)
-		proxy.chaos.Store(false)
+		proxy.Chaos.Store(false)
 		srv.Stop() // hub down: connections refused behind the proxy
 		time.Sleep(200 * time.Millisecond)
 		srv.Restart()
-		proxy.block.Store(true)
+		proxy.Block.Store(true)
 		time.Sleep(300 * time.Millisecond)
 		if s := o.Status().Link.State; s == outbox.LinkDown || s == outbox.LinkDegraded {
 			sawDown = true
 		}
-		proxy.block.Store(false)
+		proxy.Block.Store(false)
 		time.Sleep(100 * time.Millisecond)
 		t.Logf("round %d: depth %d, link %s", round, o.Status().Depth, o.Status().Link.State)
 	}
@@ -422,8 +285,8 @@ func TestLinkFailure(t *testing.T) {
 	if err := <-runDone; err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("proxy: %d passed, %d dropped, %d stalled connections (%d in chaos mode)", proxy.stats.pass.Load(), proxy.stats.drop.Load(), proxy.stats.stall.Load(), proxy.seq.Load())
-	if proxy.stats.drop.Load() == 0 || proxy.stats.stall.Load() == 0 {
+	t.Logf("proxy: %d passed, %d dropped, %d stalled connections (%d in chaos mode)", proxy.Stats.Pass.Load(), proxy.Stats.Drop.Load(), proxy.Stats.Stall.Load(), proxy.Seq.Load())
+	if proxy.Stats.Drop.Load() == 0 || proxy.Stats.Stall.Load() == 0 {
 		t.Fatal("the proxy injected no faults; the test proves nothing")
 	}
 	if !sawDown {
@@ -479,7 +342,7 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("Drain = %d, %v", n, err)
 	}
 	checkHub(t, srv, "post-9", want)
-	units, _ := h.Units()
+	units, _ := h.Units(context.Background())
 	if len(units) != 1 || units[0].Records != 30 || units[0].Duplicates != 60 || units[0].LastImport.IsZero() {
 		t.Fatalf("units %+v", units)
 	}
@@ -579,4 +442,95 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 			t.Fatalf("personal data %q in logs:\n%s", s, l)
 		}
 	}
+}
+
+// TestUploaderFailover: the first hub URL refuses connections and the
+// second answers 503; the third takes the upload, and the uploader stays
+// with it. A 4xx is not retried elsewhere.
+func TestUploaderFailover(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "https://" + ln.Addr().String()
+	ln.Close()
+	var busyHits atomic.Int64
+	busy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		busyHits.Add(1)
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, `{"error":"storage unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	busy.TLS = srvTLS(t, srv)
+	busy.StartTLS()
+	defer busy.Close()
+	o := openOutbox(t, "desk-1")
+	for i := range 30 {
+		o.Enqueue(context.Background(), item(outbox.Routine, i))
+	}
+	up, err := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: dead, HubURLs: []string{busy.URL, srv.URL},
+		TLS: srv.Fleet.ClientTLS(t, "desk-1"), MaxItems: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	if n, err := up.Drain(context.Background(), nil); err != nil || n != 30 {
+		t.Fatalf("Drain = %d, %v", n, err)
+	}
+	if busyHits.Load() != 1 {
+		t.Fatalf("the busy replica was asked %d times; the uploader should stay with the one that answered", busyHits.Load())
+	}
+	if got := len(srv.Results(t, "desk-1")); got != 30 {
+		t.Fatalf("hub holds %d", got)
+	}
+	if _, err := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: srv.URL, HubURLs: []string{"http://plain"}, TLS: srv.Fleet.ClientTLS(t, "desk-1")}); err == nil {
+		t.Fatal("accepted a plain-HTTP replica")
+	}
+}
+
+// TestUploaderHonoursRetryAfter: a hub that answers 429 or 503 with
+// Retry-After is not asked again sooner (within MaxBackoff).
+func TestUploaderHonoursRetryAfter(t *testing.T) {
+	srv := hubtest.Start(t, hubtest.Options{})
+	busy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "40")
+		http.Error(w, `{"error":"unit rate"}`, http.StatusTooManyRequests)
+	}))
+	busy.TLS = srvTLS(t, srv)
+	busy.StartTLS()
+	defer busy.Close()
+	o := openOutbox(t, "desk-1")
+	o.Enqueue(context.Background(), item(outbox.Hit, 1))
+	clk := backofftest.New(time.Unix(1_800_000_000, 0))
+	up, err := outbox.NewUploader(o, outbox.UploaderOptions{HubURL: busy.URL, TLS: srv.Fleet.ClientTLS(t, "desk-1"),
+		MinBackoff: time.Second, MaxBackoff: time.Minute, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- up.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(clk.Waits()) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("uploader did not retry")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	for i, w := range clk.Waits()[:3] {
+		if w < 40*time.Second || w > time.Minute {
+			t.Errorf("wait %d = %v, want the hub's 40 s", i+1, w)
+		}
+	}
+}
+
+// srvTLS is a server TLS configuration of srv's fleet, for stand-in hubs.
+func srvTLS(t *testing.T, srv *hubtest.Server) *tls.Config {
+	iss, err := srv.Fleet.CA.IssueServer(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := iss.TLSCertificate()
+	pool, _ := pki.LoadPool(srv.Fleet.CACert)
+	return pki.NewServerConfig(c, pool)
 }

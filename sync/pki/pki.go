@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,19 @@ import (
 
 // UnitURIPrefix prefixes the URI SAN that names a unit in its certificate.
 const UnitURIPrefix = "checkpoint:unit:"
+
+// OperatorURIPrefix prefixes the URI SAN that names a headquarters
+// operator (an analyst's or a console's certificate). An operator
+// certificate carries OU "operator" and this URI and no unit URI, so it can
+// read every unit's results and the live hit feed but can never upload
+// results; a unit certificate can never act as an operator.
+const OperatorURIPrefix = "checkpoint:operator:"
+
+// Roles a fleet client certificate can carry.
+const (
+	RoleUnit     = "unit"
+	RoleOperator = "operator"
+)
 
 // Default validities. Unit and server certificates are short enough that a
 // stolen box's certificate expires on its own; the CA outlives many
@@ -199,6 +213,28 @@ func (ca *CA) IssueUnit(unitID string, validity time.Duration) (*Issued, error) 
 	return ca.issue(tmpl, validity)
 }
 
+// IssueOperator issues a headquarters operator's client certificate: CN =
+// id, OU = operator, URI SAN checkpoint:operator:<id>. validity <= 0 means
+// DefaultUnitValidity.
+func (ca *CA) IssueOperator(id string, validity time.Duration) (*Issued, error) {
+	if err := ValidUnitID(id); err != nil {
+		return nil, err
+	}
+	if validity <= 0 {
+		validity = DefaultUnitValidity
+	}
+	u, err := url.Parse(OperatorURIPrefix + id)
+	if err != nil {
+		return nil, fmt.Errorf("pki: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: id, OrganizationalUnit: []string{RoleOperator}},
+		URIs:        []*url.URL{u},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return ca.issue(tmpl, validity)
+}
+
 func (ca *CA) issue(tmpl *x509.Certificate, validity time.Duration) (*Issued, error) {
 	if ca == nil || ca.Cert == nil || ca.Key == nil {
 		return nil, ErrNotCA
@@ -351,24 +387,54 @@ func UnitID(cs *tls.ConnectionState) (string, error) {
 // UnitIDFromCert reads the unit id of a certificate already verified by the
 // caller.
 func UnitIDFromCert(c *x509.Certificate) (string, error) {
-	var id string
+	id, role, err := peerFromCert(c)
+	if err != nil {
+		return "", err
+	}
+	if role != RoleUnit {
+		return "", fmt.Errorf("%w: an operator certificate", ErrNotUnitCert)
+	}
+	return id, nil
+}
+
+// Peer returns the id and role (RoleUnit or RoleOperator) of the peer of a
+// server-side connection, from a verified chain only.
+func Peer(cs *tls.ConnectionState) (id, role string, err error) {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return "", "", ErrNoPeerCert
+	}
+	return peerFromCert(cs.VerifiedChains[0][0])
+}
+
+// peerFromCert reads the one checkpoint: URI SAN of a verified client
+// certificate; the CN must agree with it, and it must allow client auth.
+func peerFromCert(c *x509.Certificate) (id, role string, err error) {
 	for _, u := range c.URIs {
 		s := u.String()
-		if v, ok := strings.CutPrefix(s, UnitURIPrefix); ok {
-			if id != "" {
-				return "", fmt.Errorf("%w: several unit URIs", ErrNotUnitCert)
-			}
-			id = v
+		v, r := "", ""
+		if x, ok := strings.CutPrefix(s, UnitURIPrefix); ok {
+			v, r = x, RoleUnit
+		} else if x, ok := strings.CutPrefix(s, OperatorURIPrefix); ok {
+			v, r = x, RoleOperator
+		} else {
+			continue
 		}
+		if id != "" {
+			return "", "", fmt.Errorf("%w: several checkpoint identities", ErrNotUnitCert)
+		}
+		id, role = v, r
 	}
 	if id == "" {
-		return "", ErrNotUnitCert
+		return "", "", ErrNotUnitCert
 	}
 	if err := ValidUnitID(id); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrNotUnitCert, err)
+		return "", "", fmt.Errorf("%w: %w", ErrNotUnitCert, err)
 	}
 	if c.Subject.CommonName != id {
-		return "", fmt.Errorf("%w: common name and URI disagree", ErrNotUnitCert)
+		return "", "", fmt.Errorf("%w: common name and URI disagree", ErrNotUnitCert)
+	}
+	if role == RoleOperator && !slices.Contains(c.Subject.OrganizationalUnit, RoleOperator) {
+		return "", "", fmt.Errorf("%w: operator URI without OU=operator", ErrNotUnitCert)
 	}
 	clientAuth := false
 	for _, u := range c.ExtKeyUsage {
@@ -377,9 +443,9 @@ func UnitIDFromCert(c *x509.Certificate) (string, error) {
 		}
 	}
 	if !clientAuth {
-		return "", fmt.Errorf("%w: not a client certificate", ErrNotUnitCert)
+		return "", "", fmt.Errorf("%w: not a client certificate", ErrNotUnitCert)
 	}
-	return id, nil
+	return id, role, nil
 }
 
 func serial() *big.Int {

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,5 +297,51 @@ func TestValidUnitID(t *testing.T) {
 	ca, _ := NewCA("x", 0)
 	if _, err := ca.IssueUnit("bad id", 0); !errors.Is(err, ErrBadUnitID) {
 		t.Errorf("IssueUnit(bad id): %v", err)
+	}
+}
+
+// TestOperatorCertificates: an operator certificate names an operator and
+// never a unit; a unit's never an operator; one that names both, or an
+// operator URI without OU=operator, is refused.
+func TestOperatorCertificates(t *testing.T) {
+	ca, err := NewCA("test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := ca.IssueOperator("analyst-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := ca.IssueUnit("desk-07", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := func(c *x509.Certificate) (string, string, error) {
+		return Peer(&tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{c}}})
+	}
+	if id, role, err := peer(op.Cert); err != nil || id != "analyst-1" || role != RoleOperator {
+		t.Fatalf("operator: %q %q %v", id, role, err)
+	}
+	if id, role, err := peer(unit.Cert); err != nil || id != "desk-07" || role != RoleUnit {
+		t.Fatalf("unit: %q %q %v", id, role, err)
+	}
+	if _, err := UnitIDFromCert(op.Cert); !errors.Is(err, ErrNotUnitCert) {
+		t.Fatalf("an operator certificate passed as a unit's: %v", err)
+	}
+	both := *op.Cert
+	both.URIs = append(append([]*url.URL{}, op.Cert.URIs...), unit.Cert.URIs...)
+	if _, _, err := peer(&both); !errors.Is(err, ErrNotUnitCert) {
+		t.Fatalf("a certificate naming an operator and a unit: %v", err)
+	}
+	noOU := *op.Cert
+	noOU.Subject.OrganizationalUnit = nil
+	if _, _, err := peer(&noOU); !errors.Is(err, ErrNotUnitCert) {
+		t.Fatalf("operator URI without OU=operator: %v", err)
+	}
+	if _, err := ca.IssueOperator("bad name", 0); err == nil {
+		t.Fatal("issued an operator certificate with a bad name")
+	}
+	if _, _, err := Peer(nil); !errors.Is(err, ErrNoPeerCert) {
+		t.Fatalf("no peer: %v", err)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -259,5 +261,49 @@ func TestLinkDownAndBackoff(t *testing.T) {
 		if got := b.Delay(i); got != want {
 			t.Errorf("Delay(%d) = %v, want %v", i, got, want)
 		}
+	}
+}
+
+// TestPullFailsOverToNextServer: the first base URL is a dead replica
+// (connection refused), the second a 5xx one, the third serves: the pull
+// installs from the third and stays with it.
+func TestPullFailsOverToNextServer(t *testing.T) {
+	h, q := newHub(t), newHQ(t)
+	q.publish(t, h, 1, 0, docs(500, "a"), nil)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	broken := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "replica overloaded", http.StatusServiceUnavailable)
+	}))
+	broken.TLS = h.srv.TLS.Clone()
+	broken.StartTLS()
+	defer broken.Close()
+	store := openStore(t)
+	p, err := New(Config{
+		BaseURL:     "https://" + deadAddr + "/v1/bundles/",
+		BaseURLs:    []string{broken.URL + "/v1/bundles/", h.srv.URL + "/v1/bundles/"},
+		WatchlistID: "national", TLS: h.clientTL, Dir: t.TempDir(), Store: store, Bundle: q.opts(),
+		Clock: backofftest.New(time.Now()), Backoff: Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}, MaxAttempts: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	res, err := p.Once(context.Background())
+	if err != nil || len(res.Installed) != 1 || store.Meta().Sequence != 1 {
+		t.Fatalf("pull through failover: %+v %v", res, err)
+	}
+	before := h.requests.Load()
+	q.publish(t, h, 2, 0, docs(510, "a"), nil)
+	if res, err := p.Once(context.Background()); err != nil || store.Meta().Sequence != 2 {
+		t.Fatalf("second pull: %+v %v", res, err)
+	}
+	if h.requests.Load() == before {
+		t.Fatal("second pull did not go to the server that worked")
+	}
+	if _, err := New(Config{BaseURL: "https://a/", BaseURLs: []string{"ftp://b/"}, WatchlistID: "x", TLS: h.clientTL,
+		Dir: t.TempDir(), Store: store, Bundle: q.opts()}); err == nil {
+		t.Fatal("accepted a non-HTTP base URL")
 	}
 }

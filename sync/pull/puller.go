@@ -23,7 +23,12 @@ import (
 type Config struct {
 	// BaseURL is where the publication layout is served, e.g.
 	// https://hub.example:8443/v1/bundles/.
-	BaseURL     string
+	BaseURL string
+	// BaseURLs are further places serving the same files (other hub
+	// replicas, an S3-compatible store), tried in turn when one is
+	// unreachable or answers 5xx; the puller stays with the one that
+	// last worked. Bundles are verified the same whoever serves them.
+	BaseURLs    []string
 	WatchlistID string
 	// TLS is the unit's mutual-TLS configuration (pki.ClientConfig).
 	// Client, if set, is used instead (it must carry its own TLS).
@@ -91,10 +96,11 @@ type Puller struct {
 	cfg    Config
 	target Target
 	client *http.Client
-	base   *url.URL
+	bases  []*url.URL
 	log    *slog.Logger
 
 	pullMu sync.Mutex // one pull at a time
+	cur    int        // index in bases of the server in use
 	etag   string
 	index  *bundle.Index
 
@@ -113,12 +119,25 @@ func New(cfg Config) (*Puller, error) {
 			return nil, fmt.Errorf("pull: bad watchlist id %q", cfg.WatchlistID)
 		}
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("pull: bad base URL %q", cfg.BaseURL)
+	var bases []*url.URL
+	for _, raw := range append([]string{cfg.BaseURL}, cfg.BaseURLs...) {
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("pull: bad base URL %q", raw)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		if cfg.Client == nil && u.Scheme != "https" {
+			return nil, errors.New("pull: the hub must be reached over HTTPS with mutual TLS (config.TLS)")
+		}
+		bases = append(bases, u)
 	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
+	if len(bases) == 0 {
+		return nil, errors.New("pull: no base URL")
 	}
 	if cfg.Dir == "" {
 		return nil, errors.New("pull: config needs a download directory")
@@ -146,7 +165,7 @@ func New(cfg Config) (*Puller, error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		if u.Scheme != "https" || cfg.TLS == nil {
+		if cfg.TLS == nil {
 			return nil, errors.New("pull: the hub must be reached over HTTPS with mutual TLS (config.TLS)")
 		}
 		tr := &http.Transport{
@@ -158,7 +177,7 @@ func New(cfg Config) (*Puller, error) {
 		}
 		client = &http.Client{Transport: tr}
 	}
-	p := &Puller{cfg: cfg, target: cfg.Target, client: client, base: u, log: cfg.Logger, link: Link{State: LinkUnknown}}
+	p := &Puller{cfg: cfg, target: cfg.Target, client: client, bases: bases, log: cfg.Logger, link: Link{State: LinkUnknown}}
 	if cfg.Target == nil {
 		p.target = watchlistTarget{&p.cfg}
 	}
@@ -195,7 +214,7 @@ func (p *Puller) fileURL(name string) string {
 	for _, seg := range strings.Split(p.target.Path(), "/") {
 		path.WriteString(url.PathEscape(seg) + "/")
 	}
-	return p.base.ResolveReference(&url.URL{Path: path.String() + url.PathEscape(name)}).String()
+	return p.bases[p.cur].ResolveReference(&url.URL{Path: path.String() + url.PathEscape(name)}).String()
 }
 
 // Run pulls until ctx ends: every Interval (jittered) after a success,
@@ -234,7 +253,19 @@ func (p *Puller) Once(ctx context.Context) (*Result, error) {
 	}
 	p.pullMu.Lock()
 	defer p.pullMu.Unlock()
-	res, err := p.once(ctx)
+	var res *Result
+	var err error
+	for range p.bases {
+		res, err = p.once(ctx)
+		if err == nil || !isLinkError(err) || ctx.Err() != nil || len(p.bases) == 1 {
+			break
+		}
+		// Unreachable: the next server; the cached index's ETag belongs
+		// to the old one.
+		p.cur = (p.cur + 1) % len(p.bases)
+		p.index, p.etag = nil, ""
+		p.log.Info("watchlist server unreachable; trying the next", "err", err, "next", p.bases[p.cur].Host)
+	}
 	p.mu.Lock()
 	p.link.LastAttempt = p.cfg.Clock.Now()
 	switch {

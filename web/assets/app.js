@@ -178,6 +178,17 @@ function plainLines(tx, h) {
     out.push(t(possible ? (other ? "plain.face_possible_other_name" : "plain.face_possible") : (other ? "plain.face_other_name" : "plain.face"), { name: listedName(h) }));
     out.push(t("plain.face_similarity", { strength: t("strength." + (h.strength || "possible")) }));
   }
+  // Another post's officer confirmed a hit on the same listed entry
+  // (shared by headquarters).
+  for (const sg of h.sightings || []) {
+    const at = new Date(sg.seen_at);
+    out.push(t("plain.shared_alert", {
+      post: sg.site ? sg.post + " (" + sg.site + ")" : sg.post,
+      time: fmtTime(sg.seen_at),
+      date: isNaN(at) ? "—" : fmtDate(at.toISOString().slice(0, 10)),
+      action: sg.action ? words("action.", sg.action) : "—",
+    }) + (sg.note ? " " + sg.note : ""));
+  }
   return out;
 }
 

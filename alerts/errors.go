@@ -1,0 +1,7 @@
+package alerts
+
+import "errors"
+
+// ErrInvalid is returned when an alert received on the channel, or a
+// sharing policy, does not check.
+var ErrInvalid = errors.New("alerts: invalid")
