@@ -117,7 +117,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 func signerCert(sd *SignedData) (*x509.Certificate, error) {
 	var firstErr error
 	for _, raw := range sd.Certs {
-		c, err := x509.ParseCertificate(raw)
+		c, err := ParseCertificate(raw)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -228,14 +228,19 @@ func Verify(sodBytes []byte, groups map[int][]byte, store *Store, opt Options) R
 		}
 		return r
 	}
-	var csca *x509.Certificate
+	ix := store.current()
+	csca := ix.chainedTo(sod.DS)
 	var lastErr error
-	for _, c := range orderCandidates(candidates, sod.DS) {
-		if err := sod.DS.CheckSignatureFrom(c); err == nil {
-			csca = c
-			break
-		} else {
-			lastErr = err
+	if csca == nil || !strings.EqualFold(Country(csca), country) {
+		csca = nil
+		for _, c := range orderCandidates(candidates, sod.DS) {
+			if err := CheckSignatureFrom(sod.DS, c); err == nil {
+				csca = c
+				ix.rememberChain(sod.DS, c)
+				break
+			} else {
+				lastErr = err
+			}
 		}
 	}
 	if csca == nil {
@@ -273,12 +278,7 @@ func Verify(sodBytes []byte, groups map[int][]byte, store *Store, opt Options) R
 	}
 
 	// 6. Revocation: CRLs signed by the DS's own CSCA.
-	var crls []*x509.RevocationList
-	for _, crl := range store.CRLs() {
-		if crl.CheckSignatureFrom(csca) == nil {
-			crls = append(crls, crl)
-		}
-	}
+	crls := ix.crlsOf[csca]
 	switch {
 	case len(crls) == 0 && opt.RequireCRL:
 		fail(StepCRL, "no CRL of "+country+" is installed")
