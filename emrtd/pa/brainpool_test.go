@@ -248,3 +248,37 @@ func TestBrainpoolMasterList(t *testing.T) {
 		t.Fatalf("DE DS revoked by a CRL from a trust bundle: %s %s", r.Status, r.Reason)
 	}
 }
+
+// FuzzParseCertificate feeds certificates and CRLs, Brainpool and not,
+// to the parser and the signature check: errors, never a panic; what
+// parses is self-consistent.
+func FuzzParseCertificate(f *testing.F) {
+	for _, ch := range [][2]string{{"brainpoolP384r1", "brainpoolP256r1"}, {"P-256", "brainpoolP256r1"}} {
+		for _, explicit := range []bool{false, true} {
+			s := testissuer.NewBrainpoolState(f, "UT", ch[0], ch[1], explicit)
+			f.Add(s.CSCA.Raw)
+			f.Add(s.DS.Raw)
+			f.Add(s.CRL(f, s.DS.SerialNumber).Raw)
+		}
+	}
+	n := newState(f, "UT")
+	f.Add(n.csca.Raw)
+	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x00})
+	anchor := testissuer.NewBrainpoolState(f, "UT", "brainpoolP256r1", "brainpoolP256r1", false).CSCA
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if c, err := parseECCertificate(b); err == nil {
+			if !bytes.Equal(c.Raw, b) || c.SerialNumber == nil || c.PublicKey == nil || len(c.RawTBSCertificate) == 0 {
+				t.Fatalf("parsed without its parts: %+v", c)
+			}
+			CheckSignatureFrom(c, c)
+			CheckSignatureFrom(anchor, c)
+		}
+		if c, err := ParseCertificate(b); err == nil {
+			CheckSignatureFrom(c, anchor)
+			Country(c)
+		}
+		if crl, err := x509.ParseRevocationList(b); err == nil {
+			CheckCRLSignatureFrom(crl, anchor)
+		}
+	})
+}

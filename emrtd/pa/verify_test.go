@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	testissuer "github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
 	"math/big"
 	"slices"
 	"strings"
@@ -90,16 +91,41 @@ func TestStoreRefusesLeafAsAnchor(t *testing.T) {
 	}
 }
 
+// BenchmarkVerify is passive authentication of a read chip (CMS
+// signature, DS → CSCA, CRL, hashes of a 20 KB DG2) for chains on P-256
+// (crypto/ecdsa) and on Brainpool curves (emrtd/ecc), side by side.
+// "first" is the first document of a document signer (the chain is
+// checked); "next" the following ones (the chain check is remembered).
 func BenchmarkVerify(b *testing.B) {
-	s := newState(b, "UT")
 	groups := testGroups()
 	groups[2] = append(groups[2], make([]byte, 18000)...) // a 20 KB face
-	sod := makeSOD(b, groups, s.ds, s.dsKey)
-	st := storeOf(b, Set{CSCAs: []*x509.Certificate{s.csca}, CRLs: []*x509.RevocationList{makeCRL(b, s)}})
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if r := Verify(sod, groups, st, Options{}); r.Status != Valid {
-			b.Fatal(r.Reason)
+	for _, ch := range []struct{ name, csca, ds string }{
+		{"P-256", "P-256", "P-256"},
+		{"brainpoolP256r1", "brainpoolP256r1", "brainpoolP256r1"},
+		{"brainpoolP384r1-CSCA-P256r1-DS", "brainpoolP384r1", "brainpoolP256r1"},
+		{"brainpoolP384r1", "brainpoolP384r1", "brainpoolP384r1"},
+	} {
+		s := testissuer.NewBrainpoolState(b, "UT", ch.csca, ch.ds, false)
+		sod := makeSOD(b, groups, s.DS, s.DSKey)
+		set, _, err := Parse(EncodePEM(Set{CSCAs: []*x509.Certificate{s.CSCA}, CRLs: []*x509.RevocationList{s.CRL(b)}}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := storeOf(b, set)
+		for _, mode := range []string{"first", "next"} {
+			b.Run(ch.name+"/"+mode, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if mode == "first" {
+						ix := st.current()
+						ix.chainMu.Lock()
+						clear(ix.chained)
+						ix.chainMu.Unlock()
+					}
+					if r := Verify(sod, groups, st, Options{}); r.Status != Valid {
+						b.Fatal(r.Reason)
+					}
+				}
+			})
 		}
 	}
 }
