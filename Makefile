@@ -103,7 +103,7 @@ bench: deps models ## benchmarks at CI scale (-benchmem)
 
 bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
-		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/...
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/prearrival/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@for pkg in $$($(GO) list ./...); do \

@@ -35,6 +35,7 @@ type Config struct {
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
 	Channels  Channels  `yaml:"channels"`
+	Paxdata   Paxdata   `yaml:"paxdata"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
@@ -287,6 +288,7 @@ func (c *Config) fillPaths() {
 	def(&c.Audit.Path, "audit.log")
 	def(&c.Chip.Trust, "chip-trust.pem")
 	def(&c.Channels.Path, "channels.db")
+	def(&c.Paxdata.Path, "paxdata.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -408,6 +410,7 @@ func (c *Config) Validate() error {
 		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
 	errs = append(errs, c.validateChannels()...)
+	errs = append(errs, c.validatePaxdata()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}

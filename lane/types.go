@@ -128,6 +128,10 @@ type HitView struct {
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
 	HasPhoto    bool        `json:"has_photo"`
 	Photo       []byte      `json:"-"`
+
+	// Prearrival is set on a hit of kind "prearrival": the traveller was
+	// flagged before the flight landed (lane/prearrival.go).
+	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
 }
 
 // OfficerDecision is the officer's verdict on a transaction.

@@ -97,6 +97,7 @@ func New(b Backend, opt Options) *Server {
 	s.mux.HandleFunc("GET /api/transactions/{id}/hits/{n}/photo.jpg", s.auth(s.hitPhoto))
 	s.mux.HandleFunc("GET /api/transactions/{id}/chip.jpg", s.auth(s.chipPhoto))
 	s.mux.HandleFunc("POST /api/transactions/{id}/decision", s.auth(s.decide))
+	s.arrivalsRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if opt.Metrics != nil {
 		s.mux.Handle("GET /metrics", opt.Metrics)

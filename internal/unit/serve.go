@@ -145,6 +145,9 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 	})
 	mux.Handle("GET /metrics", u.metrics.Handler())
 	u.adminRoutes(mux)
+	for _, hook := range adminHooks {
+		hook(u, mux)
+	}
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
@@ -233,6 +236,7 @@ func (u *Unit) Status() Status {
 	}
 	obs := u.outbox.Status()
 	s.Outbox = &obs
+	s.Channels = u.channelStatus()
 	u.errMu.Lock()
 	s.Errors = append([]ErrorEntry(nil), u.errors...)
 	u.errMu.Unlock()

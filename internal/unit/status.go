@@ -25,6 +25,7 @@ type Status struct {
 	Camera    *camera.State   `json:"camera,omitempty"`
 	Watchlist WatchlistStatus `json:"watchlist"`
 	Outbox    *outbox.Status  `json:"outbox,omitempty"`
+	Channels  []ChannelStatus `json:"channels,omitempty"`
 	Disk      DiskStatus      `json:"disk"`
 	Errors    []ErrorEntry    `json:"last_errors"`
 }

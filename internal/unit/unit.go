@@ -192,7 +192,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
 			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
-		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now},
+		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now}),
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:  logger.With("component", "lane"),
 		Observe: u.observe,
