@@ -309,6 +309,9 @@ func printChipHuman(w io.Writer, res chipResult, dump *emrtd.Dump) {
 		if dump.Resumes > 0 {
 			fmt.Fprintf(w, " · resumed %d×", dump.Resumes)
 		}
+		if dump.Reopens > 0 {
+			fmt.Fprintf(w, " · reopened %d× (the chip ended secure messaging: no extended lengths)", dump.Reopens)
+		}
 		fmt.Fprintln(w)
 		for name, why := range dump.Unavailable {
 			fmt.Fprintf(w, "           %s not read: %s\n", name, why)

@@ -84,6 +84,24 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestReissuedCSCA: a CSCA certificate re-issued with the same key and a
+// later start than the DS still anchors it (with a remark); with the
+// original certificate also trusted, the original is chosen, no remark.
+func TestReissuedCSCA(t *testing.T) {
+	now := time.Now()
+	s := newState(t, "UT")
+	reissued := mkCert(t, s.csca.Subject, 2, s.cscaKey, nil, nil, true, now.AddDate(0, -6, 0), now.AddDate(12, 0, 0))
+	sod := makeSOD(t, testGroups(), s.ds, s.dsKey)
+	r := Verify(sod, testGroups(), storeOf(t, Set{CSCAs: []*x509.Certificate{reissued}}), Options{})
+	if st := stepOf(r, StepCSCAValid); r.Status != Valid || !st.OK || !st.Warn || !strings.Contains(st.Detail, "predates this CSCA certificate") {
+		t.Fatalf("re-issued CSCA only: %s %q %+v", r.Status, r.Reason, st)
+	}
+	r = Verify(sod, testGroups(), storeOf(t, Set{CSCAs: []*x509.Certificate{reissued, s.csca}}), Options{})
+	if st := stepOf(r, StepCSCAValid); r.Status != Valid || st.Warn {
+		t.Fatalf("both CSCA certificates: %s %+v", r.Status, st)
+	}
+}
+
 func TestStoreRefusesLeafAsAnchor(t *testing.T) {
 	s := newState(t, "UT")
 	if err := NewStore().InstallTrust(Set{CSCAs: []*x509.Certificate{s.ds}}); err == nil {
