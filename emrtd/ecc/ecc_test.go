@@ -262,4 +262,14 @@ func BenchmarkVerifyECDSA(b *testing.B) {
 			}
 		})
 	}
+	// The math/big affine code this package had before (kept as the
+	// tests' reference): u1·G + u2·Q by two multiplications.
+	b.Run("brainpoolP256r1-math-big-reference", func(b *testing.B) {
+		c := BrainpoolP256r1
+		u1, u2 := hexInt("A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"), hexInt("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99")
+		q := c.mulSlow(c.G, u2)
+		for i := 0; i < b.N; i++ {
+			c.Add(c.mulSlow(c.G, u1), c.mulSlow(q, u2))
+		}
+	})
 }
