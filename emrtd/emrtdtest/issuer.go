@@ -223,6 +223,13 @@ type dgHash struct {
 // SOD builds EF.SOD over the data groups (number → file bytes).
 func SOD(t TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer) []byte {
 	t.Helper()
+	return tlv.Encode(0x77, SignCMS(t, OIDLDSSecurityObj, LDSSecurityObject(t, groups), cert, key))
+}
+
+// LDSSecurityObject is the signed content of EF.SOD: SHA-256 hashes of the
+// data groups (number → file bytes).
+func LDSSecurityObject(t TB, groups map[int][]byte) []byte {
+	t.Helper()
 	var hs []dgHash
 	for n := 1; n <= 16; n++ {
 		if g, ok := groups[n]; ok {
@@ -238,7 +245,7 @@ func SOD(t TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tlv.Encode(0x77, SignCMS(t, OIDLDSSecurityObj, so, cert, key))
+	return so
 }
 
 // MasterList builds an ICAO CSCA master list signed by a signer that the

@@ -1,9 +1,7 @@
 package pa
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
@@ -127,29 +125,6 @@ func pemBlock(t *testing.T, b []byte) []byte {
 	return blk.Bytes
 }
 
-func ldsSecurityObject(t *testing.T, groups map[int][]byte) []byte {
-	type dgHash struct {
-		Number int
-		Hash   []byte
-	}
-	var hs []dgHash
-	for n := 1; n <= 16; n++ {
-		if g, ok := groups[n]; ok {
-			h := sha256.Sum256(g)
-			hs = append(hs, dgHash{n, h[:]})
-		}
-	}
-	b, err := asn1.Marshal(struct {
-		Version int
-		Alg     pkix.AlgorithmIdentifier
-		Hashes  []dgHash
-	}{0, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}}, hs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestOpenSSLBrainpoolPKI: a CSCA on brainpoolP384r1 with explicit
 // parameters, document signers on brainpoolP256r1 and brainpoolP512r1,
 // CRLs, an EF.SOD and a master list, all made by OpenSSL.
@@ -191,7 +166,7 @@ func TestOpenSSLBrainpoolPKI(t *testing.T) {
 	}
 
 	groups := testGroups()
-	lds := ldsSecurityObject(t, groups)
+	lds := testissuer.LDSSecurityObject(t, groups)
 	sod := func(signer string) []byte { return tlv.Encode(0x77, o.sign(signer, "2.23.136.1.1.1", lds)) }
 	for _, c := range []struct {
 		name, signer, crl string
