@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 )
 
@@ -23,11 +24,16 @@ func Open(path string, kp seal.KeyProvider, l Layout, o *bolt.Options) (*bolt.DB
 		return nil, nil, fmt.Errorf("key %s: %w", kp, err)
 	}
 	defer seal.Wipe(kek)
+	durable := atomicfile.SyncDirIfCreated(path)
 	db, err := bolt.Open(path, 0o600, o)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := durable(); err != nil { // a new store's name survives a power cut
+		db.Close()
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	var dek []byte

@@ -29,10 +29,12 @@ func (b backend) Subscribe(n int) (<-chan lane.Event, func()) { return b.u.broke
 func (b backend) Process(ctx context.Context, ev lane.DocumentEvent) (*lane.Transaction, error) {
 	return b.u.pipeline.Process(ctx, ev)
 }
-func (b backend) Decide(ctx context.Context, id, officer, verdict, note string) (*lane.Transaction, error) {
-	tx, err := b.u.pipeline.Decide(ctx, id, officer, verdict, note)
+func (b backend) Pending() []lane.Transaction                { return b.u.pipeline.Pending() }
+func (b backend) History(q lane.HistoryQuery) []lane.Summary { return b.u.pipeline.History(q) }
+func (b backend) Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error) {
+	tx, err := b.u.pipeline.Record(ctx, r)
 	if err == nil {
-		b.u.metrics.OfficerVerdicts.WithLabelValues(verdict).Inc()
+		b.u.metrics.OfficerVerdicts.WithLabelValues(r.Verdict).Inc()
 	}
 	return tx, err
 }
@@ -51,7 +53,9 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 		metricsH = u.metrics.Handler()
 	}
 	h := web.New(backend{u}, web.Options{AccountsFile: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
-		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web")})
+		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web"),
+		LockoutFile: filepath.Join(u.cfg.StateDir, LockoutFile),
+		Page:        web.PageOptions{Language: u.cfg.Officer.Language, Sound: u.cfg.Officer.Sound}})
 	srv := u.httpServer(h)
 	ln, err := net.Listen("tcp", u.cfg.Web.Listen)
 	if err != nil {
@@ -166,6 +170,9 @@ func (u *Unit) Health() lane.Health {
 			h.ScannerError = st.Err.Error()
 			h.Alarms = append(h.Alarms, "Scanner disconnected")
 		}
+		if a := scannerAlarm(st); a != "" {
+			h.Alarms = append(h.Alarms, a)
+		}
 	}
 	if u.camera != nil {
 		st := u.camera.State()
@@ -192,6 +199,9 @@ func (u *Unit) Health() lane.Health {
 		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
 		if h.Stale {
 			h.Alarms = append(h.Alarms, "Watchlist STALE")
+		}
+		if meta.IsUnsigned() {
+			h.Alarms = append(h.Alarms, "Watchlist is an unsigned local import")
 		}
 	} else {
 		h.Alarms = append(h.Alarms, "No watchlist installed")
