@@ -35,12 +35,18 @@ DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools openssl
 # (initdb + postgres in a temporary directory, Unix socket only, as the
 # postgres system user when run as root).
 DEB_PACKAGES += postgresql
+# The polkit rule for pcscd is checked against a private polkitd on a
+# private system bus (packaging/polkit).
+DEB_PACKAGES += polkitd dbus-daemon
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
 PREFIX       ?= /usr/local
 DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
+# The polkit rule that lets the checkpoint user use pcscd (where pcscd is
+# built with polkit); the .deb puts it in /usr/share/polkit-1/rules.d.
+POLKITDIR    ?= /etc/polkit-1/rules.d
 CONFDIR      ?= /etc/checkpoint
 
 .PHONY: help deps npm-tools lint-api models build deb test test-short bench bench-scale fuzz fuzz-ci fmt lint run install clean
@@ -142,6 +148,8 @@ install: build models ## install binaries, models, systemd units and example con
 	install -m 0755 $(BIN)/checkpointd $(BIN)/checkpointctl $(BIN)/checkpoint-hub $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
+	@[ -d $(DESTDIR)$(POLKITDIR) ] || install -d $(DESTDIR)$(POLKITDIR)
+	install -m 0644 packaging/polkit/50-checkpoint-pcscd.rules $(DESTDIR)$(POLKITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples
 	install -m 0644 configs/desk.yaml configs/egate.yaml $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples/

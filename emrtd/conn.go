@@ -47,6 +47,9 @@ func errRemoved(err error) bool {
 func (c *conn) exchange(ctx context.Context, op string, cmd sm.Command) ([]byte, uint16, error) {
 	var raw []byte
 	var err error
+	if c.sm != nil && c.sm.Broken {
+		return nil, 0, fmt.Errorf("%s: %w", op, errSMLost)
+	}
 	if c.sm != nil {
 		raw, err = c.sm.Wrap(cmd)
 		if err != nil {
@@ -76,6 +79,10 @@ func (c *conn) exchange(ctx context.Context, op string, cmd sm.Command) ([]byte,
 		plain, err := c.sm.Unwrap(resp)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w: %w", op, ErrProtocol, err)
+		}
+		if c.sm.Broken {
+			n := len(plain)
+			return nil, 0, fmt.Errorf("%w: %w", errSMLost, &SWError{Op: op, SW: uint16(plain[n-2])<<8 | uint16(plain[n-1])})
 		}
 		resp = plain
 	}

@@ -32,8 +32,11 @@ type Dump struct {
 	ActiveAuth *AAExchange       `json:"active_auth,omitempty"`
 	ChipAuth   *CAOutcome        `json:"chip_auth,omitempty"`
 	Resumes    int               `json:"resumes,omitempty"`
-	APDUs      int               `json:"apdus"`
-	DurationMS float64           `json:"duration_ms"`
+	// Reopens counts sessions opened again because the chip ended secure
+	// messaging (an extended-length command it does not take).
+	Reopens    int     `json:"reopens,omitempty"`
+	APDUs      int     `json:"apdus"`
+	DurationMS float64 `json:"duration_ms"`
 }
 
 // AAExchange is an Active Authentication challenge and the chip's answer,

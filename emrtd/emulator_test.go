@@ -83,6 +83,9 @@ type fixtureOpts struct {
 	disableBAC bool
 	can        string
 	maxExt     int // the chip's largest extended read
+	noSFI      bool
+	noSFISW    uint16
+	noExtended bool
 }
 
 type cryptoSigner = crypto.Signer
@@ -102,7 +105,8 @@ func newChipWithState(t testing.TB, s *testissuer.State, o fixtureOpts) *chipFix
 		o.files(files)
 	}
 	cfg := chipsim.Config{MRZ: chipsim.MRZKey{DocumentNumber: "L898902C3", DateOfBirth: "740812", DateOfExpiry: "120415"},
-		Files: files, Faults: o.faults, DisableBAC: o.disableBAC, CAN: o.can, MaxExtendedRead: o.maxExt}
+		Files: files, Faults: o.faults, DisableBAC: o.disableBAC, CAN: o.can, MaxExtendedRead: o.maxExt,
+		NoShortFileIDs: o.noSFI, NoSFIStatus: o.noSFISW, NoExtendedLength: o.noExtended}
 	if o.doc.AAKey != nil {
 		cfg.AAKey = o.doc.AAKey
 	}

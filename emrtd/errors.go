@@ -30,6 +30,11 @@ var (
 	ErrDump = errors.New("chip dump unreadable")
 )
 
+// errSMLost is returned when the chip answered a protected command in
+// plain: it ended secure messaging, and the session must be opened again
+// (access control anew) before anything else can be read.
+var errSMLost = fmt.Errorf("%w: the chip ended secure messaging", ErrProtocol)
+
 // SWError is a status word the chip answered with.
 type SWError struct {
 	Op string

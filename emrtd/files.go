@@ -79,6 +79,9 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, rd *readin
 		var err error
 		for {
 			first, err = c.readFirst(ctx, fr.f, rd)
+			if errors.Is(err, errSMLost) {
+				return smLost(fr, rd, err)
+			}
 			if err != nil && swIs(err, 0x6700) && rd.shrink() {
 				continue
 			}
@@ -113,6 +116,9 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, rd *readin
 			want = rd.size()
 		}
 		b, err := c.readBinary(ctx, len(fr.data), want, rd.chunk > 0)
+		if errors.Is(err, errSMLost) {
+			return smLost(fr, rd, err)
+		}
 		if err != nil && rd.chunk > 0 && swIs(err, 0x6700, 0x6D00, 0x6E00, 0x6A86) {
 			rd.shrink()
 			continue
@@ -132,6 +138,15 @@ func (c *conn) readFile(ctx context.Context, fr *fileRead, limit int, rd *readin
 	return nil
 }
 
+// smLost handles a chip that ended secure messaging during a read: when
+// the command was an extended-length one (chips without extended lengths
+// answer 6700 in plain and drop the session), the session continues with
+// short reads only. The caller opens the chip again.
+func smLost(fr *fileRead, rd *reading, err error) error {
+	rd.chunk = 0
+	return fmt.Errorf("%s: %w", fr.f.Name, err)
+}
+
 // readFirst reads the first chunk of a file: by SFI, or SELECT + READ.
 func (c *conn) readFirst(ctx context.Context, f lds.File, rd *reading) ([]byte, error) {
 	if !rd.noSFI && f.SFI != 0 {
@@ -142,8 +157,18 @@ func (c *conn) readFirst(ctx context.Context, f lds.File, rd *reading) ([]byte, 
 		switch {
 		case sw == 0x9000 || (sw == 0x6282 && len(data) > 0):
 			return data, nil
-		case sw == 0x6A82 || sw == 0x6982 || sw == 0x6700:
+		case sw == 0x6982 || sw == 0x6700:
 			return nil, &SWError{Op: "read binary", SW: sw}
+		case sw == 0x6A82:
+			// Not found by SFI: a file the chip does not have, or a chip
+			// that does not resolve SFIs and says so with 6A82 rather
+			// than 6A86. SELECT by FID tells them apart (a missing file
+			// gives 6A82 again).
+			if err := c.selectFile(ctx, f.FID); err != nil {
+				return nil, err
+			}
+			rd.noSFI = true
+			return c.readBinary(ctx, 0, rd.size(), rd.chunk > 0)
 		}
 		// The chip does not take SFIs (6A86, 6D00, 6981…): select.
 		rd.noSFI = true

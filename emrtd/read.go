@@ -250,10 +250,19 @@ func (s *session) access(ctx context.Context) error {
 func (s *session) step(ctx context.Context, f func() error) error {
 	for {
 		err := f()
-		if err == nil || !errors.Is(err, ErrRemoved) || s.dump.Resumes >= 3 || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		s.dump.Resumes++
+		switch {
+		case errors.Is(err, ErrRemoved) && s.dump.Resumes < 3:
+			s.dump.Resumes++
+		case errors.Is(err, errSMLost) && s.dump.Reopens < 2:
+			// The chip dropped secure messaging (an extended read it does
+			// not take): open it again and go on with short reads.
+			s.dump.Reopens++
+		default:
+			return err
+		}
 		s.apdus += s.c.apdus
 		s.c.card.Close()
 		s.c = nil

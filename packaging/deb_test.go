@@ -103,6 +103,7 @@ func TestDebianPackage(t *testing.T) {
 		"/usr/share/checkpoint/models/dlib_face_recognition_resnet_model_v1.dat": 0o644,
 		"/lib/systemd/system/checkpointd.service":                                0o644,
 		"/lib/systemd/system/checkpoint-hub.service":                             0o644,
+		"/usr/share/polkit-1/rules.d/50-checkpoint-pcscd.rules":                  0o644,
 		"/etc/checkpoint/checkpointd.yaml":                                       0o640,
 		"/usr/share/man/man1/checkpointctl.1.gz":                                 0o644,
 		"/usr/share/man/man1/checkpointctl-outbox-list.1.gz":                     0o644,

@@ -2,7 +2,8 @@
 # make deb: the Debian package of a Checkpoint unit (and hub), built with
 # nfpm (a Go tool of this module: `go tool nfpm`).
 #
-# Contents: the three binaries, the face models, the systemd units, a
+# Contents: the three binaries, the face models, the systemd units, the
+# polkit rule that lets the checkpoint user use pcscd, a
 # commented example configuration as /etc/checkpoint/checkpointd.yaml (a
 # dpkg conffile: a changed one is never overwritten), man pages (generated
 # from checkpointctl's command tree, plus checkpointd(8) and
@@ -112,6 +113,7 @@ contents:
   - {src: $ROOT/$MODELS_DIR/SHA256SUMS, dst: /usr/share/checkpoint/models/SHA256SUMS, file_info: {mode: 0644}}
   - {src: $STAGE/etc/checkpointd.service, dst: /lib/systemd/system/checkpointd.service, file_info: {mode: 0644}}
   - {src: $STAGE/etc/checkpoint-hub.service, dst: /lib/systemd/system/checkpoint-hub.service, file_info: {mode: 0644}}
+  - {src: $ROOT/packaging/polkit/50-checkpoint-pcscd.rules, dst: /usr/share/polkit-1/rules.d/50-checkpoint-pcscd.rules, file_info: {mode: 0644}}
   - {dst: /etc/checkpoint, type: dir, file_info: {mode: 0750, owner: root, group: checkpoint}}
   - {src: $STAGE/etc/desk.yaml, dst: /etc/checkpoint/checkpointd.yaml, type: config|noreplace, file_info: {mode: 0640, owner: root, group: checkpoint}}
   - {src: $STAGE/etc/desk.yaml, dst: /usr/share/doc/checkpoint/examples/desk.yaml, file_info: {mode: 0644}}

@@ -68,16 +68,22 @@ func bundleFlag(cmd *cobra.Command, name string) string {
 
 // verifyOptions reads --trust and --identity.
 func bundleVerifyOptions(cmd *cobra.Command) (bundle.Options, error) {
+	return bundleOptionsFrom(bundleFlag(cmd, "trust"), bundleFlag(cmd, "identity"), "--trust", "--identity")
+}
+
+// bundleOptionsFrom loads a root of trust and an identity (empty: none);
+// trustName and idName name them in errors.
+func bundleOptionsFrom(trustPath, identity, trustName, idName string) (bundle.Options, error) {
 	var o bundle.Options
-	root, err := trust.Load(bundleFlag(cmd, "trust"))
+	root, err := trust.Load(trustPath)
 	if err != nil {
-		return o, cli.Exit(2, fmt.Errorf("--trust: %w", err))
+		return o, cli.Exit(2, fmt.Errorf("%s: %w", trustName, err))
 	}
 	o.Trust = root
-	if id := bundleFlag(cmd, "identity"); id != "" {
-		ids, err := bundle.LoadIdentities(id)
+	if identity != "" {
+		ids, err := bundle.LoadIdentities(identity)
 		if err != nil {
-			return o, cli.Exit(2, fmt.Errorf("--identity: %w", err))
+			return o, cli.Exit(2, fmt.Errorf("%s: %w", idName, err))
 		}
 		o.Identities = ids
 	}

@@ -72,8 +72,12 @@ func channelRegistry() *channel.Registry {
 
 // openChannelStore opens the store named by --channels/--channels-key.
 func openChannelStore(cmd *cobra.Command) (*channel.Store, error) {
-	path := bundleFlag(cmd, "channels")
-	kp, err := seal.ParseProvider(bundleFlag(cmd, "channels-key"))
+	return openChannelStoreAt(bundleFlag(cmd, "channels"), bundleFlag(cmd, "channels-key"))
+}
+
+// openChannelStoreAt opens the channel store at path with key spec key.
+func openChannelStoreAt(path, key string) (*channel.Store, error) {
+	kp, err := seal.ParseProvider(key)
 	if err != nil {
 		return nil, cli.Exit(2, fmt.Errorf("--channels-key: %w", err))
 	}
@@ -129,33 +133,41 @@ Exit code 3: refused, nothing changed.`,
 				_, err := importBundle(cmd, args[0])
 				return err
 			}
-			store, err := openChannelStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			tmp, err := bundleCopyPrivate(cmd.Context(), args[0], filepath.Dir(store.Path()), nil)
-			if err != nil {
-				return err
-			}
-			defer os.Remove(tmp)
-			t0 := time.Now()
-			reg := channelRegistry()
-			var installed channel.State
-			reg.OnInstall = func(st channel.State) { installed = st }
-			v, err := channel.Install(cmd.Context(), tmp, store, reg, nil, opts)
-			if err != nil {
-				return refusedErr(err)
-			}
-			if ta, aerr := openTechAudit(bundleFlag(cmd, "config"), false, cmd.ErrOrStderr()); aerr == nil && ta != nil {
-				ta.record(audit.KindWatchlistChange, "channel_sideloaded", map[string]string{
-					"kind": installed.Kind, "channel": installed.Channel, "sequence": fmt.Sprint(installed.Sequence),
-					"records": fmt.Sprint(installed.Records), "key_id": installed.KeyID})
-				ta.Close()
-			}
-			return printChannelInstall(cmd, installed, v.SignerName, time.Since(t0))
+			return sideloadChannel(cmd, args[0], opts, bundleFlag(cmd, "channels"), bundleFlag(cmd, "channels-key"), bundleFlag(cmd, "config"))
 		},
 	}
+}
+
+// sideloadChannel verifies a channel bundle file completely and installs
+// it into the channel store at storePath (key storeKey), recording it in
+// the audit log of the unit config at auditConfig. Used by 'bundle
+// import' and 'chip trust import'.
+func sideloadChannel(cmd *cobra.Command, path string, opts bundle.Options, storePath, storeKey, auditConfig string) error {
+	store, err := openChannelStoreAt(storePath, storeKey)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tmp, err := bundleCopyPrivate(cmd.Context(), path, filepath.Dir(store.Path()), nil)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	t0 := time.Now()
+	reg := channelRegistry()
+	var installed channel.State
+	reg.OnInstall = func(st channel.State) { installed = st }
+	v, err := channel.Install(cmd.Context(), tmp, store, reg, nil, opts)
+	if err != nil {
+		return refusedErr(err)
+	}
+	if ta, aerr := openTechAudit(auditConfig, false, cmd.ErrOrStderr()); aerr == nil && ta != nil {
+		ta.record(audit.KindWatchlistChange, "channel_sideloaded", map[string]string{
+			"kind": installed.Kind, "channel": installed.Channel, "sequence": fmt.Sprint(installed.Sequence),
+			"records": fmt.Sprint(installed.Records), "key_id": installed.KeyID})
+		ta.Close()
+	}
+	return printChannelInstall(cmd, installed, v.SignerName, time.Since(t0))
 }
 
 func newChannelVerifyCmd() *cobra.Command {

@@ -309,6 +309,9 @@ func printChipHuman(w io.Writer, res chipResult, dump *emrtd.Dump) {
 		if dump.Resumes > 0 {
 			fmt.Fprintf(w, " · resumed %d×", dump.Resumes)
 		}
+		if dump.Reopens > 0 {
+			fmt.Fprintf(w, " · reopened %d× (the chip ended secure messaging: no extended lengths)", dump.Reopens)
+		}
 		fmt.Fprintln(w)
 		for name, why := range dump.Unavailable {
 			fmt.Fprintf(w, "           %s not read: %s\n", name, why)
@@ -383,26 +386,39 @@ type trustImportResult struct {
 	SHA256      string              `json:"sha256"`
 }
 
+// chipBundleFlags locate what a signed trust bundle needs: the root of
+// trust, the unit's identity and the channel store (defaults: the
+// config's watchlist.trust, watchlist.identity, channels.path and key).
+type chipBundleFlags struct {
+	rootOfTrust, identity, channels, channelsKey string
+}
+
 func newChipTrustImportCmd() *cobra.Command {
 	var replace bool
+	var bf chipBundleFlags
 	cmd := &cobra.Command{
 		Use:   "import FILE|DIR",
-		Short: "Add CSCA certificates and CRLs (ICAO master list, PEM/DER files or a folder of them) to the unit's trust file",
+		Short: "Add CSCA certificates and CRLs (ICAO master list, PEM/DER files, a folder of them, or a signed trust bundle) to the unit",
 		Long: "For air-gapped posts: reads an ICAO CSCA master list (its CMS signature is checked), PEM or DER " +
 			"certificates and CRLs, or a folder of them, and writes the unit's trust file atomically (merged with what is " +
-			"there, or replacing it with --replace). The daemon picks the new file up within seconds. Recorded in the audit log.",
+			"there, or replacing it with --replace). The daemon picks the new file up within seconds. Recorded in the audit log.\n\n" +
+			"A signed, encrypted trust bundle (bundle build --kind trust) goes through the same verification as " +
+			"`bundle import`: decrypted with the unit's identity, its signature checked against the root of trust, " +
+			"rollback and expiry refused, every record checked (CA certificates, master list signatures, CRLs); it " +
+			"replaces that trust channel in the unit's channel store, which the daemon merges with the trust file " +
+			"(checkpointd must be stopped: it holds the store). Exit 3: the bundle was refused and nothing changed.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := chipConfig(cmd)
 			if err != nil {
 				return err
 			}
+			if isBundle(args[0]) {
+				return importTrustBundle(cmd, cfg, bf, args[0])
+			}
 			path := trustPath(cmd, cfg)
 			if path == "" {
 				return cli.Exit(2, errors.New("no trust file: give --trust or a config"))
-			}
-			if isBundle(args[0]) {
-				return cli.Exit(2, fmt.Errorf("%s is a signed bundle: import it with `checkpointctl bundle import %s`, which checks its signature, rollback and expiry", args[0], args[0]))
 			}
 			set, infos, err := pa.LoadPath(args[0])
 			if err != nil {
@@ -456,8 +472,49 @@ func newChipTrustImportCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&replace, "replace", false, "replace the trust file instead of adding to it")
+	f := cmd.Flags()
+	f.BoolVar(&replace, "replace", false, "replace the trust file instead of adding to it")
+	f.StringVar(&bf.rootOfTrust, "bundle-trust", "", "bundles: root of trust file (default: the config's watchlist.trust)")
+	f.StringVar(&bf.identity, "identity", "", "bundles: age identity that decrypts them, file:PATH or credential:NAME (default: the config's watchlist.identity)")
+	f.StringVar(&bf.channels, "channels", "", "bundles: channel store file (default: the config's channels.path)")
+	f.StringVar(&bf.channelsKey, "channels-key", "", "bundles: channel store key-encryption key (default: the config's)")
 	return cmd
+}
+
+// importTrustBundle installs a signed trust bundle through the same path
+// as `bundle import`, refusing bundles of another kind.
+func importTrustBundle(cmd *cobra.Command, cfg *config.Config, bf chipBundleFlags, path string) error {
+	or := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	if cfg != nil {
+		bf.rootOfTrust = or(bf.rootOfTrust, cfg.Watchlist.Trust)
+		bf.identity = or(bf.identity, cfg.Watchlist.Identity)
+		bf.channels = or(bf.channels, cfg.Channels.Path)
+		bf.channelsKey = or(bf.channelsKey, cfg.ChannelKey())
+	}
+	if bf.rootOfTrust == "" || bf.channels == "" || bf.channelsKey == "" {
+		return cli.Exit(2, errors.New("a trust bundle needs the root of trust and the channel store: give a config or --bundle-trust, --channels and --channels-key"))
+	}
+	opts, err := bundleOptionsFrom(bf.rootOfTrust, bf.identity, "--bundle-trust", "--identity")
+	if err != nil {
+		return err
+	}
+	hv, err := bundle.ReadHeader(path, opts)
+	if err != nil {
+		return refusedErr(err)
+	}
+	if !hv.Header.IsChannel() || hv.Header.Kind != bundle.KindTrust {
+		kind := hv.Header.Kind
+		if !hv.Header.IsChannel() {
+			kind = "watchlist"
+		}
+		return refusedErr(fmt.Errorf("%w: a %s bundle is not trust anchors (import it with `checkpointctl bundle import`)", bundle.ErrWrongKind, kind))
+	}
+	return sideloadChannel(cmd, path, opts, bf.channels, bf.channelsKey, cfgPath(cmd))
 }
 
 // isBundle reports whether path is a (signed, encrypted) bundle file.

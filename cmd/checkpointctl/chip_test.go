@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,8 @@ import (
 	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/internal/chipsim"
 	"github.com/checkpoint-edge/checkpoint/internal/pcsctest"
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/sync/channel"
 )
 
 var chipMRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<|L898902C36UTO7408122F1204159ZE184226B<<<<<10"
@@ -87,4 +92,81 @@ func TestChipReadVerifyAndTrust(t *testing.T) {
 	os.WriteFile(leaf, pa.EncodePEM(pa.Set{CSCAs: nil}), 0o600)
 	os.WriteFile(leaf, []byte("not a certificate"), 0o600)
 	runWant(t, bin, nil, 2, "chip", "trust", "import", leaf, "--trust", trust)
+}
+
+// TestChipTrustImportBundle: `chip trust import` takes a signed trust
+// bundle through the same verification as `bundle import` (the config
+// gives the root of trust, identity and channel store), refuses a replay
+// and bundles of other kinds, and installs CSCAs and CRLs into the trust
+// channel.
+func TestChipTrustImportBundle(t *testing.T) {
+	bin := techBinary(t)
+	d := t.TempDir()
+	p := func(n string) string { return filepath.Join(d, n) }
+	ctl(t, bin, 0, "keys", "signing", "new", "--out", p("hq.key"))
+	ctl(t, bin, 0, "keys", "signing", "new", "--out", p("r1.key"))
+	var unit keyInfo
+	jsonLine(t, ctl(t, bin, 0, "keys", "unit", "new", "--out", p("unit.age"), "--json"), &unit)
+	ctl(t, bin, 0, "keys", "root", "init", "--root-keys", p("r1.key"), "--threshold", "1", "--sign", p("r1.key"),
+		"--signer", p("hq.key.pub"), "--name", "hq", "--out", p("root.json"))
+	if err := seal.GenerateKeyFile(p("kek")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(p("unit"), 0o700)
+	cfg := writeMinimalConfig(t, p("unit"), fmt.Sprintf("watchlist: {trust: %s, identity: 'file:%s', key: 'file:%s'}\n", p("root.json"), p("unit.age"), p("kek")))
+
+	// HQ: a Brainpool state's CSCA and CRL, and a NIST one, as records.
+	de := emrtdtest.NewBrainpoolState(t, "DE", "brainpoolP384r1", "brainpoolP256r1", true)
+	fr := emrtdtest.NewState(t, "FR")
+	os.MkdirAll(p("anchors"), 0o700)
+	os.WriteFile(p("anchors/de.pem"), pa.EncodePEM(pa.Set{CSCAs: []*x509.Certificate{de.CSCA}, CRLs: []*x509.RevocationList{de.CRL(t, de.DS.SerialNumber)}}), 0o600)
+	os.WriteFile(p("anchors/fr.der"), fr.CSCA.Raw, 0o600)
+	recs := ctl(t, bin, 0, "chip", "trust", "records", p("anchors"))
+	if n := strings.Count(recs, "\n"); n != 3 {
+		t.Fatalf("%d records:\n%s", n, recs)
+	}
+	os.WriteFile(p("trust.jsonl"), []byte(recs), 0o600)
+	build := func(out, kind, ch, from, seq string) {
+		ctl(t, bin, 0, "bundle", "build", "--kind", kind, "--channel", ch, "--from", from, "--seq", seq,
+			"--sign", p("hq.key"), "--to", unit.Recipient, "--out", out, "--expires", "12h")
+	}
+	build(p("trust1.cpwl"), "trust", "icao", p("trust.jsonl"), "3")
+
+	var rep channelReport
+	jsonLine(t, ctl(t, bin, 0, "chip", "trust", "import", p("trust1.cpwl"), "--config", cfg, "--json"), &rep)
+	if !rep.Installed || rep.State.Kind != "trust" || rep.State.Channel != "icao" || rep.State.Sequence != 3 || rep.State.Records != 3 || rep.Signer != "hq" {
+		t.Fatalf("import: %+v", rep)
+	}
+	if msg := ctl(t, bin, exitRefused, "chip", "trust", "import", p("trust1.cpwl"), "--config", cfg); !strings.Contains(msg, "rollback") {
+		t.Fatalf("replay: %s", msg)
+	}
+	// Not trust anchors: refused whole, whatever their signature.
+	writeFlightRecords(t, p("lhr.jsonl"), "LHR", "BA0123")
+	build(p("pre.cpwl"), "prearrival", "LHR", p("lhr.jsonl"), "4")
+	if msg := ctl(t, bin, exitRefused, "chip", "trust", "import", p("pre.cpwl"), "--config", cfg); !strings.Contains(msg, "not trust anchors") {
+		t.Fatalf("prearrival bundle: %s", msg)
+	}
+	// A trust bundle whose record is a DS certificate (not a CA): the
+	// consumer refuses it.
+	ds, _ := json.Marshal(pa.TrustRecord{Type: pa.TrustCSCA, DER: de.DS.Raw})
+	os.WriteFile(p("bad.jsonl"), []byte(`{"id":"ds","data":`+string(ds)+"}\n"), 0o600)
+	build(p("bad.cpwl"), "trust", "icao", p("bad.jsonl"), "5")
+	if msg := ctl(t, bin, exitRefused, "chip", "trust", "import", p("bad.cpwl"), "--config", cfg); !strings.Contains(msg, "not a CA") {
+		t.Fatalf("DS as an anchor: %s", msg)
+	}
+	// Tampered: refused.
+	b, _ := os.ReadFile(p("trust1.cpwl"))
+	b[len(b)/2] ^= 1
+	os.WriteFile(p("tampered.cpwl"), b, 0o600)
+	ctl(t, bin, exitRefused, "chip", "trust", "import", p("tampered.cpwl"), "--config", cfg)
+
+	var st channel.State
+	jsonLine(t, ctl(t, bin, 0, "bundle", "list", "--json", "--channels", filepath.Join(p("unit"), "channels.db"), "--channels-key", "file:"+p("kek")), &st)
+	if st.Kind != "trust" || st.Sequence != 3 || st.Records != 3 {
+		t.Fatalf("channel store after the refusals: %+v", st)
+	}
+	raw, _ := os.ReadFile(filepath.Join(p("unit"), "audit.log"))
+	if !bytes.Contains(raw, []byte(`"action":"channel_sideloaded"`)) || !bytes.Contains(raw, []byte(`"channel":"icao"`)) {
+		t.Fatalf("audit:\n%s", raw)
+	}
 }

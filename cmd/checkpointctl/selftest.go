@@ -54,6 +54,7 @@ type selftestOptions struct {
 	loopback      string
 	frameTimeout  time.Duration
 	scannerWait   time.Duration
+	chipWait      time.Duration
 	storeLockWait time.Duration
 }
 
@@ -83,6 +84,9 @@ func newSelftestCmd() *cobra.Command {
 			"              PEER (the other end of a null-modem cable or socat PTY pair) is read back\n" +
 			"  camera      a frame arrives within --frame-timeout\n" +
 			"  models      face models match models_dir/SHA256SUMS and load\n" +
+			"  chip reader pcscd answers on chip.socket and the reader (chip.reader) is plugged in;\n" +
+			"              its name and whether a card is on it\n" +
+			"  chip trust  the trust file (chip.trust) reads: CSCAs, countries, CRLs, expired anchors\n" +
 			"Devices held by a running checkpointd are reported as SKIP.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -130,6 +134,7 @@ func newSelftestCmd() *cobra.Command {
 	f.StringVar(&o.loopback, "loopback", "", "other end of a loopback (null-modem cable, socat PTY): write a generated MRZ there and read it back through the scanner")
 	f.DurationVar(&o.frameTimeout, "frame-timeout", 5*time.Second, "how long the camera has to deliver a frame")
 	f.DurationVar(&o.scannerWait, "scanner-timeout", 5*time.Second, "how long the scanner has to open (and, with --loopback, to read the document back)")
+	f.DurationVar(&o.chipWait, "chip-timeout", 5*time.Second, "how long pcscd has to answer and list the chip reader")
 	o.storeLockWait = time.Second
 	return cmd
 }
@@ -156,7 +161,7 @@ func (st *selftest) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	names := []string{"state dir", "disk", "key watchlist", "key outbox", "watchlist", "scanner", "camera", "models"}
+	names := []string{"state dir", "disk", "key watchlist", "key outbox", "watchlist", "scanner", "camera", "models", "chip reader", "chip trust"}
 	if cfgErr != nil {
 		for _, n := range names {
 			if err := st.emit(selftestCheck{Check: n, Result: selftestSkip, Reason: "no valid config"}); err != nil {
@@ -182,6 +187,8 @@ func (st *selftest) run(ctx context.Context) error {
 		{"scanner", func() (string, string) { return st.scanner(ctx) }},
 		{"camera", func() (string, string) { return st.camera(ctx) }},
 		{"models", st.models},
+		{"chip reader", func() (string, string) { return st.chipReader(ctx) }},
+		{"chip trust", st.chipTrust},
 	}
 	for _, s := range steps {
 		if ctx.Err() != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/device/camera/cameratest"
 	"github.com/checkpoint-edge/checkpoint/device/scanner/scannertest"
+	"github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
+	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
+	"github.com/checkpoint-edge/checkpoint/internal/pcsctest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
@@ -28,6 +32,8 @@ const (
 // env: key providers and an encrypted watchlist file.
 type selftestRig struct {
 	dir, stateDir, port, peer, video, models string
+	// A private pcscd with a vpcd reader, and a trust file.
+	pcscd, reader, trust string
 }
 
 func newSelftestRig(t *testing.T) *selftestRig {
@@ -63,6 +69,13 @@ func newSelftestRig(t *testing.T) *selftestRig {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	srv := pcsctest.StartTB(t, pcsctest.Options{})
+	r.pcscd, r.reader = srv.SocketPath, srv.Reader
+	r.trust = filepath.Join(r.dir, "chip-trust.pem")
+	de := emrtdtest.NewBrainpoolState(t, "DE", "brainpoolP384r1", "brainpoolP256r1", true)
+	if err := os.WriteFile(r.trust, pa.EncodePEM(pa.Set{CSCAs: []*x509.Certificate{de.CSCA, emrtdtest.NewState(t, "FR").CSCA}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -87,6 +100,8 @@ func (r *selftestRig) tamperedModels(t *testing.T) string {
 type selftestEdit struct {
 	modelsDir, port string
 	cameraOff       bool
+	// chipSocket and chipReader override the pcscd socket and reader.
+	chipSocket, chipReader string
 }
 
 // config writes a config for the rig, with edits.
@@ -99,6 +114,13 @@ func (r *selftestRig) config(t *testing.T, e selftestEdit) string {
 	if e.port != "" {
 		port = e.port
 	}
+	chipSocket, chipReader := r.pcscd, r.reader
+	if e.chipSocket != "" {
+		chipSocket = e.chipSocket
+	}
+	if e.chipReader != "" {
+		chipReader = e.chipReader
+	}
 	y := fmt.Sprintf(`version: 1
 unit: {id: desk-07, mode: desk}
 state_dir: %s
@@ -108,7 +130,8 @@ vision: {models_dir: %s, detector: hog, workers: 1}
 watchlist: {key: "env:CP_ST_WL_KEY"}
 outbox: {key: "env:CP_ST_OB_KEY"}
 web: {accounts: %s}
-`, r.stateDir, port, !e.cameraOff, r.video, models, filepath.Join(r.dir, "accounts.json"))
+chip: {enabled: true, socket: %s, reader: %q, trust: %s}
+`, r.stateDir, port, !e.cameraOff, r.video, models, filepath.Join(r.dir, "accounts.json"), chipSocket, chipReader, r.trust)
 	path := filepath.Join(t.TempDir(), "checkpointd.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
@@ -119,7 +142,7 @@ web: {accounts: %s}
 // runSelftest runs selftest --json and returns the results by check.
 func runSelftest(t *testing.T, env []string, args ...string) (map[string]selftestCheck, int) {
 	t.Helper()
-	out, errOut, code := runTech(t, "", env, append([]string{"selftest", "--json", "--scanner-timeout", "3s"}, args...)...)
+	out, errOut, code := runTech(t, "", env, append([]string{"selftest", "--json", "--scanner-timeout", "3s", "--chip-timeout", "3s"}, args...)...)
 	res := map[string]selftestCheck{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -129,8 +152,8 @@ func runSelftest(t *testing.T, env []string, args ...string) (map[string]selftes
 		}
 		res[c.Check] = c
 	}
-	if len(res) != 10 {
-		t.Fatalf("want 9 checks and a summary, got %d:\n%s\n%s", len(res), out, errOut)
+	if len(res) != 12 {
+		t.Fatalf("want 11 checks and a summary, got %d:\n%s\n%s", len(res), out, errOut)
 	}
 	return res, code
 }
@@ -156,6 +179,8 @@ func TestSelftest(t *testing.T) {
 		for check, want := range map[string]string{
 			"scanner": "loopback: TD3 document written on " + r.peer, "camera": "640x480 frame",
 			"models": sums, "watchlist": "opens read-only", "state dir": "mode 0700, writable",
+			"chip reader": `"` + r.reader + `" through pcscd at ` + r.pcscd + "; no card on it",
+			"chip trust":  "2 CSCAs of 2 countries (0 expired), 0 CRLs",
 		} {
 			if !strings.Contains(res[check].Reason, want) {
 				t.Errorf("%s: reason %q lacks %q", check, res[check].Reason, want)
@@ -184,6 +209,10 @@ func TestSelftest(t *testing.T) {
 			check: "key outbox", result: selftestFail, reason: "env:CP_ST_OB_KEY"},
 		{name: "missing port", edit: selftestEdit{cameraOff: true, port: filepath.Join(r.dir, "ttyNOPE")},
 			check: "scanner", result: selftestFail, reason: "does not open"},
+		{name: "no pcscd", edit: selftestEdit{cameraOff: true, chipSocket: filepath.Join(r.dir, "no-pcscd.comm")},
+			check: "chip reader", result: selftestFail, reason: "pcscd does not answer at " + filepath.Join(r.dir, "no-pcscd.comm")},
+		{name: "reader not plugged in", edit: selftestEdit{cameraOff: true, chipReader: "ACR1252"},
+			check: "chip reader", result: selftestFail, reason: `no reader's name contains "ACR1252" (readers: "` + r.reader + `"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := tc.env

@@ -21,6 +21,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/device/camera"
+	"github.com/checkpoint-edge/checkpoint/device/chip"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/internal/diskstat"
@@ -63,6 +64,7 @@ type statusReport struct {
 	Health    lane.Health         `json:"health"`
 	Scanner   *scanner.State      `json:"scanner"`
 	Camera    *statusCamera       `json:"camera"`
+	Chip      *statusChip         `json:"chip,omitempty"`
 	Watchlist statusWatchlist     `json:"watchlist"`
 	Outbox    *outbox.Status      `json:"outbox"`
 	Disk      diskstat.Usage      `json:"disk"`
@@ -81,6 +83,16 @@ type statusCamera struct {
 	Failures   int           `json:"failures"`
 	Error      string        `json:"error"`
 	ErrAt      time.Time     `json:"err_at"`
+}
+
+// statusChip mirrors unit.ChipStatus: the chip reader and the trust
+// anchors in force.
+type statusChip struct {
+	chip.State
+	TrustCSCAs     int    `json:"trust_cscas"`
+	TrustCountries int    `json:"trust_countries"`
+	TrustCRLs      int    `json:"trust_crls"`
+	TrustError     string `json:"trust_error"`
 }
 
 type statusWatchlist struct {
@@ -285,6 +297,41 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
+// printStatusChip prints the chip reader's lines: reader, card, last
+// error, trust anchors (nothing when the unit has no chip reader).
+func printStatusChip(tw io.Writer, s *statusReport) {
+	c := s.Chip
+	if c == nil {
+		if s.Health.ChipReader != "" {
+			fmt.Fprintf(tw, "chip reader\t%s\t%s\n", strings.ToUpper(s.Health.ChipReader), s.Health.ChipReaderError)
+		}
+		return
+	}
+	state := "connected"
+	switch {
+	case !c.Connected:
+		state = "PCSCD DOWN"
+	case c.Reader == "":
+		state = "NO READER"
+	}
+	card := "no card"
+	if c.CardPresent {
+		card = "card present"
+	}
+	fmt.Fprintf(tw, "chip reader\t%s\t%s, %s, since %s, %d cards read\n", state, dash(c.Reader), card, statusWhen(c.Since, s.Now), c.Insertions)
+	if c.LastError != "" {
+		fmt.Fprintf(tw, "\tlast error\t%s\n", c.LastError)
+	}
+	trust := fmt.Sprintf("%d CSCAs of %d countries, %d CRLs", c.TrustCSCAs, c.TrustCountries, c.TrustCRLs)
+	if c.TrustCSCAs == 0 {
+		trust = "NONE: every chip is \"not verified\" (checkpointctl chip trust import)"
+	}
+	fmt.Fprintf(tw, "\ttrust anchors\t%s\n", trust)
+	if c.TrustError != "" {
+		fmt.Fprintf(tw, "\tTRUST FILE\t%s\n", c.TrustError)
+	}
+}
+
 // statusWhen renders a time as a clock time today, a date otherwise, with
 // how long ago.
 func statusWhen(t, now time.Time) string {
@@ -366,6 +413,7 @@ func printStatus(w io.Writer, s *statusReport) {
 	default:
 		fmt.Fprintf(tw, "camera\t%s\t\n", dash(h.Camera))
 	}
+	printStatusChip(tw, s)
 
 	// Watchlist.
 	wl := s.Watchlist

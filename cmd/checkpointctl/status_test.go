@@ -14,6 +14,7 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/device/camera"
+	"github.com/checkpoint-edge/checkpoint/device/chip"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/lane"
@@ -92,6 +93,8 @@ func realisticStatus(now time.Time) unit.Status {
 		Outbox: &outbox.Status{Unit: "desk-07", Depth: 12, Hits: 3, Routine: 9, Bytes: 123456, Oldest: now.Add(-2 * time.Hour),
 			Link: outbox.LinkStatus{State: outbox.LinkDown, LastAttempt: now.Add(-time.Minute), LastSuccess: now.Add(-2 * time.Hour),
 				LastError: "dial tcp 10.0.0.1:443: i/o timeout", ConsecutiveFailures: 7, Uploaded: 310}},
+		Chip: &unit.ChipStatus{State: chip.State{Connected: true, Reader: "ACS ACR1252 Dual Reader PICC 00 00", CardPresent: true,
+			Since: now.Add(-2 * time.Second), Insertions: 37, Removals: 36}, TrustCSCAs: 412, TrustCountries: 143, TrustCRLs: 98},
 		Disk: unit.DiskStatus{Path: "/var/lib/checkpoint", FreeBytes: 12 << 30, TotalBytes: 50 << 30},
 		Errors: []unit.ErrorEntry{
 			{At: now.Add(-time.Minute), Component: "camera", Message: "read failed: device unplugged"},
@@ -150,6 +153,7 @@ func TestStatus(t *testing.T) {
 			"12 queued", "3 hits, 9 routine, 120.6 KiB",
 			"12.0 GiB free of 50.0 GiB on /var/lib/checkpoint",
 			"last errors:", "uploader", "hub unreachable",
+			"chip reader", "ACS ACR1252 Dual Reader PICC 00 00, card present", "37 cards read", "412 CSCAs of 143 countries, 98 CRLs",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -184,6 +188,30 @@ func TestStatus(t *testing.T) {
 		if !got.Running || got.Socket != sock || got.Status.Health.Unit != "desk-07" || got.Status.Outbox.Hits != 3 ||
 			got.Status.Outbox.Link.State != outbox.LinkDown || !got.Status.Watchlist.Stale || got.Status.Camera["status"] != "reconnecting" {
 			t.Errorf("unexpected JSON: %+v", got)
+		}
+	})
+
+	t.Run("chip reader trouble", func(t *testing.T) {
+		dir := shortTempDir(t)
+		st := realisticStatus(time.Now().UTC())
+		st.Chip = &unit.ChipStatus{State: chip.State{Connected: false, Since: st.Now.Add(-time.Minute), LastError: "chip: pcscd not reachable: dial unix /run/pcscd/pcscd.comm: connect: no such file or directory"},
+			TrustError: "bad trust material: certificate: x509: malformed"}
+		sock := serveStatus(t, dir, statusHandler(st))
+		out, errOut, code := runTech(t, "", nil, "status", "--socket", sock)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, want := range []string{"chip reader", "PCSCD DOWN", "no card", "pcscd not reachable", "NONE: every chip is \"not verified\"", "TRUST FILE", "malformed"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		out, _, _ = runTech(t, "", nil, "status", "--socket", sock, "--json")
+		var got struct {
+			Status struct{ Chip map[string]any } `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || got.Status.Chip["connected"] != false || !strings.Contains(fmt.Sprint(got.Status.Chip["last_error"]), "pcscd") {
+			t.Errorf("chip JSON %v: %s", err, out)
 		}
 	})
 

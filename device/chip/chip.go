@@ -68,6 +68,9 @@ type State struct {
 	Insertions uint64 `json:"insertions"`
 	Removals   uint64 `json:"removals"`
 	Reconnects uint64 `json:"reconnects"`
+	// StateReads counts reads of the readers' state from pcscd (after a
+	// signalled change or a wait's timeout; every poll when polling).
+	StateReads uint64 `json:"state_reads"`
 }
 
 // Healthy reports whether a reader is there and pcscd answers.

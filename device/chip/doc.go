@@ -3,8 +3,10 @@
 // the daemon's socket).
 //
 // A Reader watches pcscd for readers and cards (insertion, removal, reader
-// hot-plug), reconnects to pcscd with the shared backoff policy when the
-// daemon goes away, and hands out Cards. A Card transmits APDUs, each
+// hot-plug) by waiting on pcscd's change notification (SCardGetStatusChange's
+// protocol, bounded by MaxWait) rather than polling, so an event is seen
+// within a millisecond of pcscd seeing it; it reconnects to pcscd with the
+// shared backoff policy when the daemon goes away, and hands out Cards. A Card transmits APDUs, each
 // bounded by the per-APDU timeout and the caller's context (the whole
 // read's deadline); a card taken off the reader surfaces as
 // ErrCardRemoved, so that the eMRTD layer can wait for it to come back and

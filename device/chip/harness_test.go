@@ -25,7 +25,7 @@ type daemon struct {
 }
 
 // startDaemon starts a private pcscd with a vpcd reader.
-func startDaemon(t *testing.T) *daemon {
+func startDaemon(t testing.TB) *daemon {
 	t.Helper()
 	srv := pcsctest.StartTB(t, pcsctest.Options{})
 	link := filepath.Join(t.TempDir(), "pcscd.comm")
@@ -38,7 +38,7 @@ func startDaemon(t *testing.T) *daemon {
 func (d *daemon) stop() { d.srv.Stop() }
 
 // restartDaemon starts another pcscd and points the old socket path at it.
-func restartDaemon(t *testing.T, old *daemon) *daemon {
+func restartDaemon(t testing.TB, old *daemon) *daemon {
 	t.Helper()
 	srv := pcsctest.StartTB(t, pcsctest.Options{})
 	tmp := old.Socket + ".new"
@@ -59,7 +59,7 @@ type rawCard struct {
 	done chan struct{}
 }
 
-func insert(t *testing.T, port int, answer func(apdu []byte) []byte) *rawCard {
+func insert(t testing.TB, port int, answer func(apdu []byte) []byte) *rawCard {
 	t.Helper()
 	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -117,7 +117,7 @@ func (c *rawCard) remove() {
 	<-c.done
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -3,6 +3,7 @@ package chip_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -48,5 +49,49 @@ func TestPCSCClientTransmit(t *testing.T) {
 	}
 	if err := k.Disconnect(ctx, pcsc.ResetCard); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPCSCWaitChange: the wait returns on a change with the new state,
+// after its timeout with the client still usable, at once when the state
+// already differs, and promptly when its context is cancelled.
+func TestPCSCWaitChange(t *testing.T) {
+	d := startDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := pcsc.Dial(ctx, d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	known, err := cl.Readers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, changed, err := cl.WaitChange(ctx, known, 300*time.Millisecond)
+	if err != nil || changed || !pcsc.SameStates(got, known) || time.Since(start) < 250*time.Millisecond {
+		t.Fatalf("timeout: changed %v after %v: %v", changed, time.Since(start), err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		insert(t, d.Port, echo)
+	}()
+	got, changed, err = cl.WaitChange(ctx, known, 20*time.Second)
+	if err != nil || !changed || !got[0].Present() {
+		t.Fatalf("insertion: changed %v, %+v, %v", changed, got, err)
+	}
+	// Known state out of date: the current one at once.
+	start = time.Now()
+	got, changed, err = cl.WaitChange(ctx, known, 20*time.Second)
+	if err != nil || changed || !got[0].Present() || time.Since(start) > 5*time.Second {
+		t.Fatalf("stale known state: %v %+v %v", changed, got, err)
+	}
+	// Cancelled mid-wait: back promptly, the client broken.
+	cctx, ccancel := context.WithCancel(ctx)
+	go func() { time.Sleep(200 * time.Millisecond); ccancel() }()
+	start = time.Now()
+	if _, _, err := cl.WaitChange(cctx, got, 20*time.Second); !errors.Is(err, pcsc.ErrBroken) || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled wait: %v after %v", err, time.Since(start))
 	}
 }

@@ -22,8 +22,18 @@ type Config struct {
 	// Reader selects the reader whose name contains this text (case
 	// insensitive); empty: the first reader.
 	Reader string
-	// Poll is how often the readers' state is read (default 100ms).
+	// Poll is how often the readers' state is read when pcscd's
+	// wait-for-change call is not used (PollOnly, or a pcscd that refuses
+	// it), and how often Wait re-checks; default 100ms.
 	Poll time.Duration
+	// MaxWait bounds one wait for a change (SCardGetStatusChange's
+	// timeout): card and reader events arrive as pcscd signals them, and
+	// the readers' state is read again at least this often (default 5s).
+	MaxWait time.Duration
+	// PollOnly reads the readers' state every Poll instead of waiting for
+	// pcscd to signal changes (the behaviour before the wait was used;
+	// kept for comparison and for a pcscd without the call).
+	PollOnly bool
 	// APDUTimeout bounds one APDU exchange (default 5s: a slow chip
 	// computing a signature for Active Authentication takes ~1s).
 	APDUTimeout time.Duration
@@ -42,8 +52,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.APDUTimeout == 0 {
 		c.APDUTimeout = 5 * time.Second
 	}
-	if c.Poll < 0 || c.APDUTimeout < 0 {
-		return c, fmt.Errorf("%w: negative poll or APDU timeout", ErrConfig)
+	if c.MaxWait == 0 {
+		c.MaxWait = 5 * time.Second
+	}
+	if c.Poll < 0 || c.APDUTimeout < 0 || c.MaxWait < 0 {
+		return c, fmt.Errorf("%w: negative poll, wait or APDU timeout", ErrConfig)
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -75,6 +88,9 @@ type PCSC struct {
 	closed        bool
 	cancel        context.CancelFunc
 	done          chan struct{}
+	// waitRefused counts pcscd connections on which the wait-for-change
+	// call failed; after two the reader polls instead.
+	waitRefused int
 }
 
 var _ Reader = (*PCSC)(nil)
@@ -158,22 +174,69 @@ func (r *PCSC) watch(ctx context.Context) error {
 		s.Connected = true
 	})
 	r.log.Info("pcscd connected", "socket", r.cfg.Socket)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	readers, err := cl.Readers(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDaemon, err)
+	}
+	r.update(readers)
+	if !r.cfg.PollOnly && r.waitRefused < 2 {
+		return r.waitLoop(ctx, cl, readers)
+	}
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		readers, err := cl.Readers(pctx)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrDaemon, err)
 		}
+		r.countRead()
 		r.update(readers)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
 	}
+}
+
+// waitLoop waits for pcscd to signal changes (SCardGetStatusChange's
+// protocol): an insertion, a removal or a reader plugged in or out is
+// seen as soon as pcscd sees it, and nothing is exchanged in between but
+// one state read every MaxWait. A pcscd that pulls the connection ends
+// the wait at once (the socket closes), so a daemon restart is noticed as
+// fast as with polling.
+func (r *PCSC) waitLoop(ctx context.Context, cl *pcsc.Client, readers []pcsc.ReaderState) error {
+	waited := false
+	for {
+		next, _, err := cl.WaitChange(ctx, readers, r.cfg.MaxWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var pe *pcsc.Error
+			if !waited && (errors.As(err, &pe) || errors.Is(err, pcsc.ErrProtocol)) {
+				r.mu.Lock()
+				r.waitRefused++
+				r.mu.Unlock()
+				r.log.Warn("pcscd refused the wait for reader changes; polling", "err", err)
+			}
+			return fmt.Errorf("%w: %w", ErrDaemon, err)
+		}
+		waited = true
+		r.countRead()
+		readers = next
+		r.update(readers)
+	}
+}
+
+func (r *PCSC) countRead() {
+	r.mu.Lock()
+	r.state.StateReads++
+	r.mu.Unlock()
 }
 
 // update folds one poll into the state and emits events.

@@ -10,7 +10,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/chip"
 )
 
-func runReader(t *testing.T, cfg chip.Config) *chip.PCSC {
+func runReader(t testing.TB, cfg chip.Config) *chip.PCSC {
 	t.Helper()
 	r, err := chip.Open(cfg, nil)
 	if err != nil {

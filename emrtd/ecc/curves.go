@@ -14,13 +14,17 @@ func hexInt(s string) *big.Int {
 }
 
 func brainpool(name, p, a, b, gx, gy, n string) *Curve {
-	return &Curve{Name: name, P: hexInt(p), A: hexInt(a), B: hexInt(b), G: Point{hexInt(gx), hexInt(gy)}, N: hexInt(n), H: 1}
+	c := &Curve{Name: name, P: hexInt(p), A: hexInt(a), B: hexInt(b), G: Point{hexInt(gx), hexInt(gy)}, N: hexInt(n), H: 1}
+	c.mont = newMontField(c.P, c.A)
+	return c
 }
 
-func fromNIST(name string, c elliptic.Curve) *Curve {
-	p := c.Params()
-	return &Curve{Name: name, P: p.P, A: new(big.Int).Sub(p.P, big.NewInt(3)), B: p.B,
+func fromNIST(name string, ec elliptic.Curve) *Curve {
+	p := ec.Params()
+	c := &Curve{Name: name, P: p.P, A: new(big.Int).Sub(p.P, big.NewInt(3)), B: p.B,
 		G: Point{p.Gx, p.Gy}, N: p.N, H: 1}
+	c.mont = newMontField(c.P, c.A)
+	return c
 }
 
 // The curves (RFC 5639 for Brainpool, FIPS 186 through crypto/elliptic for

@@ -20,6 +20,8 @@ type Curve struct {
 	G       Point
 	N       *big.Int
 	H       int // cofactor
+
+	mont *montField // fast arithmetic; nil: math/big only
 }
 
 // Point is an affine point; the point at infinity has nil X.
@@ -90,8 +92,17 @@ func (c *Curve) Add(p, q Point) Point {
 	return Point{x, y}
 }
 
-// Mul returns k·p (double-and-add, Jacobian-free for clarity).
+// Mul returns k·p.
 func (c *Curve) Mul(p Point, k *big.Int) Point {
+	if c.mont != nil && k.Sign() >= 0 && (p.Inf() || (p.X.Sign() >= 0 && p.X.Cmp(c.P) < 0 && p.Y.Sign() >= 0 && p.Y.Cmp(c.P) < 0)) {
+		return c.mont.mulAdd(c, k, p, new(big.Int), Point{})
+	}
+	return c.mulSlow(p, k)
+}
+
+// mulSlow is double-and-add in affine coordinates with math/big: the
+// reference the fast path is tested against.
+func (c *Curve) mulSlow(p Point, k *big.Int) Point {
 	r := Point{}
 	for i := k.BitLen() - 1; i >= 0; i-- {
 		r = c.Add(r, r)
@@ -100,6 +111,15 @@ func (c *Curve) Mul(p Point, k *big.Int) Point {
 		}
 	}
 	return r
+}
+
+// mulAdd returns u1·p + u2·q (ECDSA verification computes this) for
+// non-negative scalars and points with reduced coordinates.
+func (c *Curve) mulAdd(u1 *big.Int, p Point, u2 *big.Int, q Point) Point {
+	if c.mont != nil {
+		return c.mont.mulAdd(c, u1, p, u2, q)
+	}
+	return c.Add(c.mulSlow(p, u1), c.mulSlow(q, u2))
 }
 
 // Marshal encodes p uncompressed (04 || X || Y).
@@ -158,7 +178,7 @@ func (c *Curve) VerifyECDSA(pub Point, hash []byte, r, s *big.Int) bool {
 	u1.Mod(u1, c.N)
 	u2 := new(big.Int).Mul(r, w)
 	u2.Mod(u2, c.N)
-	p := c.Add(c.Mul(c.G, u1), c.Mul(pub, u2))
+	p := c.mulAdd(u1, c.G, u2, pub)
 	if p.Inf() {
 		return false
 	}

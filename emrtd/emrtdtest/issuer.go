@@ -97,6 +97,12 @@ func Cert(t TB, subject pkix.Name, serialNo int64, key crypto.Signer, parent *x5
 	if serialNo == 0 {
 		serialNo = serial.Add(1)
 	}
+	if usesCurveKey(key, parentKey) {
+		if parent == nil {
+			parentKey = key
+		}
+		return asnCert(t, subject, serialNo, key.Public(), parent, parentKey, ca, notBefore, notAfter)
+	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serialNo), Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
 		BasicConstraintsValid: true, IsCA: ca}
 	if ca {
@@ -130,13 +136,21 @@ func NewState(t TB, country string) *State {
 
 // NewDS issues another document signer of the state.
 func (s *State) NewDS(t TB, notBefore, notAfter time.Time) (*x509.Certificate, crypto.Signer) {
-	k := ECKey(t)
+	var k crypto.Signer = ECKey(t)
+	if bk, ok := s.DSKey.(*CurveKey); ok {
+		nk := NewCurveKey(t, bk.k.Curve.Name)
+		nk.Explicit = bk.Explicit
+		k = nk
+	}
 	return Cert(t, pkix.Name{Country: []string{s.Country}, CommonName: "DS " + s.Country}, 0, k, s.CSCA, s.CSCAKey, false, notBefore, notAfter), k
 }
 
 // CRL issues a CRL of the state revoking serials.
 func (s *State) CRL(t TB, revoked ...*big.Int) *x509.RevocationList {
 	t.Helper()
+	if usesCurveKey(s.CSCAKey) {
+		return asnCRL(t, s.CSCA, s.CSCAKey, serial.Add(1), time.Now().Add(-time.Hour), time.Now().AddDate(0, 1, 0), revoked...)
+	}
 	tmpl := &x509.RevocationList{Number: big.NewInt(serial.Add(1)), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().AddDate(0, 1, 0)}
 	for _, r := range revoked {
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: r, RevocationTime: time.Now().Add(-time.Hour)})
@@ -209,6 +223,13 @@ type dgHash struct {
 // SOD builds EF.SOD over the data groups (number → file bytes).
 func SOD(t TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer) []byte {
 	t.Helper()
+	return tlv.Encode(0x77, SignCMS(t, OIDLDSSecurityObj, LDSSecurityObject(t, groups), cert, key))
+}
+
+// LDSSecurityObject is the signed content of EF.SOD: SHA-256 hashes of the
+// data groups (number → file bytes).
+func LDSSecurityObject(t TB, groups map[int][]byte) []byte {
+	t.Helper()
 	var hs []dgHash
 	for n := 1; n <= 16; n++ {
 		if g, ok := groups[n]; ok {
@@ -224,7 +245,7 @@ func SOD(t TB, groups map[int][]byte, cert *x509.Certificate, key crypto.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tlv.Encode(0x77, SignCMS(t, OIDLDSSecurityObj, so, cert, key))
+	return so
 }
 
 // MasterList builds an ICAO CSCA master list signed by a signer that the

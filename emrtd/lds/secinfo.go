@@ -160,6 +160,10 @@ type spki struct {
 	Key asn1.BitString
 }
 
+// oidPrimeField is prime-field (X9.62 §6.2): the only field type eMRTD
+// keys use.
+var oidPrimeField = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
+
 type ecParams struct {
 	Version int
 	Field   struct {
@@ -179,8 +183,10 @@ type ecParams struct {
 // a named curve or explicit parameters (as many chips encode them).
 func ParseECPublicKey(der []byte) (*ecc.Curve, ecc.Point, error) {
 	var k spki
-	if _, err := asn1.Unmarshal(der, &k); err != nil {
+	if rest, err := asn1.Unmarshal(der, &k); err != nil {
 		return nil, ecc.Point{}, err
+	} else if len(rest) > 0 {
+		return nil, ecc.Point{}, fmt.Errorf("trailing data after the key")
 	}
 	var curve *ecc.Curve
 	p := k.Algorithm.Params
@@ -199,8 +205,8 @@ func ParseECPublicKey(der []byte) (*ecc.Curve, ecc.Point, error) {
 		if _, err := asn1.Unmarshal(p.FullBytes, &ep); err != nil {
 			return nil, ecc.Point{}, err
 		}
-		if ep.Field.Prime == nil {
-			return nil, ecc.Point{}, fmt.Errorf("explicit parameters without a prime")
+		if ep.Field.Prime == nil || !ep.Field.Type.Equal(oidPrimeField) {
+			return nil, ecc.Point{}, fmt.Errorf("explicit parameters of no prime field")
 		}
 		curve = ecc.ByPrime(ep.Field.Prime, new(big.Int).SetBytes(ep.Curve.A), new(big.Int).SetBytes(ep.Curve.B))
 		if curve == nil {
@@ -208,6 +214,11 @@ func ParseECPublicKey(der []byte) (*ecc.Curve, ecc.Point, error) {
 		}
 		if g, err := curve.Unmarshal(ep.Base); err != nil || g.X.Cmp(curve.G.X) != 0 || g.Y.Cmp(curve.G.Y) != 0 {
 			return nil, ecc.Point{}, fmt.Errorf("explicit parameters with another generator")
+		}
+		// A known field and equation with another order or cofactor is
+		// not that curve: refuse rather than guess.
+		if ep.Order == nil || ep.Order.Cmp(curve.N) != 0 || (ep.Cofactor != 0 && ep.Cofactor != curve.H) {
+			return nil, ecc.Point{}, fmt.Errorf("explicit parameters with another order or cofactor")
 		}
 	default:
 		return nil, ecc.Point{}, fmt.Errorf("EC key without curve parameters")

@@ -9,12 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	_ "crypto/sha1" // hash functions an SOD may name
 	_ "crypto/sha256"
 	_ "crypto/sha512"
-
-	"github.com/checkpoint-edge/checkpoint/emrtd/ecc"
 )
 
 // ErrAlgorithm is returned for a hash or signature algorithm we do not
@@ -52,11 +51,56 @@ type pssParams struct {
 
 type ecdsaSig struct{ R, S *big.Int }
 
-// verifySignature checks sig over msg with pub, for the CMS signature
+// signatureOID reports whether oid names a signature algorithm (RSA
+// PKCS #1 v1.5, RSASSA-PSS or ECDSA with a hash), as a certificate's or
+// CRL's must.
+func signatureOID(oid asn1.ObjectIdentifier) bool {
+	o := oid.String()
+	if o == oidRSAPSS {
+		return true
+	}
+	_, err := HashByOID(oid)
+	return err == nil && (strings.HasPrefix(o, "1.2.840.113549.1.1.") || strings.HasPrefix(o, "1.2.840.10045.4."))
+}
+
+// keyFits refuses a signature algorithm of one family (RSA, ECDSA) with a
+// key of the other: crypto/x509 does the same, and it keeps a signature
+// from being checked under a scheme its signer did not use.
+func keyFits(pub any, oid string) error {
+	rsaAlg := strings.HasPrefix(oid, "1.2.840.113549.1.1.")
+	ecAlg := strings.HasPrefix(oid, "1.2.840.10045.4.") || oid == "1.2.840.10045.2.1"
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		if ecAlg {
+			return fmt.Errorf("%w: ECDSA signature algorithm with an RSA key", ErrAlgorithm)
+		}
+	case *ecdsa.PublicKey, *ECPublicKey:
+		if rsaAlg {
+			return fmt.Errorf("%w: RSA signature algorithm with an EC key", ErrAlgorithm)
+		}
+	}
+	return nil
+}
+
+// parseECDSASig decodes an ECDSA-Sig-Value strictly: DER, two positive
+// integers, nothing after.
+func parseECDSASig(sig []byte) (*big.Int, *big.Int, error) {
+	var s ecdsaSig
+	rest, err := asn1.Unmarshal(sig, &s)
+	if err != nil || len(rest) > 0 || s.R == nil || s.S == nil || s.R.Sign() <= 0 || s.S.Sign() <= 0 {
+		return nil, nil, errors.New("ECDSA signature malformed")
+	}
+	return s.R, s.S, nil
+}
+
+// verifySignature checks sig over msg with pub, for the signature
 // algorithm alg (digest taken from alg, or from digestAlg for plain
-// rsaEncryption/ecPublicKey identifiers).
+// rsaEncryption/ecPublicKey identifiers as some EF.SODs have).
 func verifySignature(pub any, alg algorithmIdentifier, digestAlg asn1.ObjectIdentifier, msg, sig []byte) error {
 	oid := alg.Algorithm.String()
+	if err := keyFits(pub, oid); err != nil {
+		return err
+	}
 	h, err := HashByOID(alg.Algorithm)
 	if err != nil {
 		if oid == oidRSAPSS {
@@ -95,27 +139,24 @@ func verifySignature(pub any, alg algorithmIdentifier, digestAlg asn1.ObjectIden
 	case *rsa.PublicKey:
 		return rsa.VerifyPKCS1v15(k, h, digest, sig)
 	case *ecdsa.PublicKey:
+		if _, _, err := parseECDSASig(sig); err != nil {
+			return err
+		}
 		if !ecdsa.VerifyASN1(k, digest, sig) {
 			return errors.New("ECDSA signature does not verify")
 		}
 		return nil
-	case ecKey:
-		var s ecdsaSig
-		if _, err := asn1.Unmarshal(sig, &s); err != nil || s.R == nil || s.S == nil {
-			return errors.New("ECDSA signature malformed")
+	case *ECPublicKey:
+		r, s, err := parseECDSASig(sig)
+		if err != nil {
+			return err
 		}
-		if !k.Curve.VerifyECDSA(k.Point, digest, s.R, s.S) {
+		if !k.Curve.VerifyECDSA(k.Point, digest, r, s) {
 			return errors.New("ECDSA signature does not verify")
 		}
 		return nil
 	}
 	return fmt.Errorf("%w: key type %T", ErrAlgorithm, pub)
-}
-
-// ecKey is an EC public key on a curve the standard library lacks.
-type ecKey struct {
-	Curve *ecc.Curve
-	Point ecc.Point
 }
 
 // publicKey returns a certificate's key in a form verifySignature takes.

@@ -63,7 +63,7 @@ func SetFromRecords(recs []bundle.Record) (Set, error) {
 		}
 		switch tr.Type {
 		case TrustCSCA:
-			c, err := x509.ParseCertificate(tr.DER)
+			c, err := ParseCertificate(tr.DER)
 			if err != nil {
 				return Set{}, fmt.Errorf("%w: record %s: %w", ErrTrust, r.ID, err)
 			}

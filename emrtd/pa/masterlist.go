@@ -1,7 +1,6 @@
 package pa
 
 import (
-	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
 )
@@ -41,17 +40,21 @@ func ParseMasterList(der []byte) (Set, *MasterListInfo, error) {
 		return Set{}, info, fmt.Errorf("%w: master list content: %w", ErrTrust, err)
 	}
 	var set Set
+	bad := 0
 	for _, raw := range ml.CertList {
-		c, err := x509.ParseCertificate(raw.FullBytes)
+		c, err := ParseCertificate(raw.FullBytes)
 		if err != nil {
-			// Lists carry certificates on curves Go cannot parse; they
-			// are left out and counted, not fatal to the others.
-			info.Problem = fmt.Sprintf("%d entries could not be parsed", countBad(ml.CertList))
+			// A broken entry is left out and counted, not fatal to the
+			// others.
+			bad++
 			continue
 		}
 		if c.IsCA {
 			set.CSCAs = append(set.CSCAs, c)
 		}
+	}
+	if bad > 0 {
+		info.Problem = fmt.Sprintf("%d entries could not be parsed", bad)
 	}
 	info.Entries = len(set.CSCAs)
 	signer, err := signerCert(sd)
@@ -65,20 +68,10 @@ func ParseMasterList(der []byte) (Set, *MasterListInfo, error) {
 	}
 	info.SignatureOK = true
 	for _, c := range set.CSCAs {
-		if signer.CheckSignatureFrom(c) == nil {
+		if CheckSignatureFrom(signer, c) == nil {
 			info.SignerChained = true
 			break
 		}
 	}
 	return set, info, nil
-}
-
-func countBad(raws []asn1.RawValue) int {
-	n := 0
-	for _, r := range raws {
-		if _, err := x509.ParseCertificate(r.FullBytes); err != nil {
-			n++
-		}
-	}
-	return n
 }

@@ -3,6 +3,7 @@ package pa
 import (
 	"crypto/x509"
 	"errors"
+	testissuer "github.com/checkpoint-edge/checkpoint/emrtd/emrtdtest"
 	"testing"
 )
 
@@ -49,7 +50,15 @@ func FuzzParseTrust(f *testing.F) {
 	s := newState(f, "UT")
 	f.Add(makeMasterList(f, s, s.csca))
 	f.Add(EncodePEM(Set{CSCAs: []*x509.Certificate{s.csca}}))
+	bp := testissuer.NewBrainpoolState(f, "DE", "brainpoolP384r1", "brainpoolP256r1", true)
+	f.Add(bp.MasterList(f, bp.CSCA))
+	f.Add(bp.CSCA.Raw)
+	f.Add(bp.CRL(f, bp.DS.SerialNumber).Raw)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		Parse(b)
+		if set, _, err := Parse(b); err == nil {
+			st := NewStore()
+			st.InstallTrust(set)
+			st.Summary()
+		}
 	})
 }

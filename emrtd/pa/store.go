@@ -2,6 +2,7 @@ package pa
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -42,6 +43,32 @@ type Store struct {
 type indexed struct {
 	Set
 	byCountry map[string][]*x509.Certificate
+	// crlsOf are the CRLs each CSCA signed, checked by signature once
+	// when the set is installed.
+	crlsOf map[*x509.Certificate][]*x509.RevocationList
+	// chained remembers which CSCA's key verified a document signer
+	// certificate (by the hash of its DER): thousands of passports share
+	// one DS, and its check does not change until the set does.
+	chainMu sync.Mutex
+	chained map[[32]byte]*x509.Certificate
+}
+
+// maxChained bounds the DS cache (about a kilobyte per entry at most).
+const maxChained = 4096
+
+func (ix *indexed) chainedTo(ds *x509.Certificate) *x509.Certificate {
+	ix.chainMu.Lock()
+	defer ix.chainMu.Unlock()
+	return ix.chained[sha256.Sum256(ds.Raw)]
+}
+
+func (ix *indexed) rememberChain(ds, csca *x509.Certificate) {
+	ix.chainMu.Lock()
+	defer ix.chainMu.Unlock()
+	if len(ix.chained) >= maxChained {
+		clear(ix.chained)
+	}
+	ix.chained[sha256.Sum256(ds.Raw)] = csca
 }
 
 var _ Installer = (*Store)(nil)
@@ -50,12 +77,33 @@ var _ Installer = (*Store)(nil)
 func NewStore() *Store { return &Store{set: index(Set{})} }
 
 func index(s Set) *indexed {
-	ix := &indexed{Set: s, byCountry: map[string][]*x509.Certificate{}}
+	ix := &indexed{Set: s, byCountry: map[string][]*x509.Certificate{},
+		crlsOf: map[*x509.Certificate][]*x509.RevocationList{}, chained: map[[32]byte]*x509.Certificate{}}
 	for _, c := range s.CSCAs {
 		cc := Country(c)
 		ix.byCountry[cc] = append(ix.byCountry[cc], c)
 	}
+	for _, crl := range s.CRLs {
+		for _, c := range crlIssuerCandidates(crl, s.CSCAs) {
+			if CheckCRLSignatureFrom(crl, c) == nil {
+				ix.crlsOf[c] = append(ix.crlsOf[c], crl)
+			}
+		}
+	}
 	return ix
+}
+
+// crlIssuerCandidates are the CSCAs that may have issued crl: the same
+// name, or the key identifier the CRL names. Only the signature decides;
+// the names spare checking every CRL against every CSCA.
+func crlIssuerCandidates(crl *x509.RevocationList, cscas []*x509.Certificate) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, c := range cscas {
+		if bytes.Equal(crl.RawIssuer, c.RawSubject) || (len(crl.AuthorityKeyId) > 0 && bytes.Equal(crl.AuthorityKeyId, c.SubjectKeyId)) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Country is a certificate's subject country (upper case), "" if none.
@@ -107,6 +155,21 @@ func (s *Store) CRLs() []*x509.RevocationList {
 	return s.set.CRLs
 }
 
+// CRLsOf returns the CRLs in force that csca (a certificate of the set)
+// signed.
+func (s *Store) CRLsOf(csca *x509.Certificate) []*x509.RevocationList {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.set.crlsOf[csca]
+}
+
+// current is the indexed set in force.
+func (s *Store) current() *indexed {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.set
+}
+
 // CountrySummary describes the anchors of one country.
 type CountrySummary struct {
 	Country   string    `json:"country"`
@@ -127,12 +190,10 @@ func (s *Store) Summary() []CountrySummary {
 			if c.NotAfter.After(sum.NotAfter) {
 				sum.NotAfter = c.NotAfter
 			}
-			for _, crl := range s.set.CRLs {
-				if crl.CheckSignatureFrom(c) == nil {
-					sum.CRLs++
-					if sum.CRLExpiry.IsZero() || crl.NextUpdate.Before(sum.CRLExpiry) {
-						sum.CRLExpiry = crl.NextUpdate
-					}
+			for _, crl := range s.set.crlsOf[c] {
+				sum.CRLs++
+				if sum.CRLExpiry.IsZero() || crl.NextUpdate.Before(sum.CRLExpiry) {
+					sum.CRLExpiry = crl.NextUpdate
 				}
 			}
 		}
@@ -170,7 +231,7 @@ func Parse(b []byte) (Set, *MasterListInfo, error) {
 		s, err := parsePEM(b)
 		return s, nil, err
 	}
-	if c, err := x509.ParseCertificate(b); err == nil {
+	if c, err := ParseCertificate(b); err == nil {
 		return Set{CSCAs: []*x509.Certificate{c}}, nil, nil
 	}
 	if r, err := x509.ParseRevocationList(b); err == nil {
@@ -194,7 +255,7 @@ func parsePEM(b []byte) (Set, error) {
 		}
 		switch blk.Type {
 		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(blk.Bytes)
+			c, err := ParseCertificate(blk.Bytes)
 			if err != nil {
 				return Set{}, fmt.Errorf("%w: certificate: %w", ErrTrust, err)
 			}

@@ -117,7 +117,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 func signerCert(sd *SignedData) (*x509.Certificate, error) {
 	var firstErr error
 	for _, raw := range sd.Certs {
-		c, err := x509.ParseCertificate(raw)
+		c, err := ParseCertificate(raw)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -228,14 +228,33 @@ func Verify(sodBytes []byte, groups map[int][]byte, store *Store, opt Options) R
 		}
 		return r
 	}
-	var csca *x509.Certificate
+	ix := store.current()
+	csca := ix.chainedTo(sod.DS)
 	var lastErr error
-	for _, c := range orderCandidates(candidates, sod.DS) {
-		if err := sod.DS.CheckSignatureFrom(c); err == nil {
-			csca = c
-			break
-		} else {
-			lastErr = err
+	if csca != nil && (now.Before(csca.NotBefore) || now.After(csca.NotAfter)) {
+		csca = nil // chosen while valid: look again, another may be now
+	}
+	if csca == nil || !strings.EqualFold(Country(csca), country) {
+		// Several certificates may carry the CSCA's key (one re-issued
+		// with a new validity, link certificates after a key roll-over):
+		// among those whose key verifies, the first valid now and not
+		// younger than the DS wins.
+		csca = nil
+		for _, c := range orderCandidates(candidates, sod.DS) {
+			if err := CheckSignatureFrom(sod.DS, c); err != nil {
+				lastErr = err
+				continue
+			}
+			if csca == nil {
+				csca = c
+			}
+			if !now.Before(c.NotBefore) && !now.After(c.NotAfter) && !sod.DS.NotBefore.Before(c.NotBefore) {
+				csca = c
+				break
+			}
+		}
+		if csca != nil {
+			ix.rememberChain(sod.DS, csca)
 		}
 	}
 	if csca == nil {
@@ -255,7 +274,11 @@ func Verify(sodBytes []byte, groups map[int][]byte, store *Store, opt Options) R
 	if now.Before(csca.NotBefore) || now.After(csca.NotAfter) {
 		fail(StepCSCAValid, fmt.Sprintf("the CSCA certificate is valid %s to %s, not now", day(csca.NotBefore), day(csca.NotAfter)))
 	} else if sod.DS.NotBefore.Before(csca.NotBefore) {
-		fail(StepCSCAValid, "the document signer certificate predates its CSCA")
+		// The key signed the DS; only this certificate of it is younger
+		// (a CSCA certificate re-issued with the same key). Shown, not
+		// failed: the signature is the state's.
+		r.Steps = append(r.Steps, Step{Name: StepCSCAValid, OK: true, Warn: true,
+			Detail: fmt.Sprintf("until %s; the document signer certificate predates this CSCA certificate (issued %s: re-issued with the same key?)", day(csca.NotAfter), day(csca.NotBefore))})
 	} else {
 		ok(StepCSCAValid, "until "+day(csca.NotAfter))
 	}
@@ -273,12 +296,7 @@ func Verify(sodBytes []byte, groups map[int][]byte, store *Store, opt Options) R
 	}
 
 	// 6. Revocation: CRLs signed by the DS's own CSCA.
-	var crls []*x509.RevocationList
-	for _, crl := range store.CRLs() {
-		if crl.CheckSignatureFrom(csca) == nil {
-			crls = append(crls, crl)
-		}
-	}
+	crls := ix.crlsOf[csca]
 	switch {
 	case len(crls) == 0 && opt.RequireCRL:
 		fail(StepCRL, "no CRL of "+country+" is installed")

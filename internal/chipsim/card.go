@@ -45,6 +45,19 @@ type Config struct {
 	// (default 4096, at most 65280 so that a protected answer fits one vpcd
 	// message).
 	MaxExtendedRead int
+	// NoShortFileIDs makes a chip that does not take short file
+	// identifiers: READ BINARY with an SFI (P1 = 80|SFI, or an SFI in
+	// P1-P2 of B1) is answered NoSFIStatus, so the reader must SELECT each
+	// file by its FID first. Such chips exist among early eMRTDs.
+	NoShortFileIDs bool
+	// NoSFIStatus is that answer (default 6A86, wrong P1-P2; real chips
+	// also answer 6981 or 6A82).
+	NoSFIStatus uint16
+	// NoExtendedLength makes a chip without extended-length APDUs: one
+	// with an extended Lc or Le is answered 6700 in plain, and a secure
+	// messaging session ends with it (Doc 9303-11 §9.8.6: a chip aborts
+	// secure messaging on any error in a protected command).
+	NoExtendedLength bool
 	// Rand is the chip's randomness (default crypto/rand); the worked
 	// examples of Doc 9303 replay theirs through it.
 	Rand io.Reader
@@ -68,6 +81,9 @@ const (
 type Stats struct {
 	Commands      int // APDUs processed
 	Reads         int // READ BINARY commands
+	OddReads      int // READ BINARY with odd INS B1 (offsets past 32 KiB)
+	SFIReads      int // READ BINARY naming the file by short file identifier
+	Selects       int // SELECT commands
 	BACAttempts   int // MUTUAL AUTHENTICATE with a pending challenge
 	PACEAttempts  int // PACE runs that reached the mutual authentication step
 	SMAborts      int // sessions ended by an SM error or a plain command
@@ -105,6 +121,7 @@ type Card struct {
 
 type statsCounters struct {
 	commands, reads, bacAttempts, paceAttempts, smAborts, aaSignatures, caCompletions int
+	oddReads, sfiReads, selects                                                       int
 }
 
 // NewCard checks cfg and builds the chip.
@@ -160,6 +177,13 @@ func NewCard(cfg Config) (*Card, error) {
 	return c, nil
 }
 
+func (c *Card) noSFIStatus() uint16 {
+	if c.cfg.NoSFIStatus != 0 {
+		return c.cfg.NoSFIStatus
+	}
+	return swWrongP1P2
+}
+
 // ATR returns the answer to reset.
 func (c *Card) ATR() []byte { return bytes.Clone(c.atr) }
 
@@ -180,7 +204,8 @@ func (c *Card) Stats() Stats {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	s := c.stats
-	return Stats{s.commands, s.reads, s.bacAttempts, s.paceAttempts, s.smAborts, s.aaSignatures, s.caCompletions}
+	return Stats{Commands: s.commands, Reads: s.reads, OddReads: s.oddReads, SFIReads: s.sfiReads, Selects: s.selects,
+		BACAttempts: s.bacAttempts, PACEAttempts: s.paceAttempts, SMAborts: s.smAborts, AASignatures: s.aaSignatures, CACompletions: s.caCompletions}
 }
 
 func (c *Card) count(f func(*statsCounters)) {
@@ -211,7 +236,7 @@ func (c *Card) endSM() {
 func (c *Card) Process(apdu []byte) []byte {
 	c.count(func(s *statsCounters) { s.commands++ })
 	cmd, err := ParseCommand(apdu)
-	if err != nil {
+	if err != nil || (cmd.Extended && c.cfg.NoExtendedLength) {
 		c.endSM()
 		return appendSW(nil, swWrongLength)
 	}
@@ -253,6 +278,7 @@ func (c *Card) dispatch(cmd Command, secured bool) ([]byte, uint16) {
 	}
 	switch cmd.INS {
 	case 0xA4:
+		c.count(func(s *statsCounters) { s.selects++ })
 		return c.selectFile(cmd)
 	case 0xB0, 0xB1:
 		c.count(func(s *statsCounters) { s.reads++ })
@@ -322,10 +348,17 @@ func (c *Card) selectFile(cmd Command) ([]byte, uint16) {
 func (c *Card) readBinary(cmd Command, secured bool) ([]byte, uint16) {
 	var f *file
 	var offset int
+	if cmd.INS == 0xB1 {
+		c.count(func(s *statsCounters) { s.oddReads++ })
+	}
 	if cmd.INS == 0xB0 {
 		if cmd.P1&0x80 != 0 {
 			if cmd.P1&0x60 != 0 {
 				return nil, swWrongP1P2
+			}
+			c.count(func(s *statsCounters) { s.sfiReads++ })
+			if c.cfg.NoShortFileIDs {
+				return nil, c.noSFIStatus()
 			}
 			if f = c.fs.bySFI(cmd.P1&0x1F, !c.inApp); f == nil {
 				return nil, swFileNotFound
@@ -339,6 +372,10 @@ func (c *Card) readBinary(cmd Command, secured bool) ([]byte, uint16) {
 		switch {
 		case p == 0:
 		case p&0xFFE0 == 0 && p&0x1F != 0x1F:
+			c.count(func(s *statsCounters) { s.sfiReads++ })
+			if c.cfg.NoShortFileIDs {
+				return nil, c.noSFIStatus()
+			}
 			if f = c.fs.bySFI(byte(p&0x1F), !c.inApp); f == nil {
 				return nil, swFileNotFound
 			}

@@ -263,3 +263,43 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNoShortFileIDs: a chip without SFIs refuses READ BINARY by SFI
+// (even and odd INS) with the configured status and reads after a
+// SELECT by FID; the counters record it.
+func TestNoShortFileIDs(t *testing.T) {
+	for _, sw := range []uint16{0, 0x6981} {
+		card := newTestCard(t, func(c *Config) { c.NoShortFileIDs, c.NoSFIStatus = true, sw })
+		want := sw
+		if want == 0 {
+			want = swWrongP1P2
+		}
+		tm := &terminal{t: t, tx: direct(card)}
+		if _, got := tm.send(Command{INS: 0xB0, P1: 0x9C, Ne: 4}); got != want {
+			t.Fatalf("READ BINARY by SFI 1C: %04X, want %04X", got, want)
+		}
+		if _, got := tm.send(Command{INS: 0xB1, P1: 0x00, P2: 0x1C, Data: lds.EncodeTLV(0x54, []byte{0}), Ne: 8}); got != want {
+			t.Fatalf("odd READ BINARY by SFI 1C: %04X, want %04X", got, want)
+		}
+		ca, got := tm.readFile(0x011C, 200)
+		if got != swOK || !bytes.Equal(ca, testFiles(t)[FileCardAccess]) {
+			t.Fatalf("EF.CardAccess by FID: %04X", got)
+		}
+		if st := card.Stats(); st.SFIReads != 2 || st.Selects < 1 || st.OddReads != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	}
+}
+
+// TestNoExtendedLength: an extended APDU gets 6700 and ends secure
+// messaging; short ones work.
+func TestNoExtendedLength(t *testing.T) {
+	card := newTestCard(t, func(c *Config) { c.NoExtendedLength = true })
+	tm := &terminal{t: t, tx: direct(card)}
+	if _, sw := tm.send(Command{INS: 0xB0, P1: 0x9C, Ne: 4, Extended: true}); sw != swWrongLength {
+		t.Fatalf("extended READ BINARY: %04X", sw)
+	}
+	if _, sw := tm.send(Command{INS: 0xB0, P1: 0x9C, Ne: 4}); sw != swOK {
+		t.Fatalf("short READ BINARY: %04X", sw)
+	}
+}

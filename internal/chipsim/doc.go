@@ -55,6 +55,10 @@
 //     answering DO'53'. Short Le gives at most 256 bytes, extended Le at most
 //     Config.MaxExtendedRead (default 4096). An offset at or past the end
 //     gives 6B00; fewer bytes than Le at the end of the file give 9000.
+//     Config.NoShortFileIDs makes a chip that refuses SFIs (6A86 or
+//     Config.NoSFIStatus), so that files must be selected by FID;
+//     Config.NoExtendedLength one that answers extended-length APDUs 6700
+//     and drops secure messaging.
 //   - Access control: before BAC or PACE only EF.CardAccess can be read;
 //     every other READ BINARY gives 6982 (SELECT works).
 //   - BAC: GET CHALLENGE then MUTUAL AUTHENTICATE (3DES, retail MAC); a

@@ -112,6 +112,8 @@ type ProfileChip struct {
 	} `json:"pace,omitempty"`
 	DisableBAC      bool   `json:"disable_bac,omitempty"`
 	MaxExtendedRead int    `json:"max_extended_read,omitempty"`
+	NoShortFileIDs  bool   `json:"no_short_file_ids,omitempty"`
+	NoExtended      bool   `json:"no_extended_length,omitempty"`
 	ATR             string `json:"atr,omitempty"` // hex
 }
 
@@ -271,6 +273,8 @@ func (p *Profile) Build(ds *issuer.CertKey) (Config, *issuer.LDS, error) {
 	cfg := FromLDS(doc)
 	cfg.DisableBAC = c.DisableBAC
 	cfg.MaxExtendedRead = c.MaxExtendedRead
+	cfg.NoShortFileIDs = c.NoShortFileIDs
+	cfg.NoExtendedLength = c.NoExtended
 	cfg.Faults = p.Faults
 	if c.ATR != "" {
 		if cfg.ATR, err = hex.DecodeString(c.ATR); err != nil {

@@ -278,6 +278,27 @@ func (c *chipUnit) health(h *lane.Health) {
 
 func (c *chipUnit) Close() error { return c.reader.Close() }
 
+// ChipStatus is the chip reader and the trust anchors in force, for the
+// technician's status screen.
+type ChipStatus struct {
+	chip.State
+	TrustCSCAs     int    `json:"trust_cscas"`
+	TrustCountries int    `json:"trust_countries"`
+	TrustCRLs      int    `json:"trust_crls"`
+	TrustError     string `json:"trust_error,omitempty"`
+}
+
+func (c *chipUnit) status() *ChipStatus {
+	set := c.store.Snapshot()
+	st := &ChipStatus{State: c.reader.State(), TrustCSCAs: len(set.CSCAs), TrustCountries: len(c.store.Summary()), TrustCRLs: len(set.CRLs)}
+	c.mu.Lock()
+	if c.trustErr != nil {
+		st.TrustError = c.trustErr.Error()
+	}
+	c.mu.Unlock()
+	return st
+}
+
 // auditChip appends a chip trust event to the audit log.
 func (u *Unit) auditChip(action string, fields map[string]string) {
 	u.audit.Append(audit.KindKeyOperation, "system", action, fields)

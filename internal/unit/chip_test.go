@@ -26,6 +26,10 @@ func TestChipLane(t *testing.T) {
 	c := f.AddChip(t)
 	u := running(t, f)
 	waitFor(t, "chip reader", func() bool { return u.Health().ChipReader == "connected" })
+	// The status screen names the reader and counts the anchors in force.
+	if st := u.Status().Chip; st == nil || !st.Connected || st.Reader == "" || st.TrustCSCAs < 1 || st.TrustError != "" {
+		t.Fatalf("status chip %+v", st)
+	}
 
 	t.Run("genuine chip", func(t *testing.T) {
 		c.Insert(t, unittest.ChipDoc{MRZ: f.Clear, Face: []byte("\xff\xd8\xff\xe0 a photo")})

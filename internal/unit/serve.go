@@ -235,6 +235,9 @@ func (u *Unit) Status() Status {
 		st := u.camera.State()
 		s.Camera = &st
 	}
+	if u.chip != nil {
+		s.Chip = u.chip.status()
+	}
 	meta := u.store.Meta()
 	s.Watchlist = WatchlistStatus{Meta: meta, MaxAge: u.cfg.Watchlist.MaxAge.D().String(), Stale: s.Health.Stale,
 		IntegrityErrors: u.store.IntegrityErrors(), FaceIndexLocked: u.store.FaceIndexLocked(), Thresholds: u.store.Thresholds()}

@@ -28,6 +28,7 @@ type Status struct {
 	Health    lane.Health     `json:"health"`
 	Scanner   *scanner.State  `json:"scanner,omitempty"`
 	Camera    *camera.State   `json:"camera,omitempty"`
+	Chip      *ChipStatus     `json:"chip,omitempty"`
 	Watchlist WatchlistStatus `json:"watchlist"`
 	Outbox    *outbox.Status  `json:"outbox,omitempty"`
 	Channels  []ChannelStatus `json:"channels,omitempty"`

@@ -35,6 +35,8 @@ const (
 	cmdTransmit         = 0x09
 	cmdVersion          = 0x11
 	cmdGetReadersState  = 0x12
+	cmdWaitReaderChange = 0x13 // CMD_WAIT_READER_STATE_CHANGE
+	cmdStopWaiting      = 0x14 // CMD_STOP_WAITING_READER_STATE_CHANGE
 )
 
 // Sizes of the C structures exchanged.
@@ -236,6 +238,91 @@ func (c *Client) Readers(ctx context.Context) ([]ReaderState, error) {
 		return nil, err
 	}
 	return parseReaderStates(resp), nil
+}
+
+// WaitChange is the daemon's side of SCardGetStatusChange: it registers
+// for reader events (pcscd answers with the readers' state at that
+// moment) and, if that state equals known, waits until pcscd signals a
+// change (a card inserted or removed, a reader added or removed), until
+// timeout passes or until ctx ends. It returns the readers' state then
+// and whether pcscd signalled a change (false: the state differed at
+// once, or the timeout passed).
+//
+// On a timeout the client unregisters and stays usable; when ctx ends
+// the wait is cut short and the client is broken (ErrBroken), as for any
+// call cut short.
+func (c *Client) WaitChange(ctx context.Context, known []ReaderState, timeout time.Duration) ([]ReaderState, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Registering and the state dump happen under one lock in pcscd, so
+	// no event falls between them.
+	resp, err := c.call(ctx, cmdWaitReaderChange, nil, maxReaders*readerStateSize)
+	if err != nil {
+		return nil, false, err
+	}
+	cur := parseReaderStates(resp)
+	if !SameStates(cur, known) {
+		if err := c.stopWaiting(ctx); err != nil {
+			return nil, false, err
+		}
+		return cur, false, nil
+	}
+	// Wait for the 8-byte event message (struct wait_reader_state_change).
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	var msg [8]byte
+	_, err = io.ReadFull(c.conn, msg[:])
+	stop()
+	switch {
+	case err == nil:
+		if rv := Code(le.Uint32(msg[4:])); rv != Success {
+			return nil, false, c.breakWith(ctx, &Error{Op: "wait for reader change", Code: rv})
+		}
+		resp, err := c.call(ctx, cmdGetReadersState, nil, maxReaders*readerStateSize)
+		if err != nil {
+			return nil, false, err
+		}
+		return parseReaderStates(resp), true, nil
+	case ctx.Err() != nil || !errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, false, c.breakWith(ctx, err)
+	}
+	// Our timeout: unregister. pcscd then sends exactly one 8-byte message:
+	// the answer to the stop, or the event that won the race.
+	if err := c.stopWaiting(ctx); err != nil {
+		return nil, false, err
+	}
+	resp, err = c.call(ctx, cmdGetReadersState, nil, maxReaders*readerStateSize)
+	if err != nil {
+		return nil, false, err
+	}
+	return parseReaderStates(resp), false, nil
+}
+
+// stopWaiting sends CMD_STOP_WAITING_READER_STATE_CHANGE and reads the
+// one message that follows (its answer or a pending event); c.mu is held.
+func (c *Client) stopWaiting(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := c.call(sctx, cmdStopWaiting, nil, 8)
+	return err
+}
+
+// SameStates reports whether two reader lists are the same readers in the
+// same state with the same event counters.
+func SameStates(a, b []ReaderState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].EventCounter != b[i].EventCounter || a[i].State != b[i].State || !bytes.Equal(a[i].ATR, b[i].ATR) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseReaderStates decodes pcscd's READER_STATE array (C layout).

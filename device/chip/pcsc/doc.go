@@ -14,9 +14,11 @@
 //     deadlines, always sends T=1, and cannot cancel.
 //
 // Only what a contactless eMRTD reader needs is here: establish/release a
-// context, the readers' state array (polled: it is also how insertion,
-// removal and reader hot-plug are seen), connect/disconnect, transmit
-// (short and extended APDUs, up to 64 KiB responses) and status.
+// context, the readers' state array (how insertion, removal and reader
+// hot-plug are seen), the wait for a change of it (WaitChange, the
+// protocol under SCardGetStatusChange: pcscd signals each change as it
+// happens, so nothing needs polling), connect/disconnect, transmit (short
+// and extended APDUs, up to 64 KiB responses) and status.
 //
 // Every call takes a context: its deadline bounds the socket exchange. A
 // call cut short leaves the connection in an unknown place of the
