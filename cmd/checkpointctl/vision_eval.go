@@ -19,6 +19,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/vision"
+	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
 	"github.com/checkpoint-edge/checkpoint/vision/faceeval"
 	"github.com/checkpoint-edge/checkpoint/vision/facepipe"
 )
@@ -61,8 +62,8 @@ func parseSets(args []string) ([]labelledSet, error) {
 
 // cacheKey names everything that changes an embedding.
 func cacheKey(o facepipe.Options, modelID string) string {
-	return fmt.Sprintf("v1|%s|%s|det=%s|fallback=%v|flip=%v|up=%d|lm=%s", o.Embedder, modelID, o.Detector, o.Fallback,
-		o.Flip && o.Embedder != facepipe.EmbedderONNX, o.Upsample, filepath.Base(o.Landmarks))
+	return fmt.Sprintf("v2|%s|%s|det=%s|fallback=%v|flip=%v|up=%d|lm=%s|max=%d/%d", o.Embedder, modelID, o.Detector, o.Fallback,
+		o.Flip && o.Embedder != facepipe.EmbedderONNX, o.Upsample, filepath.Base(o.Landmarks), facedlib.DefaultDetectMaxSide, facedlib.DefaultCNNMaxSide)
 }
 
 func defaultCacheDir() string {

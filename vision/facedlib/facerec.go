@@ -42,6 +42,11 @@ const (
 // runs as is, a 12 MP enrolment photo is scaled down first.
 const DefaultCNNMaxSide = 640
 
+// DefaultDetectMaxSide keeps HOG near 3 MP: camera frames run as is; in a
+// larger photo a face HOG could find only at full size (under 80 px at
+// this scale) is too small to enrol anyway.
+const DefaultDetectMaxSide = 2048
+
 // Options configure a Recognizer. Zero values pick the defaults.
 type Options struct {
 	// ModelsDir holds the embedding model and, for the CNN detector, its model.
@@ -62,6 +67,10 @@ type Options struct {
 	// Upsample doubles the image this many times before HOG detection, to
 	// find faces smaller than about 80 px at a 4× cost per step.
 	Upsample int
+	// DetectMaxSide scales a larger image down to this longer side before
+	// HOG detection (without Upsample); landmarks and chips still use the
+	// full image. 0 means DefaultDetectMaxSide, negative never.
+	DetectMaxSide int
 	// NoEmbedding loads only detection and landmarks: the recognizer then
 	// serves as the Analyzer of another embedder (vision/faceonnx), and
 	// Embed and Faces fail.
@@ -125,6 +134,9 @@ func New(opts Options) (*Recognizer, error) {
 
 	if opts.CNNMaxSide == 0 {
 		opts.CNNMaxSide = DefaultCNNMaxSide
+	}
+	if opts.DetectMaxSide == 0 {
+		opts.DetectMaxSide = DefaultDetectMaxSide
 	}
 	netPath, modelID := "", ""
 	if !opts.NoEmbedding {
@@ -311,7 +323,7 @@ func (r *Recognizer) Analyze(ctx context.Context, img vision.Image) ([]vision.Fa
 	var res C.FR_Result
 	var cerr *C.char
 	if C.FR_Analyze(w, (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), C.int(img.W), C.int(img.H), det, C.int(r.opts.Upsample),
-		C.int(max(r.opts.CNNMaxSide, 0)), &res, &cerr) != 0 {
+		C.int(max(r.opts.DetectMaxSide, 0)), C.int(max(r.opts.CNNMaxSide, 0)), &res, &cerr) != 0 {
 		return nil, fmt.Errorf("vision: %s", takeErr(cerr))
 	}
 	defer C.FR_ResultClose(res)

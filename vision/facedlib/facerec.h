@@ -40,10 +40,12 @@ void FR_WorkerClose(FR_Worker w);
 // FR_Analyze detects faces in a packed RGB image, fits landmarks and
 // extracts the aligned 150x150 chip of each face.
 // detector: 0 HOG, 1 CNN, 2 HOG then CNN when HOG finds nothing.
-// upsample: pyramid_up passes before HOG detection. cnn_max_side: the CNN
-// runs on the image scaled down to at most this longer side (0 = as is).
-int FR_Analyze(FR_Worker w, const uint8_t* rgb, int width, int height, int detector, int upsample, int cnn_max_side,
-               FR_Result* out, char** err);
+// upsample: pyramid_up passes before HOG detection; without them, HOG runs
+// on the image scaled down to at most max_side on its longer side (0 = as
+// is). cnn_max_side: the same for the CNN. Landmarks and chips always use
+// the full image.
+int FR_Analyze(FR_Worker w, const uint8_t* rgb, int width, int height, int detector, int upsample, int max_side,
+               int cnn_max_side, FR_Result* out, char** err);
 int FR_ResultCount(FR_Result r);
 void FR_ResultFace(FR_Result r, int i, FR_Face* out);
 // FR_ResultChip returns the packed RGB chip of face i, valid until FR_ResultClose.
