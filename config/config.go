@@ -31,8 +31,10 @@ type Config struct {
 	StateDir  string    `yaml:"state_dir"`
 	Scanner   Scanner   `yaml:"scanner"`
 	Camera    Camera    `yaml:"camera"`
+	Chip      Chip      `yaml:"chip"`
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
+	Channels  Channels  `yaml:"channels"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
@@ -76,6 +78,22 @@ type Camera struct {
 	Loop    bool    `yaml:"loop"` // replay a video file forever (demo)
 }
 
+// Chip is the contactless reader for the passport chip (through pcscd).
+type Chip struct {
+	Enabled bool   `yaml:"enabled"`
+	Socket  string `yaml:"socket"` // pcscd's socket; empty: PCSCLITE_CSOCK_NAME or /run/pcscd/pcscd.comm
+	Reader  string `yaml:"reader"` // the reader whose name contains this; empty: the first
+	// Trust is the unit's CSCA and CRL file (PEM), written by
+	// `checkpointctl chip trust import` and the trust bundle channel;
+	// default <state_dir>/chip-trust.pem.
+	Trust        string   `yaml:"trust"`
+	ReadTimeout  Duration `yaml:"read_timeout"`  // the whole read (access, files, clone checks)
+	PresentWait  Duration `yaml:"present_wait"`  // how long after the scan a chip may take to appear
+	APDUTimeout  Duration `yaml:"apdu_timeout"`  // one command
+	ResumeWindow Duration `yaml:"resume_window"` // a card taken off may come back within this
+	RequireCRL   bool     `yaml:"require_crl"`   // no CRL for the issuing state fails passive authentication
+}
+
 // Vision configures face detection and embedding.
 type Vision struct {
 	ModelsDir     string   `yaml:"models_dir"`
@@ -103,6 +121,14 @@ type Policy struct {
 	ReferInvalidMRZ    bool    `yaml:"refer_invalid_mrz"`
 	FaceSearchDistance float32 `yaml:"face_search_distance"` // 1:N threshold; 0 = calibrated default
 	FaceImages         string  `yaml:"face_images"`          // which results carry the face image: hits, all, none
+	// Chip policy: which documents should have a chip (passports, all,
+	// none), and which chip findings make the lane REFER.
+	ChipExpected         string  `yaml:"chip_expected"`
+	ReferChipIntegrity   bool    `yaml:"refer_chip_integrity"`     // PA invalid, DG1 ≠ print, clone check failed
+	ReferChipFace        bool    `yaml:"refer_chip_face_mismatch"` // live face ≠ chip photo
+	ReferChipUnreadable  bool    `yaml:"refer_chip_unreadable"`    // an expected chip gave nothing
+	ReferChipNotVerified bool    `yaml:"refer_chip_not_verified"`  // no CSCA for the issuing state
+	FaceVerifyDistance   float32 `yaml:"face_verify_distance"`     // 1:1 threshold; 0 = calibrated default
 }
 
 // Outbox is the durable queue of results for headquarters.
@@ -184,17 +210,20 @@ func Default(stateDir string) Config {
 		StateDir: stateDir,
 		Scanner:  Scanner{Enabled: true, Baud: 9600, DataBits: 8, Parity: "none", StopBits: 1, Framing: "lines", LineTimeout: Duration(300 * time.Millisecond), Autocorrect: true},
 		Camera:   Camera{Enabled: true, Device: "/dev/video0", Width: 640, Height: 480, FPS: 15, FourCC: "MJPG"},
+		Chip: Chip{ReadTimeout: Duration(5 * time.Second), PresentWait: Duration(time.Second),
+			APDUTimeout: Duration(3 * time.Second), ResumeWindow: Duration(2 * time.Second)},
 		Vision: Vision{
 			ModelsDir: "/usr/local/share/checkpoint/models", Landmarks: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
 			Detector: "hog", Workers: 2, CaptureWindow: Duration(2 * time.Second),
 		},
 		Watchlist: Watchlist{ID: "national", Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30},
-		Policy:    Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits"},
-		Outbox:    Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
-		Hub:       Hub{PollInterval: Duration(15 * time.Minute)},
-		Web:       Web{Listen: "127.0.0.1:8080", SessionTTL: Duration(8 * time.Hour), Metrics: true},
-		Gate:      Gate{},
-		Log:       Log{Level: "info", Format: "json"},
+		Policy: Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits",
+			ChipExpected: "passports", ReferChipIntegrity: true, ReferChipFace: true, ReferChipUnreadable: true},
+		Outbox: Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
+		Hub:    Hub{PollInterval: Duration(15 * time.Minute)},
+		Web:    Web{Listen: "127.0.0.1:8080", SessionTTL: Duration(8 * time.Hour), Metrics: true},
+		Gate:   Gate{},
+		Log:    Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -256,6 +285,8 @@ func (c *Config) fillPaths() {
 	def(&c.Watchlist.Path, "watchlist.db")
 	def(&c.Outbox.Path, "outbox.db")
 	def(&c.Audit.Path, "audit.log")
+	def(&c.Chip.Trust, "chip-trust.pem")
+	def(&c.Channels.Path, "channels.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -314,6 +345,24 @@ func (c *Config) Validate() error {
 			bad("vision.capture_window", "between 0 and 30s")
 		}
 	}
+	if c.Chip.Enabled {
+		for _, d := range []struct {
+			name string
+			v    Duration
+		}{{"read_timeout", c.Chip.ReadTimeout}, {"present_wait", c.Chip.PresentWait}, {"apdu_timeout", c.Chip.APDUTimeout}, {"resume_window", c.Chip.ResumeWindow}} {
+			if d.v.D() <= 0 || d.v.D() > time.Minute {
+				bad("chip."+d.name, "between 0 and 1m")
+			}
+		}
+	}
+	switch c.Policy.ChipExpected {
+	case "passports", "all", "none":
+	default:
+		bad("policy.chip_expected", "%q: want passports, all or none", c.Policy.ChipExpected)
+	}
+	if c.Policy.FaceVerifyDistance < 0 || c.Policy.FaceVerifyDistance > 2 {
+		bad("policy.face_verify_distance", "between 0 and 2")
+	}
 	if c.Watchlist.Key == "" {
 		bad("watchlist.key", "required (file:PATH or credential:NAME)")
 	}
@@ -358,6 +407,7 @@ func (c *Config) Validate() error {
 	} else if c.Web.SignInSocket != "" {
 		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
+	errs = append(errs, c.validateChannels()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -39,24 +40,92 @@ type Message struct {
 	TxID      string        `json:"tx_id"`
 	State     string        `json:"state"`
 	Decision  lane.Decision `json:"decision,omitempty"`
-	Reasons   []string      `json:"reasons,omitempty"`
-	Actions   []string      `json:"actions,omitempty"` // action codes of hits (arrest, refer…)
+	Reasons   []string      `json:"reasons"`
+	Actions   []string      `json:"actions"` // action codes of hits (arrest, refer…)
 	Stale     bool          `json:"stale"`
 	Valid     bool          `json:"document_valid"`
 	FaceOK    bool          `json:"face_captured"`
 	LatencyMS float64       `json:"latency_ms,omitempty"`
 	At        time.Time     `json:"at"`
+	// Chip is the passport chip's outcome and Face1to1 the comparison of
+	// the live face with the chip photo (absent: no chip reader).
+	Chip     *GateChip     `json:"chip,omitempty"`
+	Face1to1 *GateFace1to1 `json:"face_1to1,omitempty"`
 }
 
-// FromTransaction strips a transaction to what a gate may see.
+// GateChip is the chip outcome a gate may see: codes, no personal data.
+type GateChip struct {
+	State       string `json:"state"`             // read, unreadable, skipped
+	Verdict     string `json:"verdict,omitempty"` // genuine, not_verified, failed
+	Reason      string `json:"reason,omitempty"`  // the failure in words (no personal data)
+	Access      string `json:"access,omitempty"`  // PACE, BAC
+	PassiveAuth string `json:"passive_auth,omitempty"`
+	FailedStep  string `json:"failed_step,omitempty"`
+	ActiveAuth  string `json:"active_auth,omitempty"`
+	ChipAuth    string `json:"chip_auth,omitempty"`
+	Consistent  bool   `json:"consistent"`
+}
+
+// GateFace1to1 is the live face against the chip photo.
+type GateFace1to1 struct {
+	Compared  bool    `json:"compared"`
+	Match     bool    `json:"match"`
+	Distance  float64 `json:"distance,omitempty"`
+	Threshold float64 `json:"threshold"`
+}
+
+func gateChip(v *lane.ChipView) (*GateChip, *GateFace1to1) {
+	if v == nil {
+		return nil, nil
+	}
+	c := &GateChip{State: v.State, Verdict: v.Verdict, Access: v.Access, PassiveAuth: v.PassiveAuth, FailedStep: v.PAStep,
+		ActiveAuth: v.ActiveAuth, ChipAuth: v.ChipAuth, Consistent: v.Consistent}
+	if v.State == lane.ChipRead {
+		c.Reason = v.Reason
+	} else {
+		c.Reason = v.Line
+	}
+	var f *GateFace1to1
+	if v.Face != nil {
+		f = &GateFace1to1{Compared: v.Face.Compared, Match: v.Face.Match, Distance: v.Face.Distance, Threshold: v.Face.Threshold}
+	}
+	return c, f
+}
+
+// FromTransaction strips a transaction to what a gate may see. At is the
+// time of the event the message reports: the decision's own time once
+// decided, the start of the transaction before that.
 func FromTransaction(typ string, tx *lane.Transaction) Message {
 	m := Message{Type: typ, TxID: tx.ID, State: tx.State, Decision: tx.Decision, Reasons: tx.Reasons,
-		Stale: tx.Stale, Valid: tx.Document.Valid, FaceOK: tx.Face.Captured, LatencyMS: tx.LatencyMS, At: time.Now().UTC()}
+		Stale: tx.Stale, Valid: tx.Document.Valid, FaceOK: tx.Face.Captured, LatencyMS: tx.LatencyMS,
+		At: tx.StartedAt.UTC(), Actions: []string{}}
+	if !tx.DecidedAt.IsZero() {
+		m.At = tx.DecidedAt.UTC()
+	}
+	if m.Reasons == nil {
+		m.Reasons = []string{}
+	}
 	for _, h := range tx.Hits {
 		m.Actions = append(m.Actions, h.Action)
 	}
+	m.Chip, m.Face1to1 = gateChip(tx.Chip)
 	return m
 }
+
+// Status is the lane's health as the gate sees it.
+type Status struct {
+	Unit              string   `json:"unit"`
+	Mode              string   `json:"mode"`
+	Scanner           string   `json:"scanner"`
+	Camera            string   `json:"camera"`
+	WatchlistSequence uint64   `json:"watchlist_sequence"`
+	Stale             bool     `json:"stale"`
+	Alarms            []string `json:"alarms"`
+}
+
+// maxDocumentBody bounds a pushed document: three MRZ lines of at most 44
+// characters and the JSON around them fit many times over.
+const maxDocumentBody = 4096
 
 // Handler returns the API's HTTP handler.
 func Handler(b Backend, opt Options) http.Handler {
@@ -66,8 +135,12 @@ func Handler(b Backend, opt Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		h := b.Health()
-		writeJSON(w, http.StatusOK, map[string]any{"unit": h.Unit, "mode": h.Mode, "scanner": h.Scanner, "camera": h.Camera,
-			"watchlist_sequence": h.WatchlistSeq, "stale": h.Stale, "alarms": h.Alarms})
+		st := Status{Unit: h.Unit, Mode: h.Mode, Scanner: h.Scanner, Camera: h.Camera,
+			WatchlistSequence: h.WatchlistSeq, Stale: h.Stale, Alarms: h.Alarms}
+		if st.Alarms == nil {
+			st.Alarms = []string{}
+		}
+		writeJSON(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("GET /v1/transactions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		tx := b.Transaction(r.PathValue("id"))
@@ -81,10 +154,27 @@ func Handler(b Backend, opt Options) http.Handler {
 		var req struct {
 			MRZ []string `json:"mrz"`
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+		if !isJSON(r.Header.Get("Content-Type")) {
+			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+			return
+		}
+		if r.ContentLength > maxDocumentBody {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxDocumentBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxDocumentBody)
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		err := dec.Decode(&req)
+		if err == nil && dec.More() {
+			err = errors.New("trailing data after the JSON object")
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxDocumentBody))
+				return
+			}
 			writeError(w, http.StatusBadRequest, "body must be {\"mrz\": [\"line1\", \"line2\"(, \"line3\")]}: "+err.Error())
 			return
 		}
@@ -132,18 +222,46 @@ func Handler(b Backend, opt Options) http.Handler {
 			}
 		}
 	})
-	if opt.Token == "" {
-		return mux
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(opt.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="checkpoint-gate"`)
-			writeError(w, http.StatusUnauthorized, "bearer token required")
+		if opt.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(opt.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="checkpoint-gate"`)
+				writeError(w, http.StatusUnauthorized, "bearer token required")
+				return
+			}
+		}
+		// The standard mux answers unknown paths and methods in plain text;
+		// a gate controller parses JSON, so those are answered here.
+		if _, pattern := mux.Handler(r); pattern == "" {
+			if allow := allowed(mux, r); len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+				return
+			}
+			writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// allowed lists the methods the mux serves for r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // ListenUnix listens on a Unix socket with mode 0660 (the gate controller

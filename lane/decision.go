@@ -43,6 +43,7 @@ type Policy struct {
 	ReferWhenStale   bool
 	ReferWithoutFace bool
 	ReferInvalidMRZ  bool
+	Chip             ChipPolicy
 }
 
 // Findings is what a transaction established before deciding.
@@ -60,6 +61,9 @@ type Findings struct {
 	IntegrityErrors int
 	CheckErr        bool
 	FaceMismatch    bool // document photo available and it does not match
+	ChipIntegrity   bool // the chip shows the document altered, forged or cloned
+	ChipUnreadable  bool // a document that should have a chip gave none
+	ChipNotVerified bool // the chip's signature could not be checked
 }
 
 // Decide applies the policy. A hit always wins: an officer must see it even
@@ -79,6 +83,9 @@ func Decide(p Policy, f Findings) (Decision, []string) {
 	add(!f.DocumentValid && p.ReferInvalidMRZ, ReasonInvalidMRZ)
 	add(f.DocumentExpired, ReasonExpiredDocument)
 	add(f.FaceMismatch, ReasonFaceMismatch)
+	add(f.ChipIntegrity && p.Chip.ReferIntegrity, ReasonDocumentIntegrity)
+	add(f.ChipUnreadable && p.Chip.ReferUnreadable, ReasonChipUnreadable)
+	add(f.ChipNotVerified && p.Chip.ReferNotVerified, ReasonChipNotVerified)
 	add(f.Possible > 0, ReasonPossibleMatch)
 	if f.FaceWanted && !f.FaceCaptured && p.ReferWithoutFace {
 		switch {
@@ -133,6 +140,9 @@ func ReasonText(r string) string {
 		return "Watchlist check failed"
 	case ReasonPossibleMatch:
 		return "Possible watchlist match: check the candidates"
+	}
+	if t := chipReasonText(r, nil); t != "" {
+		return t
 	}
 	return r
 }

@@ -23,6 +23,7 @@ type Config struct {
 	CaptureWindow time.Duration
 	FaceImages    string     // which results carry the face image: hits, all, none
 	Faces         FaceSource // nil: no camera in this lane
+	Chip          ChipSource // nil: no chip reader in this lane
 	Checker       Checker
 	Queue         Queue
 	Audit         Auditor
@@ -112,6 +113,10 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 	p.remember(tx)
 	p.publish(EventStarted, tx)
 
+	// The chip is read in parallel with the face capture and the
+	// watchlist checks.
+	waitChip := p.startChip(ctx, ev.Document)
+
 	var find Findings
 	find.DocumentValid = ev.Document != nil && ev.Document.Valid
 	find.DocumentExpired = tx.Document.Expired
@@ -167,6 +172,10 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 	find.IntegrityErrors = res.IntegrityErrors
 	find.Stale = res.Stale
 	find.NoWatchlist = res.Empty
+	chipRes := waitChip()
+	if chipRes != nil {
+		chipFindings(p.cfg.Policy.Chip, chipRes, face, &find)
+	}
 	decision, reasons := Decide(p.cfg.Policy, find)
 
 	p.mu.Lock()
@@ -175,9 +184,15 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 		tx.Hits = []HitView{}
 	}
 	tx.Decision, tx.Reasons = decision, reasons
+	if chipRes != nil {
+		tx.Chip, tx.ChipJPEG = &chipRes.View, chipRes.Photo
+	}
 	tx.Texts = make([]string, len(reasons))
 	for i, r := range reasons {
 		tx.Texts[i] = ReasonText(r)
+		if t := chipReasonText(r, tx.Chip); t != "" {
+			tx.Texts[i] = t
+		}
 	}
 	tx.Stale = res.Stale
 	tx.Sequence = res.Sequence
@@ -224,24 +239,25 @@ type Result struct {
 	Document  DocumentView `json:"document"`
 	Face      FaceView     `json:"face"`
 	Hits      []HitView    `json:"hits"`
+	Chip      *ChipView    `json:"chip,omitempty"`
 	FaceJPEG  []byte       `json:"face_jpeg,omitempty"`
+	// ChipJPEG is the chip's photo, under the same face-image policy.
+	ChipJPEG []byte `json:"chip_face_jpeg,omitempty"`
 }
 
 func (p *Pipeline) persist(ctx context.Context, tx *Transaction, face *FaceCapture) error {
 	p.mu.RLock()
 	r := Result{TxID: tx.ID, Unit: p.cfg.Unit, Mode: p.cfg.Mode, Source: tx.Source, StartedAt: tx.StartedAt,
 		DecidedAt: p.cfg.Now(), Decision: tx.Decision, Reasons: tx.Reasons, Sequence: tx.Sequence, Stale: tx.Stale,
-		Document: tx.Document, Face: tx.Face, Hits: tx.Hits}
+		Document: tx.Document, Face: tx.Face, Hits: tx.Hits, Chip: tx.Chip}
+	chipJPEG := tx.ChipJPEG
 	p.mu.RUnlock()
-	if face != nil && len(face.JPEG) > 0 {
-		switch p.cfg.FaceImages {
-		case "all":
-			r.FaceJPEG = face.JPEG
-		case "hits", "":
-			if tx.Decision == Hit {
-				r.FaceJPEG = face.JPEG
-			}
-		}
+	withImages := p.cfg.FaceImages == "all" || ((p.cfg.FaceImages == "hits" || p.cfg.FaceImages == "") && tx.Decision == Hit)
+	if face != nil && len(face.JPEG) > 0 && withImages {
+		r.FaceJPEG = face.JPEG
+	}
+	if withImages {
+		r.ChipJPEG = chipJPEG
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -334,6 +350,10 @@ func (p *Pipeline) remember(tx *Transaction) {
 func (tx *Transaction) copyLocked() Transaction {
 	c := *tx
 	c.Hits = append([]HitView(nil), tx.Hits...)
+	if tx.Chip != nil {
+		cv := *tx.Chip
+		c.Chip = &cv
+	}
 	if tx.Officer != nil {
 		od := *tx.Officer
 		c.Officer = &od

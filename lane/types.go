@@ -156,7 +156,9 @@ type Transaction struct {
 	Sequence   uint64           `json:"watchlist_sequence"`
 	LatencyMS  float64          `json:"latency_ms"`
 	Officer    *OfficerDecision `json:"officer_decision,omitempty"`
+	Chip       *ChipView        `json:"chip,omitempty"`
 	FaceJPEG   []byte           `json:"-"`
+	ChipJPEG   []byte           `json:"-"` // the chip's DG2 photo (JPEG), for the page
 	doc        *mrz.Document
 	descriptor []float32
 }
@@ -185,6 +187,8 @@ type Health struct {
 	ScannerError     string    `json:"scanner_error,omitempty"`
 	Camera           string    `json:"camera"`
 	CameraError      string    `json:"camera_error,omitempty"`
+	ChipReader       string    `json:"chip_reader,omitempty"` // connected, disconnected, disabled
+	ChipReaderError  string    `json:"chip_reader_error,omitempty"`
 	WatchlistSeq     uint64    `json:"watchlist_sequence"`
 	WatchlistAge     string    `json:"watchlist_age"`
 	WatchlistIssued  time.Time `json:"watchlist_issued_at,omitzero"`

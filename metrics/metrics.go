@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 )
 
 // Metrics holds the collectors.
@@ -27,6 +29,8 @@ type Metrics struct {
 	UploadErrors    prometheus.Counter
 	IntegrityAlarms prometheus.Counter
 	OfficerVerdicts *prometheus.CounterVec // verdict
+	HubLinkUp       prometheus.Gauge
+	DiskFree        prometheus.Gauge
 }
 
 // New creates and registers the collectors.
@@ -57,7 +61,16 @@ func New() *Metrics {
 		OfficerVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "checkpoint_officer_verdicts_total", Help: "Officer verdicts, by verdict.",
 		}, []string{"verdict"}),
+		HubLinkUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "checkpoint_hub_link_up",
+			Help: "1 when the last exchange with headquarters succeeded, 0 when the link is down or degraded (absent when the unit has no hub)."}),
+		DiskFree: prometheus.NewGauge(prometheus.GaugeOpts{Name: "checkpoint_disk_free_bytes",
+			Help: "Free bytes on the state directory's file system (available to the daemon)."}),
 	}
+	bi := buildinfo.Get()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "checkpoint_build_info",
+		Help: "Always 1; the labels say which build runs."}, []string{"version", "commit", "goversion", "opencv", "dlib"})
+	build.WithLabelValues(bi.Version, bi.Commit, bi.Go, bi.Libraries["opencv"], bi.Libraries["dlib"]).Set(1)
+	r.MustRegister(build, m.DiskFree)
 	r.MustRegister(m.Decisions, m.Latency, m.Hits, m.DeviceUp, m.WatchlistAge, m.WatchlistSeq, m.WatchlistStale,
 		m.OutboxDepth, m.OutboxHits, m.UploadErrors, m.IntegrityAlarms, m.OfficerVerdicts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -87,6 +87,27 @@ var (
 		compCol:   -1,
 		numberIdx: 3,
 	}
+	// layoutFRCNI: line 1 is ID FRA, the surname (25) and the issuing
+	// office (6); line 2 the number (12) and its check digit, the given
+	// names (14), the birth date and its check digit, the sex and a
+	// check digit over both lines.
+	layoutFRCNI = &layout{
+		format: FormatFRCNI, lines: 2, width: 36,
+		fields: []fieldSpec{
+			{name: FieldDocumentCode, kind: kindDocCode, line: 0, col: 0, n: 2, ckCol: -1},
+			{name: FieldIssuingState, kind: kindCode, line: 0, col: 2, n: 3, ckCol: -1},
+			{name: FieldName, kind: kindName, line: 0, col: 5, n: 25, ckCol: -1},
+			{name: FieldAdminCode, kind: kindAlnum, line: 0, col: 30, n: 6, ckCol: -1},
+			{name: FieldDocumentNumber, kind: kindAlnum, line: 1, col: 0, n: 12, ckLine: 1, ckCol: 12},
+			{name: FieldGivenNames, kind: kindName, line: 1, col: 13, n: 14, ckCol: -1},
+			{name: FieldBirthDate, kind: kindDate, line: 1, col: 27, n: 6, ckLine: 1, ckCol: 33},
+			{name: FieldSex, kind: kindSex, line: 1, col: 34, n: 1, ckCol: -1},
+			{name: FieldComposite, kind: kindDigit, line: 1, col: 35, n: 1, ckCol: -1},
+		},
+		composite: []span{{0, 0, 36}, {1, 0, 35}},
+		compLine:  1, compCol: 35,
+		numberIdx: 4,
+	}
 	layoutTD1 = &layout{
 		format: FormatTD1, lines: 3, width: 30,
 		fields: []fieldSpec{
@@ -120,6 +141,8 @@ func layoutFor(f Format) *layout {
 		return layoutMRVA
 	case FormatMRVB:
 		return layoutMRVB
+	case FormatFRCNI:
+		return layoutFRCNI
 	}
 	return nil
 }
@@ -149,10 +172,41 @@ func detect[T ~string | ~[]byte](lines []T) *layout {
 			if visa {
 				return layoutMRVB
 			}
+			if frenchCNI(lines) {
+				return layoutFRCNI
+			}
 			return layoutTD2
 		}
 	}
 	return nil
+}
+
+// frenchCNI recognises the pre-2021 French identity card: 2×36 starting
+// "IDFRA" whose line 2 is not a TD2 line 2 (TD2 has the nationality at
+// columns 11-13; the card has digits of its number there).
+func frenchCNI[T ~string | ~[]byte](lines []T) bool {
+	if len(lines) != 2 || len(lines[0]) < 5 || len(lines[1]) < 13 {
+		return false
+	}
+	// OCR confusions are tolerated (1 for I, 0 for D, 4 for A) so that
+	// the layout chosen before autocorrection is the one chosen after.
+	return ocrEqual(string(lines[0][:5]), "IDFRA") && !ocrEqual(string(lines[1][10:13]), "FRA")
+}
+
+func ocrEqual(got, want string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := 0; i < len(got); i++ {
+		g, w := got[i], want[i]
+		if g >= 'a' && g <= 'z' {
+			g -= 'a' - 'A'
+		}
+		if g != w && letterFor[g] != w && !(w == 'D' && (g == '0' || g == 'O' || g == 'Q')) {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldAt names the field covering a position, for corrections.
@@ -183,13 +237,15 @@ const (
 	roleOptional
 	roleOptional2
 	roleComposite
+	roleGiven
+	roleAdmin
 )
 
 var roleNames = [...]string{FieldDocumentCode, FieldIssuingState, FieldName, FieldDocumentNumber, FieldNationality,
-	FieldBirthDate, FieldSex, FieldExpiryDate, FieldOptionalData, FieldOptionalData2, FieldComposite}
+	FieldBirthDate, FieldSex, FieldExpiryDate, FieldOptionalData, FieldOptionalData2, FieldComposite, FieldGivenNames, FieldAdminCode}
 
 func init() {
-	for _, lay := range []*layout{layoutTD1, layoutTD2, layoutTD3, layoutMRVA, layoutMRVB} {
+	for _, lay := range []*layout{layoutTD1, layoutTD2, layoutTD3, layoutMRVA, layoutMRVB, layoutFRCNI} {
 		for i := range lay.fields {
 			for r, n := range roleNames {
 				if n == lay.fields[i].name {

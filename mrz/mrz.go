@@ -16,6 +16,10 @@ const (
 	FormatTD3     Format = "TD3"   // 2 lines of 44: passports
 	FormatMRVA    Format = "MRV-A" // 2 lines of 44: full-size visas
 	FormatMRVB    Format = "MRV-B" // 2 lines of 36: small visas
+	// FormatFRCNI is the French national identity card issued until 2021:
+	// 2 lines of 36 in a national layout, not ICAO TD2 (surname and given
+	// names in separate fields, a 12-character number, no expiry date).
+	FormatFRCNI Format = "FR-CNI"
 )
 
 // Options control Parse.
@@ -104,6 +108,8 @@ const (
 	FieldOptionalData   = "optional_data"
 	FieldOptionalData2  = "optional_data_2"
 	FieldComposite      = "composite"
+	FieldGivenNames     = "given_names" // FR-CNI only: ICAO layouts carry them in "name"
+	FieldAdminCode      = "admin_code"  // FR-CNI only: issuing department and office
 )
 
 // Severity tells whether a Problem makes the MRZ invalid.
@@ -135,6 +141,13 @@ const (
 	ProblemAmbiguous       = "autocorrect_ambiguous"
 	ProblemLongNumber      = "long_number" // long document number continuation malformed
 	ProblemExpiryBeforeDOB = "expiry_before_birth"
+	// ProblemLongNumberFiller: a TD1/TD2 long document number whose check
+	// digit was computed over the number with the filler that separates
+	// its two parts (Belgian and Portuguese identity cards do this). The
+	// number is accepted; the warning records the deviation.
+	ProblemLongNumberFiller = "long_number_filler_check"
+	// ProblemNameLeadingFiller: the name field starts with '<'.
+	ProblemNameLeadingFiller = "name_leading_filler"
 )
 
 // Problem is one thing wrong with an MRZ.

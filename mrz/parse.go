@@ -205,6 +205,10 @@ func (d *Document) extract(lay *layout, lines []string, now civil) {
 			}
 		case roleOptional2:
 			d.OptionalData2 = d.alnum(f)
+		case roleGiven:
+			d.givenNames(f)
+		case roleAdmin:
+			d.OptionalData = d.alnum(f)
 		case roleBirth:
 			d.BirthDate = d.date(f, true, now)
 		case roleExpiry:
@@ -215,6 +219,11 @@ func (d *Document) extract(lay *layout, lines []string, now civil) {
 			d.composite(f, lay, lines)
 		}
 		d.checkProblem(f)
+	}
+	if lay.format == FormatFRCNI {
+		// The card is only issued to French nationals; it has no
+		// nationality field.
+		d.Nationality = "FRA"
 	}
 	if d.BirthDate.Valid && d.ExpiryDate.Valid && d.BirthDate.Year != 0 && d.ExpiryDate.Year != 0 &&
 		dateBefore(d.ExpiryDate, d.BirthDate) {
@@ -383,6 +392,10 @@ func (d *Document) name(f *Field) {
 		d.NameTruncated = true
 		d.problem(SeverityWarning, f.Name, ProblemNameTruncated, "name fills its field and may be truncated")
 	}
+	if v[0] == '<' && !strings.HasPrefix(v, "<<") {
+		d.problem(SeverityWarning, f.Name, ProblemNameLeadingFiller, "name field starts with a filler")
+		v = strings.TrimLeft(v, "<")
+	}
 	primary, secondary, _ := strings.Cut(v, "<<")
 	if primary == "" {
 		d.problem(SeverityWarning, f.Name, ProblemName, "primary identifier (surname) is empty")
@@ -391,6 +404,29 @@ func (d *Document) name(f *Field) {
 	for secondary != "" {
 		var tok string
 		tok, secondary, _ = strings.Cut(secondary, "<")
+		if tok != "" {
+			d.GivenNames = append(d.GivenNames, tok)
+		}
+	}
+}
+
+// givenNames reads FR-CNI's separate given-names field ("<<" or "<"
+// between names).
+func (d *Document) givenNames(f *Field) {
+	f.Value = trimFiller(f.Raw)
+	if !onlyChars(f.Raw, false) {
+		f.Valid = false
+		d.problem(SeverityError, f.Name, ProblemName, "given names hold characters other than A-Z and <")
+		return
+	}
+	if len(f.Raw) > 0 && f.Raw[len(f.Raw)-1] != '<' {
+		d.NameTruncated = true
+		d.problem(SeverityWarning, f.Name, ProblemNameTruncated, "given names fill their field and may be truncated")
+	}
+	rest := strings.TrimLeft(f.Value, "<")
+	for rest != "" {
+		var tok string
+		tok, rest, _ = strings.Cut(rest, "<")
 		if tok != "" {
 			d.GivenNames = append(d.GivenNames, tok)
 		}
@@ -475,6 +511,12 @@ func (d *Document) extractLongNumber(lay *layout, lines []string) bool {
 		f.Check = CheckInvalid
 	case CheckDigit(f.Value) == c:
 		f.Check = CheckOK
+	case CheckDigit(num+"<"+cont) == c:
+		// Belgian and Portuguese identity cards compute the check digit
+		// over the number with the filler between its two parts. Real
+		// cards do this: accept it, and say so.
+		f.Check = CheckOK
+		d.problem(SeverityWarning, nf.name, ProblemLongNumberFiller, "long document number check digit includes the filler (as on Belgian and Portuguese cards)")
 	default:
 		f.Check = CheckBad
 	}

@@ -9,6 +9,17 @@
 # CHECKPOINT_FACES, CHECKPOINT_MODELS.
 set -euo pipefail
 
+# At a terminal, run the demo as a job of its own in the terminal's
+# foreground: Ctrl-C then reaches the demo alone, which stops cleanly and
+# exits 0, instead of also killing make (which would print "Interrupt"
+# and fail) and the demo's children behind its back.
+if [[ -t 0 && -z "${DEMO_FOREGROUND:-}" ]]; then
+	set -m
+	DEMO_FOREGROUND=1 "${BASH_SOURCE[0]}" "$@" &
+	fg %1 >/dev/null
+	exit $?
+fi
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN="$ROOT/bin"
@@ -48,8 +59,11 @@ HUB_PORT="$(free_port "${DEMO_HUB_PORT:-8443}")"
 [[ "$HUB_PORT" != "$WEB_PORT" ]] || HUB_PORT="$(free_port $((WEB_PORT + 1)))"
 
 # --- cleanup: every child, then the PTY links -------------------------------
+# Children run in sessions of their own (setsid), so Ctrl-C reaches only
+# this script, which stops them in order: a child killed by the terminal's
+# SIGINT first would look like a crash.
 declare -A PIDS=()
-ORDER=(view feed checkpointd hub socat)
+ORDER=(view feed checkpointd pcscd hub socat)
 STOPPING=0
 cleanup() {
 	local rc=$?
@@ -71,12 +85,14 @@ cleanup() {
 	done
 	rm -f "$DEMO/scanner" "$DEMO/reader"
 	[[ "$(cat "$PIDFILE" 2>/dev/null)" != "$$" ]] || rm -f "$PIDFILE"
-	if ((${#PIDS[@]})); then say "demo: stopped; logs in $LOGS"; fi
+	if ((${#PIDS[@]})); then
+		if ((rc == 0)); then say "${G}demo stopped${N}; logs in $LOGS"; else say "demo: stopped; logs in $LOGS"; fi
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Ctrl-C and SIGTERM are how a demo ends: a clean stop, exit status 0.
+trap 'STOPPING=1; exit 0' INT TERM
 echo "$$" >"$PIDFILE"
 
 # fail NAME: a component died or never came up: show why, then clean up.
@@ -128,25 +144,34 @@ rm -f "$DEMO/scanner" "$DEMO/reader"
 
 # The daemon opens demo/scanner; the feeder writes, as a document reader
 # would, into demo/reader.
-socat -d -d "pty,raw,echo=0,link=$DEMO/scanner" "pty,raw,echo=0,link=$DEMO/reader" >>"$LOGS/socat.log" 2>&1 &
+setsid socat -d -d "pty,raw,echo=0,link=$DEMO/scanner" "pty,raw,echo=0,link=$DEMO/reader" >>"$LOGS/socat.log" 2>&1 &
 PIDS[socat]=$!
 wait_for socat 10 test -e "$DEMO/scanner" -a -e "$DEMO/reader"
 
-"$BIN/checkpoint-hub" serve --listen "127.0.0.1:$HUB_PORT" --bundles "$DEMO/hub/bundles" --data "$DEMO/hub/data" \
+setsid "$BIN/checkpoint-hub" serve --listen "127.0.0.1:$HUB_PORT" --bundles "$DEMO/hub/bundles" --data "$DEMO/hub/data" \
 	--cert "$DEMO/keys/hub.crt" --key "$DEMO/keys/hub.key" --ca "$DEMO/keys/fleet-ca.crt" \
 	--data-key "file:$DEMO/keys/hub.kek" >>"$LOGS/hub.log" 2>&1 &
 PIDS[hub]=$!
 wait_for hub 20 port_busy "$HUB_PORT"
 
-"$BIN/checkpointd" --config "$DEMO/checkpointd.yaml" >>"$LOGS/checkpointd.log" 2>&1 &
+# The passport chip reader: a private pcscd with the vpcd virtual reader;
+# the feeder lays each chip traveller's emulated chip on it.
+: >"$LOGS/pcscd.log"
+rm -f "$DEMO/pcscd.comm" "$DEMO/vpcd.addr"
+setsid "$BIN/checkpointctl" demo pcscd --link "$DEMO/pcscd.comm" --vpcd-file "$DEMO/vpcd.addr" >>"$LOGS/pcscd.log" 2>&1 &
+PIDS[pcscd]=$!
+wait_for pcscd 30 test -s "$DEMO/vpcd.addr"
+
+setsid "$BIN/checkpointd" --config "$DEMO/checkpointd.yaml" >>"$LOGS/checkpointd.log" 2>&1 &
 PIDS[checkpointd]=$!
 say "demo: starting the daemon (loading the face models)"
 wait_for checkpointd 120 http_ok "$WEB_PORT" /healthz
 say "demo: waiting for the watchlist from the hub"
 wait_for checkpointd 60 watchlist_installed
 
-"$BIN/checkpointctl" demo feed --port "$DEMO/reader" --admin-socket "$DEMO/state/admin.sock" \
-	--file "$DEMO/travellers.mrz" >>"$LOGS/feed.log" 2>&1 &
+setsid "$BIN/checkpointctl" demo feed --port "$DEMO/reader" --admin-socket "$DEMO/state/admin.sock" \
+	--file "$DEMO/travellers.mrz" --chips "$DEMO/chips" --vpcd "$(cat "$DEMO/vpcd.addr")" \
+	--pcscd-socket "$DEMO/pcscd.comm" >>"$LOGS/feed.log" 2>&1 &
 PIDS[feed]=$!
 
 cat <<EOF
@@ -158,17 +183,20 @@ ${B}${G}Checkpoint demo is running${N}
                  or, as ${USER:-you}, without the PIN: open the link that
                  ${B}$BIN/checkpointctl officer signin --config $DEMO/checkpointd.yaml${N} prints
   Hub            https://127.0.0.1:$HUB_PORT (mutual TLS)
-  Logs           $LOGS/{checkpointd,hub,feed,socat}.log
+  Logs           $LOGS/{checkpointd,hub,feed,socat,pcscd}.log
 
   A traveller reaches the desk every few seconds; about four in ten are on
-  the watchlist (wanted persons, a stolen passport, a listed name).
+  the watchlist (wanted persons, a stolen passport, a listed name). Three
+  passports carry a chip (emulated, on a virtual PC/SC reader): one genuine,
+  one whose DG1 was altered after signing ("document integrity"), one whose
+  photo is someone else (the face does not match the chip).
   ${Y}Ctrl-C to stop.${N}
 
 EOF
 
 # Live view: each scan and the daemon's decision (no personal data in
 # either). tail is the job, so killing it also ends the filter.
-tail -n 0 -F "$LOGS/feed.log" "$LOGS/checkpointd.log" 2>/dev/null > >(
+setsid tail -n 0 -F "$LOGS/feed.log" "$LOGS/checkpointd.log" 2>/dev/null > >(
 	grep --line-buffered -E 'traveller|msg=decision' |
 		sed -u -E -e 's/.*msg=decision.*decision=([A-Z]+) hits=([0-9]+) reasons=("[^"]*"|[^ ]*) latency_ms=([0-9.]+).*/           -> \1  hits=\2  reasons=\3  (\4 ms)/' \
 			-e 's/  reasons=""//'
@@ -177,9 +205,10 @@ PIDS[view]=$!
 
 # Run until Ctrl-C, or until a component dies.
 while :; do
-	wait -n "${PIDS[socat]}" "${PIDS[hub]}" "${PIDS[checkpointd]}" "${PIDS[feed]}" || true
+	wait -n "${PIDS[socat]}" "${PIDS[hub]}" "${PIDS[pcscd]}" "${PIDS[checkpointd]}" "${PIDS[feed]}" || true
+	# A signal interrupts wait; its trap then ends the script.
 	((STOPPING)) && break
-	for name in socat hub checkpointd feed; do
+	for name in socat hub pcscd checkpointd feed; do
 		kill -0 "${PIDS[$name]}" 2>/dev/null || fail "$name"
 	done
 done

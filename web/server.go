@@ -95,6 +95,7 @@ func New(b Backend, opt Options) *Server {
 	s.mux.HandleFunc("GET /api/events", s.auth(s.events))
 	s.mux.HandleFunc("GET /api/transactions/{id}/face.jpg", s.auth(s.faceImage))
 	s.mux.HandleFunc("GET /api/transactions/{id}/hits/{n}/photo.jpg", s.auth(s.hitPhoto))
+	s.mux.HandleFunc("GET /api/transactions/{id}/chip.jpg", s.auth(s.chipPhoto))
 	s.mux.HandleFunc("POST /api/transactions/{id}/decision", s.auth(s.decide))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if opt.Metrics != nil {
@@ -330,6 +331,17 @@ func (s *Server) faceImage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Write(tx.FaceJPEG)
+}
+
+// chipPhoto serves the passport chip's photo (DG2, as JPEG).
+func (s *Server) chipPhoto(w http.ResponseWriter, r *http.Request) {
+	tx := s.b.Transaction(r.PathValue("id"))
+	if tx == nil || len(tx.ChipJPEG) == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Write(tx.ChipJPEG)
 }
 
 func (s *Server) hitPhoto(w http.ResponseWriter, r *http.Request) {

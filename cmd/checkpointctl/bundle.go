@@ -52,7 +52,7 @@ func refusedErr(err error) error {
 	for _, s := range []error{bundle.ErrFormat, bundle.ErrBadSignature, bundle.ErrUnknownSigner, bundle.ErrSignerExpired,
 		bundle.ErrSignerRevoked, bundle.ErrRollback, bundle.ErrBaseMismatch, bundle.ErrWatchlistMismatch,
 		bundle.ErrStateMismatch, bundle.ErrExpired, bundle.ErrTooLarge, bundle.ErrTruncated, bundle.ErrNotForThisUnit,
-		bundle.ErrDecrypt, bundle.ErrUnencrypted} {
+		bundle.ErrDecrypt, bundle.ErrUnencrypted, bundle.ErrWrongKind, bundle.ErrChannelMismatch, bundle.ErrRejected} {
 		if errors.Is(err, s) {
 			return cli.Exit(exitRefused, fmt.Errorf("bundle refused, nothing changed: %w", err))
 		}
@@ -238,6 +238,7 @@ func bundleCopyPrivate(ctx context.Context, src, dir string, prog func(string, i
 func newBundleBuildCmd() *cobra.Command {
 	var (
 		from, prev, sign, out, id, authority, faceModel, tmpDir string
+		kind, ch                                                string
 		to                                                      []string
 		seq, base                                               uint64
 		expires                                                 time.Duration
@@ -253,9 +254,20 @@ changed records, deletes for removed ones. The bundle is signed with --sign
 (an issuing-authority key listed in the units' root of trust) and encrypted
 to every --to recipient (age1… keys or files of them: the fleet key or
 individual units). FILE.header.json, the signed header without any record,
-is written beside it for 'watchlist publish'.`,
+is written beside it for 'watchlist publish'.
+
+With --kind trust|alerts|prearrival|… and --channel NAME it builds a channel
+bundle instead: --from is then JSON Lines of records
+({"id":…,"expires_at":…,"data":{…}}), the channel's whole content; --seq 0
+takes the current Unix time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kind != "" && kind != bundle.KindWatchlist {
+				if from == "" || sign == "" || out == "" || len(to) == 0 {
+					return cli.Exit(2, errors.New("--from, --sign, --to and --out are required"))
+				}
+				return buildChannel(cmd, kind, ch, from, sign, out, authority, to, seq, expires)
+			}
 			if from == "" || sign == "" || out == "" || seq == 0 || len(to) == 0 {
 				return cli.Exit(2, errors.New("--from, --seq, --sign, --to and --out are required"))
 			}
@@ -344,6 +356,8 @@ is written beside it for 'watchlist publish'.`,
 	f.StringVar(&authority, "authority", "", "issuing authority name")
 	f.StringVar(&faceModel, "face-model", "", "face model id of the templates")
 	f.StringVar(&tmpDir, "tmp", "", "directory for the (encrypted) temporary payload")
+	f.StringVar(&kind, "kind", "", "bundle kind: watchlist (default) or a channel kind (trust, alerts, prearrival, …)")
+	f.StringVar(&ch, "channel", "", "channel name, for a channel bundle")
 	return c
 }
 

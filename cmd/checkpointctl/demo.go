@@ -24,7 +24,7 @@ encrypted watchlist, the daemon with a simulated scanner on a PTY and a camera
 fed from a recorded video of synthetic travellers. scripts/demo.sh starts it;
 these commands are its building blocks.`,
 	}
-	c.AddCommand(newDemoPrepareCmd(), newDemoFeedCmd())
+	c.AddCommand(newDemoPrepareCmd(), newDemoFeedCmd(), newDemoPCSCDCmd())
 	return c
 }
 
@@ -133,8 +133,9 @@ sequence when it has aged, and the config rewritten for --listen and
 
 func newDemoFeedCmd() *cobra.Command {
 	var (
-		o    demo.FeedOptions
-		file string
+		o                           demo.FeedOptions
+		file                        string
+		chipsDir, vpcd, pcscdSocket string
 	)
 	c := &cobra.Command{
 		Use:   "feed --port PTY --file travellers.mrz [--admin-socket SOCK]",
@@ -175,9 +176,25 @@ whether a hit is expected (no personal data).`,
 				if s.Expect != "clear" {
 					expect = "HIT (" + s.Expect[len("hit:"):] + ")"
 				}
+				switch s.Chip {
+				case demo.ChipGenuine:
+					expect += " · chip genuine"
+				case demo.ChipAltered:
+					expect = "REFER · chip with DG1 altered after signing"
+				case demo.ChipOtherFace:
+					expect = "REFER · chip photo of someone else"
+				}
 				fmt.Fprintf(w, "%s  traveller %2d/%d  %-11s expect %s\n", s.At.Format("15:04:05"), s.Traveller, s.Of, mode, expect)
 			}
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if chipsDir != "" && vpcd != "" {
+				chips, err := demo.ReadChips(chipsDir)
+				if err != nil {
+					return cli.Exit(2, err)
+				}
+				o.Chips = &demo.ChipFeeder{Chips: chips, VPCD: vpcd, Socket: pcscdSocket}
+				defer o.Chips.Close()
+			}
 			err = demo.Feed(cmd.Context(), o)
 			if errors.Is(err, demo.ErrOptions) {
 				return cli.Exit(2, err)
@@ -192,5 +209,8 @@ whether a hit is expected (no personal data).`,
 	f.DurationVar(&o.Hold, "hold", 0, "each traveller's time on camera (default: from the file)")
 	f.Float64Var(&o.FPS, "fps", 0, "camera video frame rate (default: from the file)")
 	f.IntVar(&o.Count, "count", 0, "documents to send (0: until interrupted)")
+	f.StringVar(&chipsDir, "chips", "", "passport chips written by demo prepare (chips/)")
+	f.StringVar(&vpcd, "vpcd", "", "the virtual reader's address (demo pcscd writes it)")
+	f.StringVar(&pcscdSocket, "pcscd-socket", "", "pcscd's socket, to wait until it sees each chip")
 	return c
 }

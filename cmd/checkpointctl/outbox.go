@@ -2,16 +2,20 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
@@ -30,7 +34,8 @@ const (
 )
 
 type outboxFlags struct {
-	path, key string
+	config, path, key string
+	socket            string // the admin socket of the daemon that holds the outbox
 }
 
 func newOutboxCmd() *cobra.Command {
@@ -38,13 +43,63 @@ func newOutboxCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "outbox",
 		Short: "Inspect, upload or hand-carry the queue of results for headquarters",
-		Long: `The outbox holds every result until headquarters confirms it. It is
-locked while checkpointd runs: stop the daemon first (or read its /metrics).`,
+		Long: `The outbox holds every result until headquarters confirms it.
+
+The file and its key come from checkpointd's config (--config), unless
+--outbox and --key name them. While checkpointd runs it holds the file:
+status and list then ask the daemon over its admin socket; drain and
+export need the daemon stopped.`,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.resolve(cmd) },
 	}
-	c.PersistentFlags().StringVar(&f.path, "outbox", "/var/lib/checkpoint/outbox.db", "outbox database")
-	c.PersistentFlags().StringVar(&f.key, "key", "credential:outbox.kek", "key-encryption key (file:PATH, credential:NAME, env:VAR)")
-	c.AddCommand(newOutboxStatusCmd(f), newOutboxDrainCmd(f), newOutboxExportCmd(f))
+	c.PersistentFlags().StringVar(&f.config, "config", techDefaultConfig, "checkpointd's config (gives the outbox, its key and the admin socket)")
+	c.PersistentFlags().StringVar(&f.path, "outbox", "/var/lib/checkpoint/outbox.db", "outbox database (default: from --config)")
+	c.PersistentFlags().StringVar(&f.key, "key", "credential:outbox.kek", "key-encryption key (file:PATH, credential:NAME, env:VAR; default: from --config)")
+	c.AddCommand(newOutboxStatusCmd(f), newOutboxListCmd(f), newOutboxDrainCmd(f), newOutboxExportCmd(f))
 	return c
+}
+
+// resolve fills the outbox path, key and admin socket from the config
+// unless flags name them. A missing default config is not an error (a
+// technician may work on a copied file); a config named with --config
+// must load.
+func (f *outboxFlags) resolve(cmd *cobra.Command) error {
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		if cmd.Flags().Changed("config") {
+			return cli.Exit(exitOutboxUsage, err)
+		}
+		return nil
+	}
+	if !cmd.Flags().Changed("outbox") {
+		f.path = cfg.Outbox.Path
+	}
+	if !cmd.Flags().Changed("key") {
+		f.key = cfg.Outbox.Key
+	}
+	if !cmd.Flags().Changed("outbox") {
+		// The daemon serving this config holds this outbox.
+		f.socket = filepath.Join(cfg.StateDir, statusAdminSocket)
+	}
+	return nil
+}
+
+// fromDaemon asks the running daemon for path on its admin socket. ok is
+// false when no daemon runs (then the caller opens the file itself).
+func (f *outboxFlags) fromDaemon(cmd *cobra.Command, path string, v any) (ok bool, err error) {
+	if f.socket == "" {
+		return false, nil
+	}
+	body, err := adminFetch(cmd.Context(), f.socket, path)
+	if errors.Is(err, errStatusNotRunning) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, fmt.Errorf("admin socket %s: %w", f.socket, err)
+	}
+	return true, nil
 }
 
 func (f *outboxFlags) open() (*outbox.Outbox, error) {
@@ -74,12 +129,19 @@ func newOutboxStatusCmd(f *outboxFlags) *cobra.Command {
 		Short: "Queue depth, hits, size, oldest record, evictions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := f.open()
+			var st outbox.Status
+			ok, err := f.fromDaemon(cmd, "/v1/outbox", &st)
 			if err != nil {
 				return err
 			}
-			defer o.Close()
-			st := o.Status()
+			if !ok {
+				o, err := f.open()
+				if err != nil {
+					return err
+				}
+				st = o.Status()
+				o.Close()
+			}
 			w := cmd.OutOrStdout()
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(w, st)
@@ -93,6 +155,59 @@ func newOutboxStatusCmd(f *outboxFlags) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newOutboxListCmd(f *outboxFlags) *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "The queued records in upload order: key, kind, priority, age, size (never the contents)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 || limit > 10000 {
+				return cli.Exit(exitOutboxUsage, fmt.Errorf("--limit must be 1..10000"))
+			}
+			var got struct {
+				Records []outbox.Listed `json:"records"`
+			}
+			ok, err := f.fromDaemon(cmd, fmt.Sprintf("/v1/outbox/records?limit=%d", limit), &got)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				o, err := f.open()
+				if err != nil {
+					return err
+				}
+				got.Records, err = o.List(limit)
+				o.Close()
+				if err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			if jsonOutput(cmd) {
+				for _, r := range got.Records {
+					if err := cli.WriteJSONLine(w, r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(got.Records) == 0 {
+				fmt.Fprintln(w, "the outbox is empty")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tKIND\tPRIORITY\tQUEUED\tSIZE")
+			for _, r := range got.Records {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\n", r.Key, r.Kind, r.Priority, time.Since(r.CreatedAt).Round(time.Second), outboxBytes(int64(r.Bytes)))
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().IntVar(&limit, "limit", 100, "at most this many records (1..10000)")
+	return c
 }
 
 func newOutboxDrainCmd(f *outboxFlags) *cobra.Command {

@@ -60,6 +60,25 @@ func testOutboxCommands(t *testing.T, bin string) {
 		t.Fatalf("human status: %q", out)
 	}
 
+	// List: hits first, metadata only (the payloads hold personal data).
+	out, errOut, code = runCtl(t, bin, env, args("list", "--json", "--limit", "60")...)
+	if code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 60 || strings.Contains(out, `"n":`) || strings.Contains(out, "payload") {
+		t.Fatalf("list: %d lines:\n%s", len(lines), out)
+	}
+	var first, last outbox.Listed
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[59]), &last)
+	if first.Priority != outbox.Hit || last.Priority != outbox.Routine || first.Bytes == 0 || first.Key == "" {
+		t.Fatalf("list order: %+v … %+v", first, last)
+	}
+	if _, errOut, code := runCtl(t, bin, env, args("list", "--limit", "0")...); code != exitOutboxUsage {
+		t.Fatalf("limit 0: exit %d %s", code, errOut)
+	}
+
 	// Hand-carry export, imported at the hub.
 	exp := filepath.Join(t.TempDir(), "desk-5.age")
 	out, errOut, code = runCtl(t, bin, env, args("export", "--json", "--to", srv.Recipient.String(), "--out", exp, "--cert", cert, "--key-file", key)...)

@@ -154,6 +154,11 @@ func resolveStatusPaths(configPath, socket string, configSet bool) (statusPaths,
 // there is no daemon; other errors mean one that misbehaves or that we may
 // not talk to.
 func statusFetch(ctx context.Context, socket string) ([]byte, error) {
+	return adminFetch(ctx, socket, "/v1/status")
+}
+
+// adminFetch GETs path from the daemon's admin socket; errors as statusFetch.
+func adminFetch(ctx context.Context, socket, path string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	tr := &http.Transport{
@@ -164,7 +169,7 @@ func statusFetch(ctx context.Context, socket string) ([]byte, error) {
 		DisableKeepAlives: true,
 	}
 	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://checkpointd/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://checkpointd"+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +190,7 @@ func statusFetch(ctx context.Context, socket string) ([]byte, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return nil, fmt.Errorf("admin socket %s: read status: %w", socket, err)
+		return nil, fmt.Errorf("admin socket %s: read %s: %w", socket, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("admin socket %s: %s: %s", socket, resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))

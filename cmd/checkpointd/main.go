@@ -15,13 +15,19 @@ import (
 	"syscall"
 
 	"github.com/checkpoint-edge/checkpoint/config"
+	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 )
 
 func main() {
 	cfgPath := flag.String("config", "/etc/checkpoint/checkpointd.yaml", "configuration file")
 	check := flag.Bool("check-config", false, "validate the configuration and exit")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("checkpointd", buildinfo.Get())
+		return
+	}
 	if err := run(*cfgPath, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "checkpointd:", err)
 		os.Exit(1)

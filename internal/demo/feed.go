@@ -29,6 +29,9 @@ type FeedOptions struct {
 	FPS  float64
 	// Count stops after that many documents; 0 runs until ctx ends.
 	Count int
+	// Chips lays each traveller's passport chip on the virtual reader
+	// before the MRZ is sent (nil: no chips).
+	Chips *ChipFeeder
 	// Report is told about every document sent.
 	Report func(Sent)
 	// Logger receives operational messages (no personal data); nil discards.
@@ -48,7 +51,8 @@ type Sent struct {
 	Of        int       `json:"of"`
 	Expect    string    `json:"expect"` // clear, or hit:<kinds>
 	Frame     uint64    `json:"frame,omitempty"`
-	Synced    bool      `json:"synced"` // timed from the camera's frame counter
+	Synced    bool      `json:"synced"`         // timed from the camera's frame counter
+	Chip      string    `json:"chip,omitempty"` // the passport chip's role, if it has one
 	At        time.Time `json:"at"`
 }
 
@@ -155,6 +159,11 @@ func Feed(ctx context.Context, o FeedOptions) error {
 		}
 		next = (i + 1) % n
 		e := o.File.Entries[i]
+		if o.Chips != nil {
+			if err := o.Chips.Present(ctx, e.Index); err != nil {
+				o.Logger.Warn("feed: chip not laid on the reader", "traveller", e.Index, "err", err)
+			}
+		}
 		b, err := scanner.Encode(scanner.FramingLines, e.Lines)
 		if err != nil {
 			return fmt.Errorf("traveller %d: %w", e.Index, err)
@@ -164,7 +173,11 @@ func Feed(ctx context.Context, o FeedOptions) error {
 		}
 		sent++
 		if o.Report != nil {
-			o.Report(Sent{N: sent, Traveller: e.Index, Of: n, Expect: e.Expect(), Frame: seq, Synced: ok, At: time.Now()})
+			sn := Sent{N: sent, Traveller: e.Index, Of: n, Expect: e.Expect(), Frame: seq, Synced: ok, At: time.Now()}
+			if o.Chips != nil {
+				sn.Chip = o.Chips.Role(e.Index)
+			}
+			o.Report(sn)
 		}
 	}
 	return nil

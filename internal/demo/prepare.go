@@ -187,6 +187,9 @@ type Traveller struct {
 	Expect string `json:"expect"` // clear, or hit:<kinds>
 	// Template is the photo a listed face template was computed from.
 	Template string `json:"template,omitempty"`
+	// Chip is the traveller's passport chip role (chip_genuine,
+	// chip_altered_dg1, chip_other_face); empty: no chip.
+	Chip string `json:"chip,omitempty"`
 }
 
 // BundleSummary is the watchlist version published on the hub.
@@ -446,6 +449,12 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 		return nil, err
 	}
 
+	log.Info("demo: passport chips")
+	chipRoles, err := makeChips(ctx, p, rec, plan, now)
+	if err != nil {
+		return nil, fmt.Errorf("chips: %w", err)
+	}
+
 	log.Info("demo: camera video", "travellers", len(plan.travellers))
 	hold := int(o.Hold.Seconds()*o.FPS + 0.5)
 	var photos []string
@@ -454,7 +463,7 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 		photos = append(photos, t.sub.Live)
 		file.Entries = append(file.Entries, Entry{Index: t.index, Role: t.role, Kinds: t.kinds, Lines: t.lines})
 		m.Travellers = append(m.Travellers, Traveller{Index: t.index, Photo: filepath.Base(t.sub.Live), Role: t.role,
-			Expect: file.Entries[len(file.Entries)-1].Expect(), Template: t.template})
+			Expect: file.Entries[len(file.Entries)-1].Expect(), Template: t.template, Chip: chipRoles[t.index]})
 	}
 	if err := writeVideo(p.Video, photos, hold, o.FPS); err != nil {
 		return nil, fmt.Errorf("camera video: %w", err)

@@ -15,18 +15,28 @@ func BenchmarkDocumentToDecision(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		opt  unittest.Options
+		chip bool // a genuine chip on the reader (PACE-less BAC, AA, PA, 1:1)
 	}{
-		{"document-only", unittest.Options{}},
-		{"face", unittest.Options{Camera: true}},
+		{"document-only", unittest.Options{}, false},
+		{"face", unittest.Options{Camera: true}, false},
+		{"face+chip", unittest.Options{Camera: true, Photo: "bona.jpg"}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := unittest.New(b, bc.opt)
-			u := running(b, f)
 			docs := [][]string{f.Listed, f.Stolen, f.Clear}
+			if bc.chip {
+				c := f.AddChip(b)
+				c.Insert(b, unittest.ChipDoc{MRZ: f.Clear, FacePhoto: "bona.jpg"})
+				docs = [][]string{f.Clear}
+			}
+			u := running(b, f)
 			var lat []float64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				tx := decided(b, u, f, docs[i%len(docs)])
+				if bc.chip && (tx.Chip == nil || tx.Chip.Verdict != "genuine" || tx.Chip.Face == nil || !tx.Chip.Face.Compared) {
+					b.Fatalf("chip %+v", tx.Chip)
+				}
 				lat = append(lat, tx.LatencyMS)
 			}
 			b.StopTimer()

@@ -144,6 +144,7 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 		json.NewEncoder(w).Encode(u.Status())
 	})
 	mux.Handle("GET /metrics", u.metrics.Handler())
+	u.adminRoutes(mux)
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
@@ -172,6 +173,9 @@ func (u *Unit) Health() lane.Health {
 			}
 			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
 		}
+	}
+	if u.chip != nil {
+		u.chip.health(&h)
 	}
 	h.TransactionsDone = u.txDone.Load()
 	if n := u.txLast.Load(); n > 0 {
@@ -274,6 +278,18 @@ func (u *Unit) healthLoop(ctx context.Context) {
 		}
 		u.metrics.OutboxDepth.Set(float64(h.OutboxDepth))
 		u.metrics.OutboxHits.Set(float64(h.OutboxHits))
+		u.metrics.DiskFree.Set(float64(diskStatus(u.cfg.StateDir).FreeBytes))
+		if u.uploader != nil {
+			if !u.hubLinkRegistered {
+				u.metrics.Registry.MustRegister(u.metrics.HubLinkUp)
+				u.hubLinkRegistered = true
+			}
+			linkUp := 0.0
+			if h.Link == "up" {
+				linkUp = 1
+			}
+			u.metrics.HubLinkUp.Set(linkUp)
+		}
 		select {
 		case <-ctx.Done():
 			return

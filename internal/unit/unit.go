@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +22,9 @@ import (
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/device/camera"
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
+	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/lane"
@@ -51,16 +52,24 @@ type Unit struct {
 	rec      vision.Recognizer
 	scanner  *scanner.Serial
 	camera   *camera.Capture
-	puller   puller
-	pipeline *lane.Pipeline
-	broker   *lane.Broker
-	metrics  *metrics.Metrics
-	accounts *web.AccountsFile
+	chip     *chipUnit
+	// chipTrust receives "trust" channel bundles (CSCAs, CRLs).
+	chipTrust *pa.TrustChannel
+	puller    puller
+	ch        channels
+	pax       paxState // internal/unit/paxdata.go
+	pipeline  *lane.Pipeline
+	broker    *lane.Broker
+	metrics   *metrics.Metrics
+	accounts  *web.AccountsFile
 
 	runCtx context.Context // set by Run: the parent of every request
 
 	lastSeq        uint64 // watchlist sequence last audited (healthLoop only)
 	uploadFailures int    // consecutive upload failures last seen (healthLoop only)
+	// hubLinkRegistered: the hub link gauge is exported once the unit has
+	// a hub (healthLoop only).
+	hubLinkRegistered bool
 
 	txDone atomic.Int64
 	txLast atomic.Int64 // unix nanoseconds of the last decision
@@ -123,6 +132,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	if err := u.openChannels(logger.With("component", "channels")); err != nil {
+		return nil, err
+	}
 	if cfg.Web.Listen != "" {
 		if u.accounts, err = web.OpenAccountsFile(cfg.Web.Accounts, logger.With("component", "web")); err != nil {
 			return nil, err
@@ -139,6 +151,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC, Loop: cfg.Camera.Loop}, logger.With("component", "camera"))
 		if err != nil {
 			return nil, fmt.Errorf("camera: %w", err)
+		}
+	}
+	if cfg.Chip.Enabled {
+		if u.chip, err = newChipUnit(cfg.Chip, u.rec, u.chipTrust, logger.With("component", "chip"), u.auditChip); err != nil {
+			return nil, fmt.Errorf("chip reader: %w", err)
 		}
 	}
 	if cfg.Scanner.Enabled {
@@ -167,11 +184,14 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		if u.puller, err = newPuller(cfg, tlsCfg, u.store, logger.With("component", "sync")); err != nil {
 			return nil, fmt.Errorf("watchlist sync: %w", err)
 		}
+		if err := u.newChannelPullers(tlsCfg, logger.With("component", "sync")); err != nil {
+			return nil, err
+		}
 	}
 	lc := lane.Config{
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
-			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ},
+			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
 		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now},
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:  logger.With("component", "lane"),
@@ -182,6 +202,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		// or after a few frames: waiting the whole window for a marginally
 		// better face would break the one-second budget.
 		lc.Faces = &cameraFaces{cam: u.camera, rec: u.rec, goodEnough: 0.5, maxFrames: 6}
+	}
+	if u.chip != nil {
+		lc.Chip = u.chip
 	}
 	if u.pipeline, err = lane.New(lc); err != nil {
 		return nil, err
@@ -238,6 +261,9 @@ func (u *Unit) Run(ctx context.Context) error {
 			return nil // a dead camera degrades the lane; it does not stop it
 		})
 	}
+	if u.chip != nil {
+		g.Go(func() error { return u.chip.run(ctx) })
+	}
 	g.Go(func() error { return u.pipeline.Run(ctx, docs) })
 	if u.uploader != nil {
 		g.Go(func() error { return ignoreCanceled(u.uploader.Run(ctx)) })
@@ -245,6 +271,7 @@ func (u *Unit) Run(ctx context.Context) error {
 	if u.puller != nil {
 		g.Go(func() error { return ignoreCanceled(u.puller.Run(ctx)) })
 	}
+	u.runChannels(ctx, g)
 
 	// Listeners: the officer's page (loopback by default), the gate API
 	// (Unix socket, optional TCP with token), the admin socket.
@@ -362,6 +389,9 @@ func (u *Unit) Close() error {
 	if u.camera != nil {
 		closeIt("camera", u.camera)
 	}
+	if u.chip != nil {
+		closeIt("chip reader", u.chip)
+	}
 	if u.rec != nil {
 		closeIt("vision", u.rec)
 	}
@@ -371,6 +401,7 @@ func (u *Unit) Close() error {
 	if u.puller != nil {
 		closeIt("sync", u.puller)
 	}
+	u.closeChannels(closeIt)
 	if u.outbox != nil {
 		closeIt("outbox", u.outbox)
 	}
@@ -385,12 +416,7 @@ func (u *Unit) Close() error {
 	return u.closeErr
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func version() string { return buildinfo.Get().Version }
 
 func diskStatus(path string) DiskStatus {
 	var st unix.Statfs_t

@@ -167,6 +167,23 @@ func TestDocumentOnlyLane(t *testing.T) {
 	if st.Health.Link != "offline" || st.Health.Camera != "disabled" {
 		t.Fatalf("health %+v", st.Health)
 	}
+
+	// Metrics on the admin socket say which build runs and how much disk
+	// is left; a unit without a hub exports no link gauge.
+	resp, err = ac.Get("http://unix/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"checkpoint_build_info{", `dlib="19.24.0"`, "checkpoint_disk_free_bytes "} {
+		if !bytes.Contains(mb, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if bytes.Contains(mb, []byte("checkpoint_hub_link_up")) {
+		t.Error("hub link gauge exported by a unit without a hub")
+	}
 }
 
 // Starting with a new configuration, root of trust or TLS identity is
@@ -230,6 +247,17 @@ func TestPullsWatchlistFromHub(t *testing.T) {
 	if _, err := audit.Verify(f.Config.Audit.Path); err != nil {
 		t.Fatal(err)
 	}
+	// The decision was uploaded: the link gauge says the hub is reachable.
+	ac := unixClient(filepath.Join(f.Config.StateDir, unit.AdminSocket))
+	waitFor(t, "hub link up in metrics", func() bool {
+		resp, err := ac.Get("http://unix/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return bytes.Contains(b, []byte("checkpoint_hub_link_up 1"))
+	})
 }
 
 func TestCameraDownRefers(t *testing.T) {

@@ -319,7 +319,7 @@ func TestTruncated(t *testing.T) {
 func refused(err error) bool {
 	for _, s := range []error{ErrFormat, ErrBadSignature, ErrUnknownSigner, ErrSignerExpired, ErrSignerRevoked,
 		ErrRollback, ErrBaseMismatch, ErrWatchlistMismatch, ErrStateMismatch, ErrExpired, ErrTooLarge,
-		ErrTruncated, ErrNotForThisUnit, ErrDecrypt, ErrUnencrypted} {
+		ErrTruncated, ErrNotForThisUnit, ErrDecrypt, ErrUnencrypted, ErrWrongKind} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -17,6 +17,15 @@
 // private copy (a download's .part file, a sideloaded file copied off the
 // stick) and it stays encrypted at rest.
 //
+// Channel bundles (channel.go, FORMAT.md "Channel bundles") carry other
+// signed data in the same file format: a header with a kind ("trust",
+// "alerts", "prearrival", …) and a channel, and a payload of Records, the
+// channel's whole content. BuildChannel writes one, ReadChannel verifies
+// one completely and returns its records, Publish places one under
+// <kind>/<channel>/. A header without a kind is a watchlist bundle, whose
+// bytes are unchanged. The unit side (installed sequence, expiry, the
+// consumers of each kind) is sync/channel.
+//
 // Ownership: the caller owns the bundle file and the store; Install closes
 // every file it opens. Nothing in this package logs record content.
 package bundle

@@ -64,4 +64,17 @@ var (
 	// ErrIdentityPermissions is returned when an age identity file is
 	// readable or writable by anyone but its owner.
 	ErrIdentityPermissions = errors.New("bundle: identity file permissions too open (want 0600 or stricter)")
+
+	// ErrWrongKind is returned when a bundle is of another kind than the
+	// one asked for (a channel bundle given to the watchlist, a watchlist
+	// given to a channel, or a kind no consumer on this unit takes).
+	ErrWrongKind = errors.New("bundle: wrong kind of bundle")
+
+	// ErrChannelMismatch is returned when a channel bundle is for another
+	// channel than the one asked for (mix-and-match).
+	ErrChannelMismatch = errors.New("bundle: bundle is for another channel")
+
+	// ErrRejected is returned when the consumer of a channel refuses the
+	// records of an authentic bundle; nothing is installed.
+	ErrRejected = errors.New("bundle: records rejected by the channel's consumer")
 )

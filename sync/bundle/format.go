@@ -35,7 +35,11 @@ const (
 // Header describes a bundle. It is signed, and through PayloadSHA256 the
 // signature covers the records too.
 type Header struct {
-	Format      int    `json:"format"`
+	Format int `json:"format"`
+	// Kind and Channel name a channel bundle (channel.go); both are empty
+	// in a watchlist bundle, whose header bytes are unchanged by them.
+	Kind        string `json:"kind,omitempty"`
+	Channel     string `json:"channel,omitempty"`
 	WatchlistID string `json:"watchlist_id"`
 	Sequence    uint64 `json:"sequence"`
 	// BaseSequence is the version a delta applies to; 0 = full snapshot.
@@ -75,6 +79,9 @@ func (h *Header) Meta(installedAt time.Time) watchlist.Meta {
 }
 
 func (h *Header) validate() error {
+	if h.IsChannel() {
+		return h.validateChannel()
+	}
 	switch {
 	case h.Format != FormatVersion:
 		return fmt.Errorf("%w: header format %d, want %d", ErrFormat, h.Format, FormatVersion)

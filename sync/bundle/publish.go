@@ -33,8 +33,11 @@ var watchlistIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // each bundle is, and a unit that is fed an old index only stays on its
 // version until the version goes stale (freeze protection).
 type Index struct {
-	Format      int          `json:"format"`
-	WatchlistID string       `json:"watchlist_id"`
+	Format int `json:"format"`
+	// Kind and Channel name a channel's index; WatchlistID a watchlist's.
+	Kind        string       `json:"kind,omitempty"`
+	Channel     string       `json:"channel,omitempty"`
+	WatchlistID string       `json:"watchlist_id,omitempty"`
 	Latest      uint64       `json:"latest"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 	Bundles     []IndexEntry `json:"bundles"`
@@ -74,8 +77,8 @@ func ReadIndex(r io.Reader) (*Index, error) {
 	if err := dec.Decode(ix); err != nil {
 		return nil, fmt.Errorf("%w: index: %v", ErrFormat, err)
 	}
-	if ix.Format != IndexFormat || !watchlistIDRE.MatchString(ix.WatchlistID) {
-		return nil, fmt.Errorf("%w: index format %d for %q", ErrFormat, ix.Format, ix.WatchlistID)
+	if ix.Format != IndexFormat || !ix.validName() {
+		return nil, fmt.Errorf("%w: index format %d for %q", ErrFormat, ix.Format, ix.name())
 	}
 	for _, e := range ix.Bundles {
 		if e.File != filepath.Base(e.File) || e.File == "." || e.File == ".." || e.Sequence <= e.Base ||
@@ -152,19 +155,31 @@ func Publish(dir, bundlePath string, signed *Signed, now time.Time, keepFull int
 	if err != nil {
 		return nil, err
 	}
+	if h.IsChannel() {
+		return publishChannel(dir, bundlePath, h, now, keepFull)
+	}
 	if !watchlistIDRE.MatchString(h.WatchlistID) {
 		return nil, fmt.Errorf("%w: watchlist id %q cannot name a folder", ErrFormat, h.WatchlistID)
 	}
-	wdir := filepath.Join(dir, h.WatchlistID)
+	return publishIn(filepath.Join(dir, h.WatchlistID), &Index{Format: IndexFormat, WatchlistID: h.WatchlistID},
+		bundlePath, h, now, keepFull)
+}
+
+// publishIn copies a bundle into the folder wdir and updates the index
+// there, which starts as fresh and must keep fresh's name.
+func publishIn(wdir string, fresh *Index, bundlePath string, h *Header, now time.Time, keepFull int) (*IndexEntry, error) {
 	if err := os.MkdirAll(wdir, 0o755); err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	ix := &Index{Format: IndexFormat, WatchlistID: h.WatchlistID}
+	ix := fresh
 	if f, err := os.Open(filepath.Join(wdir, IndexFile)); err == nil {
 		ix, err = ReadIndex(f)
 		f.Close()
 		if err != nil {
 			return nil, err
+		}
+		if ix.name() != fresh.name() {
+			return nil, fmt.Errorf("%w: %s holds the index of %q, not %q", ErrFormat, wdir, ix.name(), fresh.name())
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bundle: %w", err)

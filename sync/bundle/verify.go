@@ -235,6 +235,20 @@ type source struct {
 func (s *source) close() { s.f.Close() }
 
 func openBundle(path string, installed *watchlist.Meta, o *Options, phase string) (*source, *opened, error) {
+	src, v, err := openFile(path, o, phase)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkHeader(v, installed, o, v.FileSize); err != nil {
+		src.close()
+		return nil, nil, err
+	}
+	return src, v, nil
+}
+
+// openFile opens, decrypts and authenticates a bundle of any kind, leaving
+// the policy checks to the caller.
+func openFile(path string, o *Options, phase string) (*source, *opened, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle: %w", err)
@@ -253,7 +267,6 @@ func openBundle(path string, installed *watchlist.Meta, o *Options, phase string
 	v, err := src.start(o)
 	if err == nil {
 		v.FileSize = st.Size()
-		err = checkHeader(v, installed, o, st.Size())
 	}
 	if err != nil {
 		f.Close()
@@ -344,6 +357,9 @@ func checkSignature(root *trust.Root, h *Header, header, sig []byte, now time.Ti
 // checkHeader applies the unit's policy to an authenticated header.
 func checkHeader(v *opened, installed *watchlist.Meta, o *Options, fileSize int64) error {
 	h := v.Header
+	if h.IsChannel() {
+		return fmt.Errorf("%w: a %q bundle (channel %q) is not a watchlist", ErrWrongKind, h.Kind, h.Channel)
+	}
 	now := o.now()
 	if now.After(h.ExpiresAt) {
 		return fmt.Errorf("%w: sequence %d expired at %s", ErrExpired, h.Sequence, h.ExpiresAt.Format(time.RFC3339))

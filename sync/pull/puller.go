@@ -35,6 +35,9 @@ type Config struct {
 	// identities, limits).
 	Store  bundle.Store
 	Bundle bundle.Options
+	// Target, if set, replaces WatchlistID and Store: what is pulled and
+	// where it is installed (a channel: sync/channel.Target).
+	Target Target
 	// RateLimit caps downloads in bytes per second (0 = unlimited).
 	RateLimit int64
 	// Interval is the polling period (0 = 15 min), spread by ±Jitter
@@ -86,6 +89,7 @@ type Result struct {
 // use; pulls are serialised.
 type Puller struct {
 	cfg    Config
+	target Target
 	client *http.Client
 	base   *url.URL
 	log    *slog.Logger
@@ -101,11 +105,13 @@ type Puller struct {
 
 // New validates cfg and prepares the download directory.
 func New(cfg Config) (*Puller, error) {
-	if cfg.Store == nil || cfg.Bundle.Trust == nil {
-		return nil, errors.New("pull: config needs a store and a root of trust")
-	}
-	if cfg.WatchlistID == "" || strings.ContainsAny(cfg.WatchlistID, "/\\") {
-		return nil, fmt.Errorf("pull: bad watchlist id %q", cfg.WatchlistID)
+	if cfg.Target == nil {
+		if cfg.Store == nil || cfg.Bundle.Trust == nil {
+			return nil, errors.New("pull: config needs a store and a root of trust")
+		}
+		if cfg.WatchlistID == "" || strings.ContainsAny(cfg.WatchlistID, "/\\") {
+			return nil, fmt.Errorf("pull: bad watchlist id %q", cfg.WatchlistID)
+		}
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -152,7 +158,11 @@ func New(cfg Config) (*Puller, error) {
 		}
 		client = &http.Client{Transport: tr}
 	}
-	return &Puller{cfg: cfg, client: client, base: u, log: cfg.Logger, link: Link{State: LinkUnknown}}, nil
+	p := &Puller{cfg: cfg, target: cfg.Target, client: client, base: u, log: cfg.Logger, link: Link{State: LinkUnknown}}
+	if cfg.Target == nil {
+		p.target = watchlistTarget{&p.cfg}
+	}
+	return p, nil
 }
 
 // Link returns the link state.
@@ -181,7 +191,11 @@ func (p *Puller) isClosed() bool {
 }
 
 func (p *Puller) fileURL(name string) string {
-	return p.base.ResolveReference(&url.URL{Path: url.PathEscape(p.cfg.WatchlistID) + "/" + url.PathEscape(name)}).String()
+	var path strings.Builder
+	for _, seg := range strings.Split(p.target.Path(), "/") {
+		path.WriteString(url.PathEscape(seg) + "/")
+	}
+	return p.base.ResolveReference(&url.URL{Path: path.String() + url.PathEscape(name)}).String()
 }
 
 // Run pulls until ctx ends: every Interval (jittered) after a success,
@@ -201,7 +215,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		if err != nil {
 			d = p.cfg.Backoff.Delay(failures)
 			failures++
-			p.log.Warn("watchlist pull failed", "err", err, "retry_in", d)
+			p.log.Warn("pull failed", "target", p.target.Path(), "err", err, "retry_in", d)
 		} else {
 			failures = 0
 			j := (p.cfg.Backoff.rand()*2 - 1) * p.cfg.Jitter
@@ -243,7 +257,8 @@ func (p *Puller) Once(ctx context.Context) (*Result, error) {
 func isLinkError(err error) bool {
 	for _, s := range []error{bundle.ErrFormat, bundle.ErrBadSignature, bundle.ErrUnknownSigner, bundle.ErrSignerExpired,
 		bundle.ErrSignerRevoked, bundle.ErrRollback, bundle.ErrBaseMismatch, bundle.ErrStateMismatch, bundle.ErrExpired,
-		bundle.ErrTooLarge, bundle.ErrNotForThisUnit, bundle.ErrDecrypt, bundle.ErrWatchlistMismatch, ErrIndex, ErrChecksum, ErrNotFound} {
+		bundle.ErrTooLarge, bundle.ErrNotForThisUnit, bundle.ErrDecrypt, bundle.ErrWatchlistMismatch, ErrIndex, ErrChecksum, ErrNotFound,
+		bundle.ErrWrongKind, bundle.ErrChannelMismatch, bundle.ErrRejected} {
 		if errors.Is(err, s) {
 			return false
 		}
@@ -259,7 +274,7 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 	}
 	res.NotModified = notModified
 	res.Latest = ix.Latest
-	installed := p.cfg.Store.Meta().Sequence
+	installed := p.target.Installed()
 	res.Sequence = installed
 	plan, err := ix.Plan(installed)
 	if err != nil {
@@ -275,7 +290,7 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 			// replace it with the full bundle.
 			p.log.Warn("delta refused; falling back to a full bundle", "sequence", e.Sequence, "err", err)
 			full, ferr := fullOnly(ix).Plan(0)
-			if ferr != nil || len(full) == 0 || full[0].Sequence <= p.cfg.Store.Meta().Sequence {
+			if ferr != nil || len(full) == 0 || full[0].Sequence <= p.target.Installed() {
 				return res, err
 			}
 			res.FellBack = true
@@ -286,7 +301,7 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 		}
 		return res, err
 	}
-	res.Sequence = p.cfg.Store.Meta().Sequence
+	res.Sequence = p.target.Installed()
 	return res, nil
 }
 
@@ -320,12 +335,12 @@ func (p *Puller) install(ctx context.Context, e bundle.IndexEntry, res *Result) 
 	// The file is ours and private; it is removed whatever the verdict
 	// (a refused bundle is fetched again only if the index changes).
 	defer os.Remove(dst)
-	v, err := bundle.Install(ctx, dst, p.cfg.Store, p.cfg.Bundle)
+	v, err := p.target.Install(ctx, dst)
 	if err != nil {
 		return err
 	}
 	res.Installed = append(res.Installed, v.Header.Sequence)
-	p.log.Info("watchlist pulled", "sequence", v.Header.Sequence, "base", v.Header.BaseSequence,
+	p.log.Info("bundle pulled", "target", p.target.Path(), "sequence", v.Header.Sequence, "base", v.Header.BaseSequence,
 		"bytes", st.Bytes, "size", st.Size, "requests", st.Requests, "resumes", st.Resumes)
 	return nil
 }
@@ -362,8 +377,8 @@ func (p *Puller) fetchIndex(ctx context.Context) (*bundle.Index, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrIndex, err)
 	}
-	if ix.WatchlistID != p.cfg.WatchlistID {
-		return nil, false, fmt.Errorf("%w: index for %q, want %q", ErrIndex, ix.WatchlistID, p.cfg.WatchlistID)
+	if err := p.target.CheckIndex(ix); err != nil {
+		return nil, false, err
 	}
 	p.index, p.etag = ix, resp.Header.Get("ETag")
 	return ix, false, nil

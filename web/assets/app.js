@@ -26,6 +26,7 @@ function renderHealth(h) {
   const wl = h.watchlist_sequence ? ("v" + h.watchlist_sequence + " · " + h.watchlist_age + (h.stale ? " · STALE" : "")) : "none";
   chip($("h-watchlist"), "Watchlist", wl, h.stale || !h.watchlist_sequence ? "bad" : "good");
   chip($("h-link"), "Link", h.link, h.link === "up" ? "good" : (h.link === "offline" ? "" : "warn"));
+  if (h.chip_reader) { $("h-chipreader").hidden = false; chip($("h-chipreader"), "Chip reader", h.chip_reader, h.chip_reader === "connected" ? "good" : "bad"); }
   chip($("h-queue"), "Queue", h.outbox_depth + (h.outbox_hits ? " (" + h.outbox_hits + " hits)" : ""), h.outbox_depth > 1000 ? "warn" : "good");
   const al = $("alarms");
   if (h.alarms && h.alarms.length) { al.hidden = false; text(al, "⚠ " + h.alarms.join(" · ")); } else { al.hidden = true; }
@@ -72,6 +73,23 @@ function renderTx(tx) {
   text($("face-live-cap"), !face.wanted ? "No camera in this lane" :
     face.captured ? "Captured face · quality " + Math.round(face.quality * 100) + "%" + (face.multiple ? " · several faces" : "") :
     (tx.state === "started" ? "Capturing…" : "No usable face" + (face.reasons && face.reasons.length ? ": " + face.reasons.join(", ") : "")));
+  // The passport chip: its photo beside the live face, and one line.
+  const cv = tx.chip;
+  const cimg = $("face-chip"), cline = $("chip-line");
+  if (cv && cv.has_photo) { cimg.src = "/api/transactions/" + encodeURIComponent(tx.id) + "/chip.jpg"; cimg.hidden = false; }
+  else { cimg.hidden = true; cimg.removeAttribute("src"); }
+  const f11 = cv && cv.face_1to1;
+  text($("face-chip-cap"), !cv ? "Chip photo: —" : !cv.has_photo ? "Chip photo: none" :
+    "Chip photo" + (f11 && f11.compared ? " · 1:1 " + (f11.match ? "match" : "NO MATCH") + " · distance " + f11.distance.toFixed(3) +
+      " (threshold " + f11.threshold.toFixed(2) + ") · quality live " + Math.round(f11.live_quality * 100) + "%, chip " +
+      Math.round(f11.chip_quality * 100) + "%" : f11 && f11.detail ? " · " + f11.detail : ""));
+  if (cv && cv.state !== "skipped") {
+    const bad = cv.verdict === "failed" || (cv.state === "unreadable" && cv.expected);
+    text(cline, cv.state === "read" ? cv.line.replace(/^chip FAILED/, "Chip FAILED").replace(/^chip/, "Chip") : "Chip: " + cv.line);
+    cline.className = "tag " + (bad ? "bad" : cv.verdict === "genuine" ? "good" : "warn");
+    cline.hidden = false;
+  } else { cline.hidden = true; }
+
   const ref = $("face-ref");
   const hits = tx.hits || [];
   const withPhoto = hits.findIndex((h) => h.has_photo);

@@ -44,6 +44,8 @@ type Options struct {
 	// SignInAs maps the officer to this OS user and opens the sign-in
 	// socket (<dir>/signin.sock).
 	SignInAs string
+	// Channels are the data channels the unit pulls from the hub (Hub).
+	Channels []config.ChannelPull
 }
 
 // Fixture is a prepared unit.
@@ -209,6 +211,7 @@ func New(t testing.TB, o Options) *Fixture {
 		cert, key := f.Hub.Fleet.Unit(t, UnitID)
 		cfg.Hub = config.Hub{URL: f.Hub.URL, CA: f.Hub.Fleet.CACert, Cert: cert, Key: key, PollInterval: config.Duration(time.Hour)}
 		f.writeTrust(t, keys, &cfg)
+		cfg.Channels.Pull = o.Channels
 	}
 	b, err := yaml.Marshal(cfg)
 	must(t, err)

@@ -1,0 +1,128 @@
+package ecc
+
+import (
+	"encoding/asn1"
+	"math/big"
+	"sync"
+)
+
+// Standardized domain parameter IDs (BSI TR-03110 Part 3, Doc 9303 Part 11)
+// of the curves defined here.
+const (
+	IDP256            = 12 // NIST P-256 (secp256r1)
+	IDBrainpoolP256r1 = 13
+	IDP384            = 15 // NIST P-384 (secp384r1)
+	IDBrainpoolP384r1 = 16
+)
+
+func hexInt(s string) *big.Int {
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok {
+		panic("ecc: bad constant " + s)
+	}
+	return n
+}
+
+var (
+	initOnce sync.Once
+	p256     *Curve
+	p384     *Curve
+	bp256    *Curve
+	bp384    *Curve
+)
+
+func initCurves() {
+	// FIPS 186-4 D.1.2.3; a = p - 3.
+	p := hexInt("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF")
+	p256 = &Curve{
+		Name: "P-256",
+		P:    p,
+		A:    new(big.Int).Sub(p, big.NewInt(3)),
+		B:    hexInt("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B"),
+		Gx:   hexInt("6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296"),
+		Gy:   hexInt("4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5"),
+		N:    hexInt("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551"),
+		OID:  asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}, PACEID: IDP256,
+	}
+	// FIPS 186-4 D.1.2.4.
+	p = hexInt("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFF")
+	p384 = &Curve{
+		Name: "P-384",
+		P:    p,
+		A:    new(big.Int).Sub(p, big.NewInt(3)),
+		B:    hexInt("B3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF"),
+		Gx:   hexInt("AA87CA22BE8B05378EB1C71EF320AD746E1D3B628BA79B9859F741E082542A385502F25DBF55296C3A545E3872760AB7"),
+		Gy:   hexInt("3617DE4A96262C6F5D9E98BF9292DC29F8F41DBD289A147CE9DA3113B5F0B8C00A60B1CE1D7E819D7A431D7C90EA0E5F"),
+		N:    hexInt("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973"),
+		OID:  asn1.ObjectIdentifier{1, 3, 132, 0, 34}, PACEID: IDP384,
+	}
+	// RFC 5639 §3.4.
+	bp256 = &Curve{
+		Name: "brainpoolP256r1",
+		P:    hexInt("A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377"),
+		A:    hexInt("7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9"),
+		B:    hexInt("26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6"),
+		Gx:   hexInt("8BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262"),
+		Gy:   hexInt("547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997"),
+		N:    hexInt("A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7"),
+		OID:  asn1.ObjectIdentifier{1, 3, 36, 3, 3, 2, 8, 1, 1, 7}, PACEID: IDBrainpoolP256r1,
+	}
+	// RFC 5639 §3.6.
+	bp384 = &Curve{
+		Name: "brainpoolP384r1",
+		P:    hexInt("8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53"),
+		A:    hexInt("7BC382C63D8C150C3C72080ACE05AFA0C2BEA28E4FB22787139165EFBA91F90F8AA5814A503AD4EB04A8C7DD22CE2826"),
+		B:    hexInt("04A8C7DD22CE28268B39B55416F0447C2FB77DE107DCD2A62E880EA53EEB62D57CB4390295DBC9943AB78696FA504C11"),
+		Gx:   hexInt("1D1C64F068CF45FFA2A63A81B7C13F6B8847A3E77EF14FE3DB7FCAFE0CBD10E8E826E03436D646AAEF87B2E247D4AF1E"),
+		Gy:   hexInt("8ABE1D7520F9C2A45CB1EB8E95CFD55262B70B29FEEC5864E19C054FF99129280E4646217791811142820341263C5315"),
+		N:    hexInt("8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B31F166E6CAC0425A7CF3AB6AF6B7FC3103B883202E9046565"),
+		OID:  asn1.ObjectIdentifier{1, 3, 36, 3, 3, 2, 8, 1, 1, 11}, PACEID: IDBrainpoolP384r1,
+	}
+}
+
+// P256 is NIST P-256.
+func P256() *Curve { initOnce.Do(initCurves); return p256 }
+
+// P384 is NIST P-384.
+func P384() *Curve { initOnce.Do(initCurves); return p384 }
+
+// BrainpoolP256r1 is RFC 5639 brainpoolP256r1.
+func BrainpoolP256r1() *Curve { initOnce.Do(initCurves); return bp256 }
+
+// BrainpoolP384r1 is RFC 5639 brainpoolP384r1.
+func BrainpoolP384r1() *Curve { initOnce.Do(initCurves); return bp384 }
+
+// All lists the curves of this package.
+func All() []*Curve {
+	return []*Curve{P256(), BrainpoolP256r1(), P384(), BrainpoolP384r1()}
+}
+
+// ByPACEID returns the curve with a standardized domain parameter ID, or nil.
+func ByPACEID(id int) *Curve {
+	for _, c := range All() {
+		if c.PACEID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// ByOID returns the named curve with that object identifier, or nil.
+func ByOID(oid asn1.ObjectIdentifier) *Curve {
+	for _, c := range All() {
+		if c.OID.Equal(oid) {
+			return c
+		}
+	}
+	return nil
+}
+
+// ByName returns a curve by Name ("P-256", "brainpoolP256r1", ...), or nil.
+func ByName(name string) *Curve {
+	for _, c := range All() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

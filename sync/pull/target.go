@@ -1,0 +1,37 @@
+package pull
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
+)
+
+// Target is what a Puller keeps current: by default the watchlist store
+// (Config.Store under Config.WatchlistID), or a channel.
+type Target interface {
+	// Path is the target's folder under the base URL, without slashes at
+	// the ends: "national", "prearrival/LHR".
+	Path() string
+	// Installed is the installed sequence (0 = none).
+	Installed() uint64
+	// CheckIndex refuses an index that is not the target's.
+	CheckIndex(ix *bundle.Index) error
+	// Install verifies a downloaded bundle file and installs it.
+	Install(ctx context.Context, path string) (*bundle.Verified, error)
+}
+
+// watchlistTarget is the watchlist store of Config.
+type watchlistTarget struct{ cfg *Config }
+
+func (w watchlistTarget) Path() string      { return w.cfg.WatchlistID }
+func (w watchlistTarget) Installed() uint64 { return w.cfg.Store.Meta().Sequence }
+func (w watchlistTarget) CheckIndex(ix *bundle.Index) error {
+	if !ix.IsFor(bundle.KindWatchlist, w.cfg.WatchlistID) {
+		return fmt.Errorf("%w: index for %q, want %q", ErrIndex, ix.WatchlistID, w.cfg.WatchlistID)
+	}
+	return nil
+}
+func (w watchlistTarget) Install(ctx context.Context, path string) (*bundle.Verified, error) {
+	return bundle.Install(ctx, path, w.cfg.Store, w.cfg.Bundle)
+}
