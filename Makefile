@@ -133,7 +133,6 @@ install: build models ## install binaries, models, systemd units and example con
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/checkpoint/models $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN)/checkpointd $(BIN)/checkpointctl $(BIN)/checkpoint-hub $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MODELS_DIR)/*.dat $(MODELS_DIR)/SHA256SUMS $(DESTDIR)$(PREFIX)/share/checkpoint/models/
-	install -m 0644 $(MODELS_DIR)/mobilefacenet.onnx $(MODELS_DIR)/mobilefacenet.json $(DESTDIR)$(PREFIX)/share/checkpoint/models/
 	install -m 0644 systemd/checkpointd.service systemd/checkpoint-hub.service $(DESTDIR)$(UNITDIR)/
 	install -d -m 0750 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/keys
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/checkpoint/examples

@@ -34,7 +34,8 @@ type ModelMeta struct {
 	// mouth corners; image-left first) land in the input image.
 	Alignment MetaAlignment `json:"alignment"`
 	Output    MetaOutput    `json:"output"`
-	// Flip averages the embeddings of the face and of its mirror image.
+	// Flip is the model's default for flip averaging (the embeddings of the
+	// face and of its mirror image, averaged); the pipeline may override it.
 	Flip bool `json:"flip"`
 	// Calibration is the model's measured impostor score distribution
 	// (`checkpointctl vision calibrate --write-meta`); without it the
@@ -190,15 +191,15 @@ func (m *ModelMeta) ModelPath() string {
 func (m *ModelMeta) Path() string { return m.path }
 
 // ModelID derives the model id of an ONNX embedder from the network bytes
-// and the preprocessing that shapes its embeddings (input, alignment,
-// output, flip); the name, licence and calibration do not change it.
+// and the preprocessing that places its embeddings in their space (input,
+// alignment, output); the name, licence, calibration and flip averaging
+// (which moves an embedding a little within the same space) do not change it.
 func (m *ModelMeta) ModelID(network []byte) string {
 	pre, _ := json.Marshal(struct {
 		I MetaInput
 		A MetaAlignment
 		O MetaOutput
-		F bool
-	}{m.Input, m.Alignment, m.Output, m.Flip})
+	}{m.Input, m.Alignment, m.Output})
 	h := sha256.New()
 	h.Write(network)
 	h.Write([]byte{0})

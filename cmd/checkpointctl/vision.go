@@ -32,7 +32,7 @@ func newVisionCmd() *cobra.Command {
 	pf.String("landmarks", facedlib.DefaultShapePredictor, "landmark model (68 points)")
 	pf.String("detector", facedlib.DetectorHOG, "face detector: hog or cnn")
 	pf.Bool("fallback", true, "run the CNN detector when HOG finds no face")
-	pf.Bool("flip", true, "average each face's embedding with its mirror image's (dlib; ONNX models say in their metadata)")
+	pf.String("flip", "auto", "average each face's embedding with its mirror image's: on, off, or auto (on for dlib, the metadata's choice for ONNX)")
 	pf.Int("upsample", 0, "upsample images this many times before HOG detection (finds smaller faces, 4x slower each)")
 	pf.Int("workers", runtime.NumCPU(), "concurrent pipelines")
 	cmd.AddCommand(newVisionEmbedCmd(), newVisionCompareCmd(), newVisionCalibrateCmd(), newVisionEvaluateCmd(), newVisionTrafficCmd())
@@ -64,7 +64,17 @@ func pipelineOptions(cmd *cobra.Command) (facepipe.Options, error) {
 	o.Landmarks, _ = f.GetString("landmarks")
 	o.Detector, _ = f.GetString("detector")
 	o.Fallback, _ = f.GetBool("fallback")
-	o.Flip, _ = f.GetBool("flip")
+	switch flip, _ := f.GetString("flip"); flip {
+	case "on", "true":
+		t := true
+		o.Flip = &t
+	case "off", "false":
+		no := false
+		o.Flip = &no
+	case "auto", "":
+	default:
+		return facepipe.Options{}, cli.Exit(2, fmt.Errorf("--flip %q: want on, off or auto", flip))
+	}
 	o.Upsample, _ = f.GetInt("upsample")
 	o.Workers, _ = f.GetInt("workers")
 	return o, nil

@@ -61,9 +61,9 @@ func parseSets(args []string) ([]labelledSet, error) {
 }
 
 // cacheKey names everything that changes an embedding.
-func cacheKey(o facepipe.Options, modelID string) string {
+func cacheKey(o facepipe.Options, modelID string, flip bool) string {
 	return fmt.Sprintf("v2|%s|%s|det=%s|fallback=%v|flip=%v|up=%d|lm=%s|max=%d/%d", o.Embedder, modelID, o.Detector, o.Fallback,
-		o.Flip && o.Embedder != facepipe.EmbedderONNX, o.Upsample, filepath.Base(o.Landmarks), facedlib.DefaultDetectMaxSide, facedlib.DefaultCNNMaxSide)
+		flip, o.Upsample, filepath.Base(o.Landmarks), facedlib.DefaultDetectMaxSide, facedlib.DefaultCNNMaxSide)
 }
 
 func defaultCacheDir() string {
@@ -84,7 +84,7 @@ func embedSets(cmd *cobra.Command, r vision.Recognizer, o facepipe.Options, sets
 	}
 	var cache *faceeval.Cache
 	if !noCache {
-		c, err := faceeval.OpenCache(dir, cacheKey(o, r.ModelID()))
+		c, err := faceeval.OpenCache(dir, cacheKey(o, r.ModelID(), r.Info().Flip))
 		if err != nil {
 			return nil, st, err
 		}

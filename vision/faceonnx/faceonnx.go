@@ -90,6 +90,8 @@ type Options struct {
 	Analyzer vision.Analyzer
 	// Workers is the number of concurrent networks; default runtime.NumCPU().
 	Workers int
+	// Flip overrides the metadata's flip averaging when set.
+	Flip *bool
 	// Logger receives debug events (never faces); default discards.
 	Logger *slog.Logger
 }
@@ -99,6 +101,7 @@ type Options struct {
 type Recognizer struct {
 	meta    *vision.ModelMeta
 	modelID string
+	flip    bool
 	an      vision.Analyzer
 	log     *slog.Logger
 
@@ -141,11 +144,14 @@ func New(opts Options) (*Recognizer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	SetThreads(1)
-	r := &Recognizer{meta: meta, modelID: meta.ModelID(model), an: opts.Analyzer, log: log,
+	r := &Recognizer{meta: meta, modelID: meta.ModelID(model), flip: meta.Flip, an: opts.Analyzer, log: log,
 		pool: make(chan *Net, opts.Workers), tmpl: meta.Template(), w: meta.Input.Width, h: meta.Input.Height,
 		channel: [3]int{0, 1, 2}}
 	if meta.Input.Color == "bgr" {
 		r.channel = [3]int{2, 1, 0}
+	}
+	if opts.Flip != nil {
+		r.flip = *opts.Flip
 	}
 	for range opts.Workers {
 		n, err := LoadNet(model)
@@ -183,7 +189,7 @@ func (r *Recognizer) Meta() *vision.ModelMeta { return r.meta }
 // Info describes the model.
 func (r *Recognizer) Info() vision.ModelInfo {
 	return vision.ModelInfo{ID: r.modelID, Name: r.meta.Name, Kind: "onnx", Dim: r.meta.Output.Dim,
-		Normalized: r.meta.Output.Normalize, Flip: r.meta.Flip, Licence: r.meta.Licence, Calibration: r.meta.Calibration}
+		Normalized: r.meta.Output.Normalize, Flip: r.flip, Licence: r.meta.Licence, Calibration: r.meta.Calibration}
 }
 
 // Close frees the networks; it waits for calls in flight and is idempotent.
@@ -254,7 +260,7 @@ func (r *Recognizer) Faces(ctx context.Context, img vision.Image) ([]vision.Face
 // flips) through one network in one batch.
 func (r *Recognizer) embedImages(ctx context.Context, ins []vision.Image) ([][]float32, error) {
 	per := 1
-	if r.meta.Flip {
+	if r.flip {
 		per = 2
 	}
 	n := len(ins) * per

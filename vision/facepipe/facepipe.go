@@ -38,9 +38,10 @@ type Options struct {
 	Fallback   bool
 	CNNMaxSide int
 	Upsample   int
-	// Flip averages each face's embedding with its mirror image's (dlib;
-	// an ONNX model's metadata decides for it).
-	Flip    bool
+	// Flip averages each face's embedding with its mirror image's (one
+	// more network pass per face). nil means the model's default: on for
+	// dlib, the metadata's flip for an ONNX model.
+	Flip    *bool
 	Workers int
 	Policy  *vision.QualityPolicy
 	Logger  *slog.Logger
@@ -49,7 +50,7 @@ type Options struct {
 // New loads the pipeline.
 func New(o Options) (vision.Recognizer, error) {
 	dl := facedlib.Options{ModelsDir: o.ModelsDir, ShapePredictor: o.Landmarks, Detector: o.Detector, Fallback: o.Fallback,
-		CNNMaxSide: o.CNNMaxSide, Upsample: o.Upsample, Workers: o.Workers, Policy: o.Policy, Logger: o.Logger, Flip: o.Flip}
+		CNNMaxSide: o.CNNMaxSide, Upsample: o.Upsample, Workers: o.Workers, Policy: o.Policy, Logger: o.Logger, Flip: o.Flip == nil || *o.Flip}
 	switch o.Embedder {
 	case "", EmbedderDlib:
 		return facedlib.New(dl)
@@ -62,7 +63,7 @@ func New(o Options) (vision.Recognizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec, err := faceonnx.New(faceonnx.Options{Meta: o.Model, Analyzer: det, Workers: o.Workers, Logger: o.Logger})
+		rec, err := faceonnx.New(faceonnx.Options{Meta: o.Model, Analyzer: det, Workers: o.Workers, Logger: o.Logger, Flip: o.Flip})
 		if err != nil {
 			det.Close()
 			return nil, err

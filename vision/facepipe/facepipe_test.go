@@ -17,7 +17,7 @@ import (
 
 func options(t testing.TB, embedder string) Options {
 	o := Options{Embedder: embedder, ModelsDir: visiontest.Models(t), Landmarks: visiontest.ShapePredictor(t),
-		Fallback: true, Flip: true, Workers: 1}
+		Fallback: true, Workers: 1}
 	if embedder == EmbedderONNX {
 		o.Model = visiontest.ONNXModel(t)
 	}
@@ -192,10 +192,10 @@ func BenchmarkFrame(b *testing.B) {
 		name     string
 		embedder string
 		flip     bool
-	}{{"dlib", EmbedderDlib, true}, {"dlib-noflip", EmbedderDlib, false}, {"onnx", EmbedderONNX, true}} {
+	}{{"dlib", EmbedderDlib, true}, {"dlib-noflip", EmbedderDlib, false}, {"onnx", EmbedderONNX, true}, {"onnx-noflip", EmbedderONNX, false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			o := options(b, tc.embedder)
-			o.Flip = tc.flip
+			o.Flip = &tc.flip
 			r, err := New(o)
 			if err != nil {
 				b.Fatal(err)
