@@ -359,7 +359,8 @@ func TestEvaluate(t *testing.T) {
 		{"clipped dark", func(q *Quality) { q.Underexposed = 0.3 }, ReasonTooDark},
 		{"bright", func(q *Quality) { q.Brightness = 240 }, ReasonTooBright},
 		{"flat", func(q *Quality) { q.Contrast = 5 }, ReasonLowContrast},
-		{"turned", func(q *Quality) { q.Yaw = -40 }, ReasonYaw},
+		{"turned", func(q *Quality) { q.Yaw = -45 }, ReasonYaw},
+		{"turned within the measured limit", func(q *Quality) { q.Yaw = 35 }, ""},
 		{"tilted", func(q *Quality) { q.Roll = 30 }, ReasonRoll},
 		{"crowd", func(q *Quality) { q.FacesInZone = 2 }, ReasonSeveralFaces},
 	}
@@ -614,6 +615,37 @@ func TestReadGoFaceSet(t *testing.T) {
 		}
 		if tc.ok && (len(s) != 1 || s[0].Label != "Ann, X" || len(s[0].Descriptor) != 128) {
 			t.Errorf("%s: %+v", tc.name, s)
+		}
+	}
+}
+
+func TestEnrolmentCheck(t *testing.T) {
+	p := DefaultEnrolmentPolicy()
+	face := func(w int, q Quality) Face {
+		return Face{Box: image.Rect(0, 0, w, w), Landmarks: make([]image.Point, 68), Quality: q}
+	}
+	good := goodQuality()
+	cases := []struct {
+		name    string
+		faces   []Face
+		accept  bool
+		refused string
+		flag    string
+	}{
+		{"good", []Face{face(200, good)}, true, "", ""},
+		{"none", nil, false, EnrolNoFace, ""},
+		{"two people", []Face{face(200, good), face(150, good)}, false, EnrolSeveralFaces, ""},
+		{"a face on a poster behind", []Face{face(200, good), face(60, good)}, true, "", ""},
+		{"tiny", []Face{face(60, func() Quality { q := good; q.InterEye = 20; return q }())}, false, EnrolTinyFace, ""},
+		{"small", []Face{face(120, func() Quality { q := good; q.InterEye = 45; return q }())}, true, "", EnrolSmallFace},
+		{"blurred", []Face{face(200, func() Quality { q := good; q.Sharpness = 8; return q }())}, false, EnrolBlurred, ""},
+		{"turned", []Face{face(200, func() Quality { q := good; q.Yaw = 55; return q }())}, true, "", ReasonYaw},
+		{"dark", []Face{face(200, func() Quality { q := good; q.Brightness = 30; return q }())}, true, "", ReasonTooDark},
+	}
+	for _, tc := range cases {
+		v := p.Check(tc.faces)
+		if v.Accepted != tc.accept || (tc.refused != "" && !slices.Contains(v.Refused, tc.refused)) || (tc.flag != "" && !slices.Contains(v.Flags, tc.flag)) {
+			t.Errorf("%s: %+v (%s)", tc.name, v, v)
 		}
 	}
 }

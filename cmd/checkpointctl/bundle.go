@@ -238,6 +238,7 @@ func bundleCopyPrivate(ctx context.Context, src, dir string, prog func(string, i
 func newBundleBuildCmd() *cobra.Command {
 	var (
 		from, prev, sign, out, id, authority, faceModel, tmpDir string
+		photos                                                  string
 		kind, ch                                                string
 		to                                                      []string
 		seq, base                                               uint64
@@ -284,6 +285,13 @@ takes the current Unix time.`,
 			rcpts, err := bundle.ParseRecipients(to)
 			if err != nil {
 				return cli.Exit(2, fmt.Errorf("--to: %w", err))
+			}
+			if photos != "" { // enrolment gate and templates (enrol.go)
+				cleanup, err := enrolForBuild(cmd, photos, tmpDir, &from, &prev)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
 			}
 			src, closer, err := watchlist.OpenSource(from)
 			if err != nil {
@@ -358,6 +366,8 @@ takes the current Unix time.`,
 	f.StringVar(&tmpDir, "tmp", "", "directory for the (encrypted) temporary payload")
 	f.StringVar(&kind, "kind", "", "bundle kind: watchlist (default) or a channel kind (trust, alerts, prearrival, …)")
 	f.StringVar(&ch, "channel", "", "channel name, for a channel bundle")
+	f.StringVar(&photos, "photos", "", "person_id,file list: enrol these photos as face templates first (watchlist enrol)")
+	addPipelineFlags(f)
 	return c
 }
 

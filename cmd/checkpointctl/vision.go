@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/vision"
@@ -25,7 +26,14 @@ func newVisionCmd() *cobra.Command {
 		Use:   "vision",
 		Short: "Face pipeline tools: embed photos, compare two faces, calibrate and evaluate on labelled photos, live traffic",
 	}
-	pf := cmd.PersistentFlags()
+	addPipelineFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newVisionEmbedCmd(), newVisionCompareCmd(), newVisionCalibrateCmd(), newVisionEvaluateCmd(), newVisionTrafficCmd())
+	return cmd
+}
+
+// addPipelineFlags declares the flags that choose and tune the face
+// pipeline (read by pipelineOptions).
+func addPipelineFlags(pf *pflag.FlagSet) {
 	pf.String("models", "", "models directory (default: $CHECKPOINT_MODELS, <repo>/models, ../shared/models)")
 	pf.String("embedder", facepipe.EmbedderDlib, "embedding model: dlib (ResNet, default) or onnx (--model)")
 	pf.String("model", "", "ONNX model metadata file for --embedder onnx (default: <models>/mobilefacenet.json)")
@@ -35,8 +43,6 @@ func newVisionCmd() *cobra.Command {
 	pf.String("flip", "auto", "average each face's embedding with its mirror image's: on, off, or auto (on for dlib, the metadata's choice for ONNX)")
 	pf.Int("upsample", 0, "upsample images this many times before HOG detection (finds smaller faces, 4x slower each)")
 	pf.Int("workers", runtime.NumCPU(), "concurrent pipelines")
-	cmd.AddCommand(newVisionEmbedCmd(), newVisionCompareCmd(), newVisionCalibrateCmd(), newVisionEvaluateCmd(), newVisionTrafficCmd())
-	return cmd
 }
 
 // pipelineOptions reads the pipeline flags.
