@@ -22,7 +22,10 @@ export OPENBLAS_NUM_THREADS ?= 1
 # (socat for PTY pairs, chromium for the officer page).
 DEB_PACKAGES := build-essential pkg-config libopencv-dev libdlib-dev libdlib-data \
 	libopenblas-dev liblapack-dev libjpeg-dev libpng-dev socat ca-certificates \
-	chromium systemd
+	chromium systemd fuse3
+# The officer page's fonts: DejaVu Sans covers Latin, Cyrillic and Arabic
+# (the page ships an Arabic, right-to-left catalogue).
+DEB_PACKAGES += fonts-dejavu-core
 # Passport chip tests (internal/pcsctest, internal/chipsim): a private pcscd
 # with the vpcd virtual reader, opj_compress for JPEG 2000 test faces, and
 # openssl as an independent verifier of the test PKI and EF.SOD.
@@ -36,7 +39,7 @@ DESTDIR      ?=
 UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps npm-tools lint-api models models-onnx build deb test test-short bench bench-scale fuzz fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models models-onnx build deb test test-short bench bench-scale fuzz fuzz-ci fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -97,6 +100,7 @@ test: deps models lint lint-api ## install what is needed, then gofmt-check, vet
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_FACES=$(SHARED)/testdata/faces \
 		CHECKPOINT_DEB_TEST=1 $(GO) test -race -timeout $(GOTEST_TIMEOUT) $(TESTFLAGS) $(PKG)
 	$(GO) test -tags matprofile -run NoMatLeaks ./device/camera/
+	$(MAKE) --no-print-directory fuzz-ci
 
 test-short: ## quick tests without installing anything
 	$(GO) test -short $(PKG)
@@ -107,7 +111,7 @@ bench: deps models ## benchmarks at CI scale (-benchmem)
 
 bench-scale: deps models ## benchmarks at full national scale (slow, large disk)
 	CHECKPOINT_MODELS=$(abspath $(MODELS_DIR)) CHECKPOINT_SCALE=full \
-		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/...
+		$(GO) test -run '^$$' -bench . -benchmem -timeout 6h -benchtime 1x ./watchlist/... ./sync/... ./paxdata/... ./hub/prearrival/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	@for pkg in $$($(GO) list ./...); do \
@@ -115,6 +119,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
 		done; \
 	done
+
+fuzz-ci: ## every fuzz target briefly (FUZZTIME=10s each, FUZZ_BUDGET=240s in all); make test runs it
+	@GO=$(GO) ./scripts/fuzz-ci.sh
 
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 )
 
 // Kinds of entries.
@@ -76,8 +78,13 @@ type OpenResult struct {
 // is ErrBroken and the file is left untouched for investigation.
 func Open(path string) (*Log, OpenResult, error) {
 	var res OpenResult
+	durable := atomicfile.SyncDirIfCreated(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		return nil, res, fmt.Errorf("audit: %w", err)
+	}
+	if err := durable(); err != nil { // a new log's name survives a power cut
+		f.Close()
 		return nil, res, fmt.Errorf("audit: %w", err)
 	}
 	l := &Log{f: f, prev: genesis, now: time.Now}

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,10 +37,12 @@ type Config struct {
 	Vision    Vision    `yaml:"vision"`
 	Watchlist Watchlist `yaml:"watchlist"`
 	Channels  Channels  `yaml:"channels"`
+	Paxdata   Paxdata   `yaml:"paxdata"`
 	Policy    Policy    `yaml:"policy"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Hub       Hub       `yaml:"hub"`
 	Web       Web       `yaml:"web"`
+	Officer   Officer   `yaml:"officer"`
 	Gate      Gate      `yaml:"gate"`
 	Audit     Audit     `yaml:"audit"`
 	Log       Log       `yaml:"log"`
@@ -170,11 +174,37 @@ type Web struct {
 	TLSKey     string   `yaml:"tls_key"`
 	Accounts   string   `yaml:"accounts"` // officer accounts file (hashed PINs)
 	SessionTTL Duration `yaml:"session_ttl"`
-	Metrics    bool     `yaml:"metrics"` // serve /metrics on this listener
+	Metrics    bool     `yaml:"metrics"` // serve /metrics on this page, to signed-in officers only (the admin socket always serves it)
 	// SignInSocket, when set, lets officers mapped to an OS user sign in
 	// as that user (checkpointctl officer signin) instead of typing a PIN.
 	SignInSocket string `yaml:"signin_socket"`
 }
+
+// Officer is how the officer's page presents hits.
+type Officer struct {
+	// Language is the page's language for officers whose account names
+	// none (checkpointctl officer add --lang): one of OfficerLanguages.
+	Language string `yaml:"language"`
+	// Sound plays a tone on every HIT, never on a discreet one.
+	Sound bool `yaml:"sound"`
+	// Discreet hits are shown so that the traveller at the desk cannot
+	// read them off the screen: no red banner, no category in words.
+	Discreet Discreet `yaml:"discreet"`
+}
+
+// Discreet selects the hits shown discreetly: any hit whose action or
+// category is listed.
+type Discreet struct {
+	Actions    []string `yaml:"actions"`    // arrest, refer, discreet_check, alert_only
+	Categories []string `yaml:"categories"` // watchlist categories, e.g. foreign_terrorist_fighter
+}
+
+// OfficerLanguages are the languages the officer's page ships catalogues
+// for (web/assets/i18n).
+var OfficerLanguages = []string{"en", "fr", "ar"}
+
+// hitActions are the watchlist's action codes (watchlist.Action*).
+var hitActions = []string{"arrest", "refer", "discreet_check", "alert_only"}
 
 // Gate is the e-gate controller API.
 type Gate struct {
@@ -236,11 +266,12 @@ func Default(stateDir string) Config {
 			Face: DefaultFaceSearch()},
 		Policy: Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits",
 			ChipExpected: "passports", ReferChipIntegrity: true, ReferChipFace: true, ReferChipUnreadable: true},
-		Outbox: Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
-		Hub:    Hub{PollInterval: Duration(15 * time.Minute)},
-		Web:    Web{Listen: "127.0.0.1:8080", SessionTTL: Duration(8 * time.Hour), Metrics: true},
-		Gate:   Gate{},
-		Log:    Log{Level: "info", Format: "json"},
+		Outbox:  Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
+		Hub:     Hub{PollInterval: Duration(15 * time.Minute)},
+		Web:     Web{Listen: "127.0.0.1:8080", SessionTTL: Duration(8 * time.Hour), Metrics: true},
+		Officer: Officer{Language: "en", Sound: true, Discreet: Discreet{Actions: []string{"discreet_check"}}},
+		Gate:    Gate{},
+		Log:     Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -304,6 +335,7 @@ func (c *Config) fillPaths() {
 	def(&c.Audit.Path, "audit.log")
 	def(&c.Chip.Trust, "chip-trust.pem")
 	def(&c.Channels.Path, "channels.db")
+	def(&c.Paxdata.Path, "paxdata.db")
 	if c.Gate.Socket == "" && c.Gate.Listen == "" {
 		c.Gate.Socket = filepath.Join(c.StateDir, "gate.sock")
 	}
@@ -426,7 +458,9 @@ func (c *Config) Validate() error {
 	} else if c.Web.SignInSocket != "" {
 		bad("web.signin_socket", "needs web.listen: the sign-in link opens the officer page")
 	}
+	c.validateOfficer(bad)
 	errs = append(errs, c.validateChannels()...)
+	errs = append(errs, c.validatePaxdata()...)
 	if c.Gate.Listen != "" && c.Gate.TokenFile == "" {
 		bad("gate.token_file", "required when gate.listen (TCP) is set")
 	}
@@ -439,4 +473,23 @@ func (c *Config) Validate() error {
 		bad("log.format", "%q: want json or text", c.Log.Format)
 	}
 	return errors.Join(errs...)
+}
+
+// categoryPattern is what a watchlist category code looks like.
+var categoryPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+func (c *Config) validateOfficer(bad func(field, format string, args ...any)) {
+	if !slices.Contains(OfficerLanguages, c.Officer.Language) {
+		bad("officer.language", "%q: want one of %s", c.Officer.Language, strings.Join(OfficerLanguages, ", "))
+	}
+	for _, a := range c.Officer.Discreet.Actions {
+		if !slices.Contains(hitActions, a) {
+			bad("officer.discreet.actions", "%q: want %s", a, strings.Join(hitActions, ", "))
+		}
+	}
+	for _, cat := range c.Officer.Discreet.Categories {
+		if !categoryPattern.MatchString(cat) {
+			bad("officer.discreet.categories", "%q: a category code is lower-case letters, digits, '_' or '-' (e.g. foreign_terrorist_fighter)", cat)
+		}
+	}
 }

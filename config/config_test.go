@@ -37,6 +37,17 @@ func TestDefaultsAndDurations(t *testing.T) {
 	if c.Watchlist.Path != "/s/watchlist.db" || c.Gate.Socket != "/s/gate.sock" {
 		t.Fatalf("paths: %q %q", c.Watchlist.Path, c.Gate.Socket)
 	}
+	if c.Officer.Language != "en" || !c.Officer.Sound || len(c.Officer.Discreet.Actions) != 1 || c.Officer.Discreet.Actions[0] != "discreet_check" {
+		t.Fatalf("officer defaults: %+v", c.Officer)
+	}
+	c, err = Parse([]byte("version: 1\nunit: {id: u1}\nstate_dir: /s\nscanner: {port: /dev/x}\nweb: {accounts: /a}\n" +
+		"officer: {language: ar, sound: false, discreet: {categories: [foreign_terrorist_fighter, person_of_interest]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Officer.Language != "ar" || c.Officer.Sound || len(c.Officer.Discreet.Categories) != 2 || len(c.Officer.Discreet.Actions) != 1 {
+		t.Fatalf("officer section: %+v", c.Officer)
+	}
 }
 
 func TestErrors(t *testing.T) {
@@ -57,6 +68,10 @@ func TestErrors(t *testing.T) {
 		{"http hub", base + "hub: {url: 'http://hq', ca: a, cert: b, key: c}\n", "must be https"},
 		{"missing id", "version: 1\nstate_dir: /s\nscanner: {port: /dev/x}\nweb: {accounts: /a}\n", "unit.id"},
 		{"not yaml", "version: [\n", "not valid YAML"},
+		{"officer language", base + "officer: {language: de}\n", "officer.language"},
+		{"discreet action", base + "officer: {discreet: {actions: [shout]}}\n", "officer.discreet.actions"},
+		{"discreet category", base + "officer: {discreet: {categories: ['Foreign Terrorist']}}\n", "officer.discreet.categories"},
+		{"officer unknown key", base + "officer: {sound: true, volume: 11}\n", "field volume not found"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,11 @@ const (
 	ReasonPossibleMatch   = "possible_match"
 )
 
+// ReasonCodes are every reason code above, for screens that word them.
+var ReasonCodes = []string{ReasonNoFace, ReasonPoorQuality, ReasonStale, ReasonNoWatchlist, ReasonCameraDown, ReasonDeviceFault,
+	ReasonIntegrity, ReasonInvalidMRZ, ReasonExpiredDocument, ReasonFaceMismatch, ReasonCheckFailed, ReasonPossibleMatch,
+	ReasonDocumentIntegrity, ReasonChipUnreadable, ReasonChipNotVerified}
+
 // Hit levels of a HitView.
 const (
 	LevelHit      = "hit"

@@ -60,3 +60,11 @@ func TestExpired(t *testing.T) {
 		t.Fatal("expiry arithmetic")
 	}
 }
+
+func TestReasonCodesHaveText(t *testing.T) {
+	for _, code := range ReasonCodes {
+		if ReasonText(code) == code {
+			t.Errorf("reason %q has no text", code)
+		}
+	}
+}

@@ -32,6 +32,14 @@ type Config struct {
 	Now           func() time.Time
 	// Observe receives every decided transaction (metrics).
 	Observe func(*Transaction)
+	// Discreet says which hits are shown discreetly (nil: none).
+	Discreet func(HitView) bool
+	// MaxHistory and HistoryAge bound the decided transactions the lane
+	// keeps for the shift's history (0: DefaultMaxHistory,
+	// DefaultHistoryAge). Transactions awaiting a verdict are kept
+	// regardless, up to MaxHeld.
+	MaxHistory int
+	HistoryAge time.Duration
 }
 
 // Pipeline runs transactions one at a time, as a lane serves one traveller
@@ -39,19 +47,22 @@ type Config struct {
 type Pipeline struct {
 	cfg    Config
 	run    sync.Mutex // one transaction at a time
+	decide sync.Mutex // one officer verdict at a time
 	mu     sync.RWMutex
-	recent []*Transaction // newest last, bounded
+	txs    []*Transaction // oldest first, bounded (queue.go)
+	byID   map[string]*Transaction
+	// settled counts held transactions that need no verdict (any more);
+	// adds counts transactions; maxHeld is MaxHeld (tests lower it).
+	settled, adds int
+	maxHeld       int
 }
 
-const keepRecent = 50
-
-// ErrUnknownTransaction is returned when an officer decides on a
-// transaction the lane no longer holds.
-var ErrUnknownTransaction = errors.New("lane: unknown transaction")
-
-// ErrBadVerdict is returned for an officer verdict that is not one of
-// confirmed, false_positive, referred or cleared.
-var ErrBadVerdict = errors.New("lane: bad verdict")
+// Transaction states.
+const (
+	StateStarted      = "started"
+	StateFaceCaptured = "face_captured"
+	StateDecided      = "decided"
+)
 
 // New validates cfg and returns a pipeline.
 func New(cfg Config) (*Pipeline, error) {
@@ -67,7 +78,13 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.CaptureWindow <= 0 {
 		cfg.CaptureWindow = 2 * time.Second
 	}
-	return &Pipeline{cfg: cfg}, nil
+	if cfg.MaxHistory <= 0 {
+		cfg.MaxHistory = DefaultMaxHistory
+	}
+	if cfg.HistoryAge <= 0 {
+		cfg.HistoryAge = DefaultHistoryAge
+	}
+	return &Pipeline{cfg: cfg, byID: map[string]*Transaction{}, maxHeld: MaxHeld}, nil
 }
 
 // Run processes documents until ctx is done or docs is closed.
@@ -105,7 +122,7 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 		start = now
 	}
 	tx := &Transaction{
-		ID: newID(), Source: ev.Source, State: "started", StartedAt: start,
+		ID: newID(), Source: ev.Source, State: StateStarted, StartedAt: start,
 		Document: documentView(ev.Document, now), doc: ev.Document,
 	}
 	tx.Document.Repeat = ev.Repeat
@@ -139,7 +156,7 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 				find.FaceCaptured = fc.Captured
 				find.FacePoor = !fc.Captured && fc.FacesSeen > 0
 				p.mu.Lock()
-				tx.State = "face_captured"
+				tx.State = StateFaceCaptured
 				tx.Face = FaceView{Wanted: true, Captured: fc.Captured, Quality: fc.Quality, Reasons: fc.Reasons,
 					FacesSeen: fc.FacesSeen, Multiple: fc.Multiple, HasImage: len(fc.JPEG) > 0}
 				tx.FaceJPEG = fc.JPEG
@@ -196,6 +213,13 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 	}
 	tx.Stale = res.Stale
 	tx.Sequence = res.Sequence
+	if p.cfg.Discreet != nil {
+		for i := range tx.Hits {
+			if p.cfg.Discreet(tx.Hits[i]) {
+				tx.Hits[i].Discreet, tx.Discreet = true, true
+			}
+		}
+	}
 	p.mu.Unlock()
 
 	// Durable before anyone is told: a result the officer saw is a result
@@ -211,9 +235,13 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 		p.mu.Unlock()
 	}
 	p.mu.Lock()
-	tx.State = "decided"
+	tx.State = StateDecided
 	tx.DecidedAt = p.cfg.Now()
 	tx.LatencyMS = float64(tx.DecidedAt.Sub(start).Microseconds()) / 1000
+	if !tx.pendingLocked() {
+		p.settleLocked()
+		p.trimLocked(tx.DecidedAt)
+	}
 	p.mu.Unlock()
 	p.publish(EventDecision, tx)
 	if p.cfg.Observe != nil {
@@ -221,7 +249,10 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 	}
 	p.cfg.Logger.Info("decision", "tx", tx.ID, "decision", tx.Decision, "hits", len(tx.Hits),
 		"reasons", strings.Join(tx.Reasons, ","), "latency_ms", tx.LatencyMS)
-	return tx, persistErr
+	p.mu.RLock()
+	c := tx.copyLocked()
+	p.mu.RUnlock()
+	return &c, persistErr
 }
 
 // Result is the record uploaded to headquarters for a transaction.
@@ -280,87 +311,6 @@ func (p *Pipeline) persist(ctx context.Context, tx *Transaction, face *FaceCaptu
 	return nil
 }
 
-// Decide records an officer's verdict on a transaction: outbox and audit
-// log first, then the page and the gate are told.
-func (p *Pipeline) Decide(ctx context.Context, txID, officer, verdict, note string) (*Transaction, error) {
-	switch verdict {
-	case "confirmed", "false_positive", "referred", "cleared":
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrBadVerdict, verdict)
-	}
-	tx := p.Transaction(txID)
-	if tx == nil {
-		return nil, ErrUnknownTransaction
-	}
-	od := &OfficerDecision{Officer: officer, Verdict: verdict, Note: note, At: p.cfg.Now()}
-	payload, _ := json.Marshal(struct {
-		TxID string `json:"tx_id"`
-		Unit string `json:"unit"`
-		*OfficerDecision
-	}{tx.ID, p.cfg.Unit, od})
-	hit := tx.Decision == Hit
-	if err := p.cfg.Queue.Enqueue(ctx, Item{Kind: "officer_decision", Hit: hit, Payload: payload, Created: od.At, TxID: tx.ID, Decision: tx.Decision}); err != nil {
-		return nil, fmt.Errorf("lane: outbox: %w", err)
-	}
-	if err := p.cfg.Audit.Append("officer_decision", officer, verdict, map[string]string{"tx": tx.ID, "machine_decision": string(tx.Decision)}); err != nil {
-		return nil, fmt.Errorf("lane: audit: %w", err)
-	}
-	od.Recorded = true
-	p.mu.Lock()
-	tx.Officer = od
-	p.mu.Unlock()
-	p.publish(EventOfficerDecision, tx)
-	return tx, nil
-}
-
-// Transaction returns a held transaction by id, or nil.
-func (p *Pipeline) Transaction(id string) *Transaction {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	for i := len(p.recent) - 1; i >= 0; i-- {
-		if p.recent[i].ID == id {
-			return p.recent[i]
-		}
-	}
-	return nil
-}
-
-// Recent returns copies of the newest transactions, newest first.
-func (p *Pipeline) Recent(n int) []Transaction {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	var out []Transaction
-	for i := len(p.recent) - 1; i >= 0 && len(out) < n; i-- {
-		out = append(out, p.recent[i].copyLocked())
-	}
-	return out
-}
-
-func (p *Pipeline) remember(tx *Transaction) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.recent = append(p.recent, tx)
-	if len(p.recent) > keepRecent {
-		// Drop the oldest and let go of its images.
-		p.recent[0] = nil
-		p.recent = p.recent[1:]
-	}
-}
-
-func (tx *Transaction) copyLocked() Transaction {
-	c := *tx
-	c.Hits = append([]HitView(nil), tx.Hits...)
-	if tx.Chip != nil {
-		cv := *tx.Chip
-		c.Chip = &cv
-	}
-	if tx.Officer != nil {
-		od := *tx.Officer
-		c.Officer = &od
-	}
-	return c
-}
-
 func (p *Pipeline) publish(typ string, tx *Transaction) {
 	p.mu.RLock()
 	c := tx.copyLocked()
@@ -380,6 +330,7 @@ func documentView(d *mrz.Document, now time.Time) DocumentView {
 		Expired: expired(d.ExpiryDate.Year, d.ExpiryDate.Month, d.ExpiryDate.Day, now),
 	}
 	v.IssuingName, _ = mrz.CountryName(d.IssuingState)
+	v.IssuingISO2, v.NationalityISO = ISO2(d.IssuingState), ISO2(d.Nationality)
 	for _, pr := range d.Problems {
 		v.Problems = append(v.Problems, pr.Message)
 	}

@@ -45,11 +45,13 @@ func (q *recQueue) Enqueue(ctx context.Context, it Item) error {
 type recAudit struct {
 	mu      sync.Mutex
 	entries []string
+	fields  []map[string]string
 }
 
 func (a *recAudit) Append(kind, actor, action string, fields map[string]string) error {
 	a.mu.Lock()
 	a.entries = append(a.entries, kind+"/"+actor+"/"+action)
+	a.fields = append(a.fields, fields)
 	a.mu.Unlock()
 	return nil
 }
@@ -70,7 +72,7 @@ func (s staticFaces) Capture(ctx context.Context, w time.Duration) (FaceCapture,
 }
 func (s staticFaces) Up() bool { return s.up }
 
-func testDoc(t *testing.T) *mrz.Document {
+func testDoc(t testing.TB) *mrz.Document {
 	lines, err := mrz.Generate(mrz.Spec{Format: mrz.FormatTD3, DocumentCode: "P", IssuingState: "UTO", Surname: "ERIKSSON",
 		GivenNames: []string{"ANNA", "MARIA"}, DocumentNumber: "L898902C3", Nationality: "UTO",
 		BirthDate: time.Date(1974, 8, 12, 0, 0, 0, 0, time.UTC), ExpiryDate: time.Date(2032, 4, 15, 0, 0, 0, 0, time.UTC), Sex: "F"})

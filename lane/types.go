@@ -78,10 +78,12 @@ type DocumentView struct {
 	DocumentCode   string   `json:"document_code"`
 	IssuingState   string   `json:"issuing_state"`
 	IssuingName    string   `json:"issuing_name,omitempty"`
+	IssuingISO2    string   `json:"issuing_iso2,omitempty"` // ISO 3166 alpha-2, for the page's country names
 	DocumentNumber string   `json:"document_number"`
 	Surname        string   `json:"surname"`
 	GivenNames     string   `json:"given_names"`
 	Nationality    string   `json:"nationality"`
+	NationalityISO string   `json:"nationality_iso2,omitempty"`
 	BirthDate      string   `json:"birth_date"`
 	Sex            string   `json:"sex"`
 	ExpiryDate     string   `json:"expiry_date"`
@@ -126,39 +128,125 @@ type HitView struct {
 	Explanation string      `json:"explanation"`
 	Fields      []FieldView `json:"fields,omitempty"`
 	Person      string      `json:"person,omitempty"` // listed name, DOB, nationality (screen only)
-	HasPhoto    bool        `json:"has_photo"`
-	Photo       []byte      `json:"-"`
+	// Listed is the listed person of a person or face hit, and Agreement
+	// how the traveller's document compares with it field by field: the
+	// officer's page words its explanations from these, never from
+	// Explanation (which is for the second line).
+	Listed    *ListedPerson `json:"listed,omitempty"`
+	Agreement *Agreement    `json:"agreement,omitempty"`
+	// Discreet is set when policy says this hit's category or action must
+	// not be shown openly at the desk (config officer.discreet).
+	Discreet bool   `json:"discreet,omitempty"`
+	HasPhoto bool   `json:"has_photo"`
+	Photo    []byte `json:"-"`
+
+	// Prearrival is set on a hit of kind "prearrival": the traveller was
+	// flagged before the flight landed (lane/prearrival.go).
+	Prearrival *PrearrivalView `json:"prearrival,omitempty"`
 }
 
-// OfficerDecision is the officer's verdict on a transaction.
+// ListedPerson is what the watchlist holds about the person of a hit, as
+// fields. It is personal data: screen and outbox only, never logs.
+type ListedPerson struct {
+	Surname     string `json:"surname"`
+	GivenNames  string `json:"given_names,omitempty"`
+	Birth       string `json:"birth,omitempty"` // 1985, 1985-03 or 1985-03-12
+	Nationality string `json:"nationality,omitempty"`
+	// NationalityISO is Nationality as ISO 3166 alpha-2, when it is a
+	// country.
+	NationalityISO string `json:"nationality_iso2,omitempty"`
+	Sex            string `json:"sex,omitempty"`
+	Aliases        int    `json:"aliases,omitempty"`
+}
+
+// Agreement words of a name part.
+const (
+	AgreeExact   = "exact"   // the same name (after transliteration)
+	AgreeVariant = "variant" // another spelling of the same name
+	AgreePartial = "partial" // some of the names agree (truncated, fewer or more names)
+	AgreeDiffers = "differs"
+	AgreeUnknown = "unknown" // missing on one side
+)
+
+// Agreement words of dates and codes.
+const (
+	AgreeSameDay   = "same_day"
+	AgreeSameMonth = "same_month" // the listed date has no day
+	AgreeSameYear  = "same_year"  // the listed date has only a year
+	AgreeClose     = "close"      // one digit apart, or day and month swapped
+	AgreeSame      = "same"       // nationality, sex
+)
+
+// Agreement is how the traveller's document compares with the listed
+// person of a hit, in words the page translates.
+type Agreement struct {
+	Surname    string `json:"surname"`
+	GivenNames string `json:"given_names"`
+	// Alias is set when the name matched another name listed for the
+	// person rather than the main one.
+	Alias       bool   `json:"alias,omitempty"`
+	Birth       string `json:"birth"`
+	Nationality string `json:"nationality"`
+	Sex         string `json:"sex"`
+}
+
+// OfficerDecision is one officer verdict on a transaction. A transaction
+// has at most one verdict in force; a later verdict names the one it
+// supersedes and why (ChangeReason), and both stay in the outbox and the
+// audit log.
 type OfficerDecision struct {
-	Officer  string    `json:"officer"`
-	Verdict  string    `json:"verdict"` // confirmed, false_positive, referred, cleared
-	Note     string    `json:"note,omitempty"`
-	At       time.Time `json:"at"`
-	Recorded bool      `json:"recorded"` // durable in the outbox and the audit log
+	ID      string `json:"id"` // <tx id>/<n>, n from 1
+	Officer string `json:"officer"`
+	Verdict string `json:"verdict"` // confirmed, false_positive, referred, cleared
+	// Reason is why a HIT was dismissed or cleared (DismissReasons).
+	Reason string `json:"reason,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// Supersedes is the ID of the verdict this one replaces, with the
+	// officer's ChangeReason (ChangeReasons).
+	Supersedes   string             `json:"supersedes,omitempty"`
+	ChangeReason string             `json:"change_reason,omitempty"`
+	Candidates   []CandidateVerdict `json:"candidates,omitempty"`
+	At           time.Time          `json:"at"`
+	Recorded     bool               `json:"recorded"` // durable in the outbox and the audit log
+}
+
+// CandidateVerdict is the officer's judgement of one possible match: is
+// the listed candidate the traveller?
+type CandidateVerdict struct {
+	Hit     int    `json:"hit"` // index in Transaction.Hits
+	Kind    string `json:"kind"`
+	RefID   string `json:"ref_id"`
+	Verdict string `json:"verdict"` // same_person or not_same
 }
 
 // Transaction is one traveller at the lane.
 type Transaction struct {
-	ID         string           `json:"id"`
-	Source     string           `json:"source"`
-	State      string           `json:"state"` // started, face_captured, decided
-	StartedAt  time.Time        `json:"started_at"`
-	DecidedAt  time.Time        `json:"decided_at,omitzero"`
-	Document   DocumentView     `json:"document"`
-	Face       FaceView         `json:"face"`
-	Hits       []HitView        `json:"hits"`
-	Decision   Decision         `json:"decision,omitempty"`
-	Reasons    []string         `json:"reasons,omitempty"`
-	Texts      []string         `json:"reason_texts,omitempty"`
-	Stale      bool             `json:"stale"`
-	Sequence   uint64           `json:"watchlist_sequence"`
-	LatencyMS  float64          `json:"latency_ms"`
-	Officer    *OfficerDecision `json:"officer_decision,omitempty"`
-	Chip       *ChipView        `json:"chip,omitempty"`
-	FaceJPEG   []byte           `json:"-"`
-	ChipJPEG   []byte           `json:"-"` // the chip's DG2 photo (JPEG), for the page
+	ID        string           `json:"id"`
+	Source    string           `json:"source"`
+	State     string           `json:"state"` // started, face_captured, decided
+	StartedAt time.Time        `json:"started_at"`
+	DecidedAt time.Time        `json:"decided_at,omitzero"`
+	Document  DocumentView     `json:"document"`
+	Face      FaceView         `json:"face"`
+	Hits      []HitView        `json:"hits"`
+	Decision  Decision         `json:"decision,omitempty"`
+	Reasons   []string         `json:"reasons,omitempty"`
+	Texts     []string         `json:"reason_texts,omitempty"`
+	Stale     bool             `json:"stale"`
+	Sequence  uint64           `json:"watchlist_sequence"`
+	LatencyMS float64          `json:"latency_ms"`
+	Officer   *OfficerDecision `json:"officer_decision,omitempty"` // the verdict in force
+	// Verdicts are every verdict recorded, oldest first.
+	Verdicts []OfficerDecision `json:"verdicts,omitempty"`
+	// Discreet is set when a hit of the transaction is to be shown
+	// discreetly: the screen facing the desk must not shout it.
+	Discreet bool `json:"discreet,omitempty"`
+	// Pending is set on copies of a HIT or REFER that awaits the
+	// officer's verdict ("action required").
+	Pending    bool      `json:"pending"`
+	Chip       *ChipView `json:"chip,omitempty"`
+	FaceJPEG   []byte    `json:"-"`
+	ChipJPEG   []byte    `json:"-"` // the chip's DG2 photo (JPEG), for the page
 	doc        *mrz.Document
 	descriptor []float32
 }

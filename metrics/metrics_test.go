@@ -36,3 +36,33 @@ func TestExposition(t *testing.T) {
 		}
 	}
 }
+
+// TestScannerMetrics: issue 17 finding 4. Framing rejections and the
+// input queue are in /metrics.
+func TestScannerMetrics(t *testing.T) {
+	m := New()
+	m.WatchScanner(func() ScannerStats {
+		return ScannerStats{Frames: 9999, Partial: 1, Malformed: 2, BytesRead: 900000, QueueFulls: 3, QueuedBytes: 4096, QueueFull: true}
+	})
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`checkpoint_scanner_frames_total 9999`,
+		`checkpoint_scanner_frames_rejected_total{reason="partial"} 1`,
+		`checkpoint_scanner_frames_rejected_total{reason="malformed"} 2`,
+		`checkpoint_scanner_frames_rejected_total{reason="bad_bcc"} 0`,
+		`checkpoint_scanner_bytes_read_total 900000`,
+		`checkpoint_scanner_queue_full_total 3`,
+		`checkpoint_scanner_queue_bytes 4096`,
+		`checkpoint_scanner_queue_full 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}

@@ -62,11 +62,25 @@ func (a *Arrivals) Validate(ch string, recs []bundle.Record) error {
 	return errors.Join(errs...)
 }
 
+// LocalChannel holds the flights screened on the unit itself (its inbox,
+// checkpointctl paxdata screen) beside the port channels from the hub.
+const LocalChannel = "(local)"
+
+// LoadLocal replaces the flights screened on this unit: records as
+// FlightAlerts.Record makes them, expiring after the arrival.
+func (a *Arrivals) LoadLocal(recs []bundle.Record) {
+	a.Load(channel.State{Kind: bundle.KindPrearrival, Channel: LocalChannel}, recs)
+}
+
 // Load implements channel.Consumer.
 func (a *Arrivals) Load(st channel.State, recs []bundle.Record) {
+	port := st.Channel
+	if port == LocalChannel {
+		port = ""
+	}
 	fl := make([]loaded, 0, len(recs))
 	for _, r := range recs {
-		f, err := DecodeFlightAlerts(r, st.Channel)
+		f, err := DecodeFlightAlerts(r, port)
 		if err != nil {
 			continue // validated at install; a record that fails now is not used
 		}

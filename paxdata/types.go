@@ -37,6 +37,9 @@ type Traveller struct {
 	// BookingRef is the PNR record locator. It never leaves headquarters
 	// in an alert and is never logged.
 	BookingRef string `json:"booking_ref,omitempty"`
+	// OtherDocuments are further documents (a visa, a second passport);
+	// screening checks them too.
+	OtherDocuments []Document `json:"other_documents,omitempty"`
 	// InTransit is set when the traveller does not enter at the arrival
 	// port (LOC+22 or a later debarkation).
 	InTransit bool `json:"in_transit,omitempty"`
@@ -73,6 +76,7 @@ type Flight struct {
 
 // Leg is one segment of a multi-leg flight.
 type Leg struct {
+	Flight      string    `json:"flight"`
 	Departure   string    `json:"departure"`
 	Arrival     string    `json:"arrival"`
 	DepartureAt time.Time `json:"departure_at,omitzero"`

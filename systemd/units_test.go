@@ -90,3 +90,53 @@ func TestDaemonUnitEssentials(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitsBoundMemory: issue 17 finding 2. Both units carry a memory
+// ceiling (MemoryHigh= below MemoryMax=), and the Go heap limit sits below
+// the ceiling so the collector works harder before the kernel throttles.
+func TestUnitsBoundMemory(t *testing.T) {
+	for _, name := range []string{"checkpointd.service", "checkpoint-hub.service"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := map[string]string{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && !strings.HasPrefix(k, "#") {
+				if k == "Environment" {
+					k, v, _ = strings.Cut(v, "=")
+				}
+				vals[k] = v
+			}
+		}
+		high, max, gomem := unitBytes(t, vals["MemoryHigh"]), unitBytes(t, vals["MemoryMax"]), unitBytes(t, strings.TrimSuffix(vals["GOMEMLIMIT"], "iB"))
+		if high == 0 || max == 0 || gomem == 0 || !(gomem < high && high < max) {
+			t.Errorf("%s: want GOMEMLIMIT < MemoryHigh < MemoryMax, have %q < %q < %q", name, vals["GOMEMLIMIT"], vals["MemoryHigh"], vals["MemoryMax"])
+		}
+	}
+}
+
+// unitBytes reads a systemd size (1024-based K, M, G suffixes); 0 if unset.
+func unitBytes(t *testing.T, s string) int64 {
+	t.Helper()
+	if s == "" {
+		return 0
+	}
+	mult := int64(1)
+	switch s[len(s)-1] {
+	case 'K':
+		mult = 1 << 10
+	case 'M':
+		mult = 1 << 20
+	case 'G':
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("size %q: %v", s, err)
+	}
+	return n * mult
+}

@@ -460,6 +460,10 @@ func (b *builder) abort() {
 // transaction; on any error the installed version is untouched. The counts,
 // state hash and install time of meta are filled by the store.
 func (s *Store) ReplaceAll(ctx context.Context, meta Meta, src ChangeSource) (err error) {
+	return s.replaceAll(ctx, meta, src, false)
+}
+
+func (s *Store) replaceAll(ctx context.Context, meta Meta, src ChangeSource, replaceSigned bool) (err error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.isClosed() {
@@ -472,8 +476,8 @@ func (s *Store) ReplaceAll(ctx context.Context, meta Meta, src ChangeSource) (er
 	s.mu.RLock()
 	cur := s.cur
 	s.mu.RUnlock()
-	if meta.Sequence <= cur.meta.Sequence {
-		return fmt.Errorf("%w: sequence %d, installed %d", ErrNotNewer, meta.Sequence, cur.meta.Sequence)
+	if err := s.checkReplace(cur, meta, replaceSigned); err != nil {
+		return err
 	}
 	b := &builder{s: s, gen: cur.gen + 1, faceModel: meta.FaceModelID, tokens: make(map[blindKey]uint32), keyCounts: make(map[[nameKeySize]byte]uint32)}
 	err = s.db.Update(func(tx *bolt.Tx) error {
@@ -559,6 +563,9 @@ func (s *Store) ReplaceAll(ctx context.Context, meta Meta, src ChangeSource) (er
 	var gb [8]byte
 	binary.BigEndian.PutUint64(gb[:], b.gen)
 	if err := tx.Bucket(bucketStore).Put(keyCurrent, gb[:]); err != nil {
+		return fmt.Errorf("watchlist: flip: %w", err)
+	}
+	if err := s.keepSignedMark(tx, cur, meta); err != nil {
 		return fmt.Errorf("watchlist: flip: %w", err)
 	}
 	sn := &snapshot{gen: b.gen, meta: meta, faces: b.index, faceRefs: b.refs}

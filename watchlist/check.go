@@ -43,6 +43,10 @@ const (
 // It is personal data: never log it.
 type PersonSummary struct {
 	DisplayName string `json:"display_name"`
+	// Surname and GivenNames are the listed main name as fields, for
+	// screens that word their own explanations.
+	Surname     string `json:"surname,omitempty"`
+	GivenNames  string `json:"given_names,omitempty"`
 	Birth       string `json:"birth,omitempty"`
 	Nationality string `json:"nationality,omitempty"`
 	Sex         string `json:"sex,omitempty"`
@@ -233,7 +237,7 @@ func summary(p *PersonAlert) *PersonSummary {
 	if p.Name.GivenNames != "" {
 		name += ", " + p.Name.GivenNames
 	}
-	return &PersonSummary{DisplayName: name, Birth: p.Birth, Nationality: p.Nationality, Sex: p.Sex,
+	return &PersonSummary{DisplayName: name, Surname: p.Name.Surname, GivenNames: p.Name.GivenNames, Birth: p.Birth, Nationality: p.Nationality, Sex: p.Sex,
 		Aliases: len(p.Aliases), HasPhoto: len(p.Photo) > 0, Photo: p.Photo}
 }
 

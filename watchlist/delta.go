@@ -217,6 +217,9 @@ func (s *Store) ApplyDelta(ctx context.Context, meta Meta, baseSeq uint64, src C
 	s.mu.RLock()
 	cur := s.cur
 	s.mu.RUnlock()
+	if err := checkDelta(cur, meta, baseSeq); err != nil {
+		return err
+	}
 	if baseSeq != cur.meta.Sequence {
 		return fmt.Errorf("%w: delta base %d, installed %d", ErrBaseMismatch, baseSeq, cur.meta.Sequence)
 	}

@@ -31,6 +31,13 @@ var (
 	// ErrNotNewer is returned when a version is not newer than the installed
 	// one (rollback or replay).
 	ErrNotNewer = errors.New("watchlist: version not newer than installed")
+	// ErrSignedInstalled is returned when an unsigned import would replace
+	// an installed signed watchlist without being told to (see
+	// ImportUnsigned).
+	ErrSignedInstalled = errors.New("watchlist: a signed watchlist is installed: an unsigned import does not replace it")
+	// ErrBadSequence is returned when a version number is 0 or above
+	// MaxSequence.
+	ErrBadSequence = errors.New("watchlist: sequence out of range")
 
 	// ErrModelMismatch is returned when a face template or query was computed
 	// by another face model than the watchlist's.

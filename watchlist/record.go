@@ -84,6 +84,9 @@ type Meta struct {
 	Faces       int64     `json:"faces"`
 	StateHash   string    `json:"state_hash"` // hex StateHash of the record set
 	InstalledAt time.Time `json:"installed_at"`
+	// Unsigned marks a local import of a plain file: no signature was
+	// checked, and it does not move the signed sequence (provenance.go).
+	Unsigned bool `json:"unsigned,omitempty"`
 }
 
 // Op is what a Change does.

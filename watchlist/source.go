@@ -266,11 +266,18 @@ func (s *CSVSource) Next() (Change, error) {
 	if errors.Is(err, io.EOF) {
 		return Change{}, io.EOF
 	}
-	line, _ := s.r.FieldPos(0)
-	s.line = line
 	if err != nil {
+		// FieldPos is only defined for a record that was read: after a
+		// parse error (an unterminated quote, a stray quote) it panics.
+		// The error carries its own line.
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			s.line = pe.StartLine
+		}
 		return Change{}, fmt.Errorf("%w: %v", ErrBadSource, err)
 	}
+	line, _ := s.r.FieldPos(0)
+	s.line = line
 	get := func(col string) string {
 		if i, ok := s.cols[col]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])

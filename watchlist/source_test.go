@@ -100,6 +100,9 @@ func TestCSVErrors(t *testing.T) {
 		{"missing required column", "id,number\nA,1\n"},
 		{"empty number", "id,issuing_state,number\nA,DEU,\n"},
 		{"ragged row", "id,issuing_state,number\nA,DEU,1,extra\n"},
+		// Issue 17: a read error used to panic in csv.Reader.FieldPos.
+		{"unterminated quote", "id,issuing_state,number\n\"A,DEU,1\n"},
+		{"bare quote", "id,issuing_state,number\nA,DE\"U,1\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/watchlist/faceindex"
@@ -218,6 +219,7 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 	}
 	defer seal.Wipe(kek)
 
+	durable := atomicfile.SyncDirIfCreated(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        opts.Timeout,
 		FreelistType:   bolt.FreelistMapType,
@@ -229,6 +231,10 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 		InitialMmapSize: 4 << 30,
 	})
 	if err != nil {
+		return nil, fmt.Errorf("watchlist: open %s: %w", path, err)
+	}
+	if err := durable(); err != nil { // a new store's name survives a power cut
+		db.Close()
 		return nil, fmt.Errorf("watchlist: open %s: %w", path, err)
 	}
 	if !opts.ReadOnly {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,9 @@ type Officer struct {
 	// OSUser, when set, lets this officer sign in as that OS user of the
 	// desk machine through the sign-in socket, without typing the PIN.
 	OSUser string `json:"os_user,omitempty"`
+	// Lang is the officer's language on the page (one of Languages);
+	// empty: the unit's default (config officer.language).
+	Lang string `json:"lang,omitempty"`
 }
 
 // Accounts is the officer accounts file.
@@ -108,6 +112,9 @@ func LoadAccounts(path string) (*Accounts, error) {
 		if o.ID == "" || !strings.HasPrefix(o.PINHash, "$argon2id$") {
 			return nil, fmt.Errorf("web: accounts %s: officer %q has no id or no argon2id PIN hash", path, o.ID)
 		}
+		if o.Lang != "" && !slices.Contains(Languages, o.Lang) {
+			return nil, fmt.Errorf("web: accounts %s: officer %q: language %q is not one of %s", path, o.ID, o.Lang, strings.Join(Languages, ", "))
+		}
 		if seen[o.ID] {
 			return nil, fmt.Errorf("web: accounts %s: officer %q listed twice", path, o.ID)
 		}
@@ -146,6 +153,20 @@ func (a *Accounts) SetOfficer(id, name, pin, osUser string) {
 		}
 	}
 	a.Officers = append(a.Officers, o)
+}
+
+// SetLang sets an officer's page language ("" for the unit's default).
+func (a *Accounts) SetLang(id, lang string) error {
+	if lang != "" && !slices.Contains(Languages, lang) {
+		return fmt.Errorf("web: language %q: want one of %s", lang, strings.Join(Languages, ", "))
+	}
+	for i := range a.Officers {
+		if a.Officers[i].ID == id {
+			a.Officers[i].Lang = lang
+			return nil
+		}
+	}
+	return fmt.Errorf("web: no officer %q", id)
 }
 
 // Check verifies an officer's PIN. Unknown officers cost the same time as

@@ -10,7 +10,9 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +27,10 @@ var assets embed.FS
 type Backend interface {
 	Recent(n int) []lane.Transaction
 	Transaction(id string) *lane.Transaction
-	Decide(ctx context.Context, txID, officer, verdict, note string) (*lane.Transaction, error)
+	// Pending are the transactions awaiting a verdict, oldest first.
+	Pending() []lane.Transaction
+	History(q lane.HistoryQuery) []lane.Summary
+	Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error)
 	Health() lane.Health
 	Subscribe(buffer int) (<-chan lane.Event, func())
 }
@@ -38,20 +43,31 @@ type Options struct {
 	Accounts     *Accounts
 	SessionTTL   time.Duration
 	Secure       bool // cookies only over TLS
-	Metrics      http.Handler
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Metrics, when set, is served at /metrics to signed-in officers only
+	// (Prometheus scrapes the admin socket instead, which needs no sign-in).
+	Metrics http.Handler
+	Page    PageOptions
+	// LockoutFile keeps the sign-in lockouts across restarts (in the state
+	// directory); empty keeps them in memory only.
+	LockoutFile string
+	// HashSlots bounds concurrent PIN checks (argon2id, 64 MiB each);
+	// 0 sizes it from memory (DefaultHashSlots).
+	HashSlots int
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is the officer page's HTTP handler.
 type Server struct {
-	b    Backend
-	opt  Options
-	mux  *http.ServeMux
-	mu   sync.Mutex
-	sess map[string]session
-	fail map[string]failures // by officer id: lockout after repeated wrong PINs
-	tick map[string]session  // one-time sign-in tickets from the sign-in socket
+	b     Backend
+	opt   Options
+	mux   *http.ServeMux
+	mu    sync.Mutex
+	sess  map[string]session
+	guard *guard             // wrong-PIN lockouts and the bound on PIN hashing
+	tick  map[string]session // one-time sign-in tickets from the sign-in socket
+	// shown is what each session was shown (queue.go).
+	shown shownSets
 }
 
 type session struct {
@@ -59,16 +75,7 @@ type session struct {
 	expires time.Time
 }
 
-type failures struct {
-	n     int
-	until time.Time
-}
-
-const (
-	cookieName  = "checkpoint_session"
-	maxFailures = 5
-	lockout     = time.Minute
-)
+const cookieName = "checkpoint_session"
 
 var loginTmpl = template.Must(template.ParseFS(assets, "assets/login.html"))
 
@@ -83,7 +90,15 @@ func New(b Backend, opt Options) *Server {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 8 * time.Hour
 	}
-	s := &Server{b: b, opt: opt, mux: http.NewServeMux(), sess: map[string]session{}, fail: map[string]failures{}, tick: map[string]session{}}
+	if opt.HashSlots <= 0 {
+		opt.HashSlots = DefaultHashSlots()
+	}
+	s := &Server{b: b, opt: opt, mux: http.NewServeMux(), sess: map[string]session{}, tick: map[string]session{}}
+	var ids []string
+	for _, o := range s.accounts().Officers {
+		ids = append(ids, o.ID)
+	}
+	s.guard = newGuard(opt.LockoutFile, opt.HashSlots, ids, opt.Logger, opt.Now())
 	static, _ := fs.Sub(assets, "assets")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.mux.HandleFunc("GET /login", s.loginPage)
@@ -91,15 +106,11 @@ func New(b Backend, opt Options) *Server {
 	s.mux.HandleFunc("GET /login/ticket", s.redeemTicket)
 	s.mux.HandleFunc("POST /logout", s.logout)
 	s.mux.HandleFunc("GET /{$}", s.auth(s.index))
-	s.mux.HandleFunc("GET /api/state", s.auth(s.state))
-	s.mux.HandleFunc("GET /api/events", s.auth(s.events))
-	s.mux.HandleFunc("GET /api/transactions/{id}/face.jpg", s.auth(s.faceImage))
-	s.mux.HandleFunc("GET /api/transactions/{id}/hits/{n}/photo.jpg", s.auth(s.hitPhoto))
-	s.mux.HandleFunc("GET /api/transactions/{id}/chip.jpg", s.auth(s.chipPhoto))
-	s.mux.HandleFunc("POST /api/transactions/{id}/decision", s.auth(s.decide))
+	s.officerRoutes()
+	s.arrivalsRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if opt.Metrics != nil {
-		s.mux.Handle("GET /metrics", opt.Metrics)
+		s.mux.HandleFunc("GET /metrics", s.auth(opt.Metrics.ServeHTTP))
 	}
 	return s
 }
@@ -109,7 +120,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// Same-origin requests carry Referer and a real Origin (the sign-in
+	// form's POST has no custom header to prove where it came from); other
+	// sites learn nothing.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	s.mux.ServeHTTP(w, r)
 }
@@ -157,14 +171,14 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		if !ok {
-			if strings.HasPrefix(r.URL.Path, "/api/") {
+			if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" {
 				http.Error(w, "sign in required", http.StatusUnauthorized)
 				return
 			}
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !sameOrigin(r) {
+		if r.Method == http.MethodPost && (r.Header.Get("X-Checkpoint") != "1" || !fromOurPage(r)) {
 			http.Error(w, "cross-origin request refused", http.StatusForbidden)
 			return
 		}
@@ -172,25 +186,70 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// sameOrigin checks the Origin header of a state-changing request (the
-// session cookie is also SameSite=Strict).
-func sameOrigin(r *http.Request) bool {
-	if r.Header.Get("X-Checkpoint") != "1" {
-		return false
+// fromOurPage reports whether a state-changing request (sign-in, sign-out,
+// a verdict) was sent by a page this server served, so another site open in
+// the officer's browser cannot sign the desk in as someone else (login
+// CSRF), sign it out, or record a verdict. The session cookie is also
+// SameSite=Strict, and API calls must carry X-Checkpoint (which a
+// cross-site form cannot send).
+//
+//   - Sec-Fetch-Site, which current browsers send and pages cannot forge,
+//     must be same-origin;
+//   - otherwise Origin must name this host ("null", sent by sandboxed
+//     frames and privacy modes, is refused);
+//   - otherwise Referer must be on this host;
+//   - a request with none of the three is refused: a browser always sends
+//     at least one on a POST, and other clients can set Origin.
+func fromOurPage(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
+	if origin := r.Header.Get("Origin"); origin != "" {
+		return sameHost(origin, r.Host)
 	}
-	return strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://") == r.Host
+	if ref := r.Header.Get("Referer"); ref != "" {
+		return sameHost(ref, r.Host)
+	}
+	return false
+}
+
+// sameHost reports whether u (an origin or URL) is http(s)://host[/…].
+func sameHost(u, host string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "http://"); !ok {
+			return false
+		}
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return host != "" && strings.EqualFold(rest, host)
+}
+
+// clientAddr is the address accounted for sign-in failures.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	loginTmpl.Execute(w, map[string]string{"Error": r.URL.Query().Get("e")})
+	loginTmpl.Execute(w, s.loginView(r))
 }
 
+// login checks an officer's PIN. The attempt is reserved (counted as a
+// failure, refused if the id or the client is locked, refused with 429 if
+// every hashing slot is busy) before the PIN is hashed, so concurrent
+// guesses cannot outrun the count; a right PIN refunds it.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !fromOurPage(r) {
+		http.Error(w, "cross-origin sign-in refused", http.StatusForbidden)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
@@ -198,31 +257,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id := strings.TrimSpace(r.PostForm.Get("officer"))
 	pin := r.PostForm.Get("pin")
-	now := s.opt.Now()
-	s.mu.Lock()
-	f := s.fail[id]
-	s.mu.Unlock()
-	if now.Before(f.until) {
+	if len(id) > 256 || len(pin) > 256 {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	acc := s.accounts()
+	tk, wait, err := s.guard.reserve(id, acc.has(id), clientAddr(r), s.opt.Now())
+	switch {
+	case errors.Is(err, ErrBusy):
+		w.Header().Set("Retry-After", retryAfter(wait))
+		http.Error(w, "too many sign-ins at once: try again in a second", http.StatusTooManyRequests)
+		return
+	case errors.Is(err, ErrLocked):
+		s.opt.Logger.Warn("officer sign-in refused: locked out after wrong PINs")
+		w.Header().Set("Retry-After", retryAfter(wait))
 		http.Redirect(w, r, "/login?e=locked", http.StatusSeeOther)
 		return
 	}
-	o, err := s.accounts().Check(id, pin)
+	o, err := acc.Check(id, pin)
+	s.guard.finish(tk, err == nil, s.opt.Now())
 	if err != nil {
-		s.mu.Lock()
-		f.n++
-		if f.n >= maxFailures {
-			f = failures{until: now.Add(lockout)}
-		}
-		s.fail[id] = f
-		s.mu.Unlock()
 		s.opt.Logger.Warn("officer sign-in failed")
 		http.Redirect(w, r, "/login?e=bad", http.StatusSeeOther)
 		return
 	}
-	s.mu.Lock()
-	delete(s.fail, id)
-	s.mu.Unlock()
 	s.startSession(w, r, o, "pin")
+}
+
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 // startSession signs o in on this browser and opens the page.
@@ -231,6 +294,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, o Officer,
 	now := s.opt.Now()
 	s.mu.Lock()
 	s.sess[t] = session{officer: o, expires: now.Add(s.opt.SessionTTL)}
+	s.beginShift(t, now)
 	for k, v := range s.sess {
 		if now.After(v.expires) {
 			delete(s.sess, k)
@@ -250,10 +314,15 @@ func newToken() string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if !fromOurPage(r) {
+		http.Error(w, "cross-origin sign-out refused", http.StatusForbidden)
+		return
+	}
 	if c, err := r.Cookie(cookieName); err == nil {
 		s.mu.Lock()
 		delete(s.sess, c.Value)
 		s.mu.Unlock()
+		s.forgetSession(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -263,128 +332,6 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	b, _ := assets.ReadFile("assets/index.html")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b)
-}
-
-type stateView struct {
-	Officer      Officer            `json:"officer"`
-	Health       lane.Health        `json:"health"`
-	Transactions []lane.Transaction `json:"transactions"`
-}
-
-func (s *Server) state(w http.ResponseWriter, r *http.Request) {
-	o := officerFrom(r)
-	o.PINHash = ""
-	writeJSON(w, http.StatusOK, stateView{Officer: o, Health: s.b.Health(), Transactions: s.b.Recent(10)})
-}
-
-// events streams lane events as server-sent events, with a health beat.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	ch, cancel := s.b.Subscribe(64)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	send := func(ev lane.Event) bool {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return true
-		}
-		if _, err := w.Write([]byte("event: " + ev.Type + "\ndata: ")); err != nil {
-			return false
-		}
-		w.Write(b)
-		w.Write([]byte("\n\n"))
-		fl.Flush()
-		return true
-	}
-	h := s.b.Health()
-	send(lane.Event{Type: lane.EventHealth, Health: &h})
-	tick := time.NewTicker(2 * time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case ev, ok := <-ch:
-			if !ok || !send(ev) {
-				return
-			}
-		case <-tick.C:
-			h := s.b.Health()
-			if !send(lane.Event{Type: lane.EventHealth, Health: &h}) {
-				return
-			}
-		}
-	}
-}
-
-func (s *Server) faceImage(w http.ResponseWriter, r *http.Request) {
-	tx := s.b.Transaction(r.PathValue("id"))
-	if tx == nil || len(tx.FaceJPEG) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(tx.FaceJPEG)
-}
-
-// chipPhoto serves the passport chip's photo (DG2, as JPEG).
-func (s *Server) chipPhoto(w http.ResponseWriter, r *http.Request) {
-	tx := s.b.Transaction(r.PathValue("id"))
-	if tx == nil || len(tx.ChipJPEG) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(tx.ChipJPEG)
-}
-
-func (s *Server) hitPhoto(w http.ResponseWriter, r *http.Request) {
-	tx := s.b.Transaction(r.PathValue("id"))
-	n := 0
-	for _, c := range r.PathValue("n") {
-		if c < '0' || c > '9' || n > 1000 {
-			http.NotFound(w, r)
-			return
-		}
-		n = n*10 + int(c-'0')
-	}
-	if tx == nil || n >= len(tx.Hits) || len(tx.Hits[n].Photo) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Write(tx.Hits[n].Photo)
-}
-
-func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Verdict string `json:"verdict"`
-		Note    string `json:"note"`
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 8192)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, "bad request body", http.StatusBadRequest)
-		return
-	}
-	o := officerFrom(r)
-	tx, err := s.b.Decide(r.Context(), r.PathValue("id"), o.ID, req.Verdict, req.Note)
-	switch {
-	case errors.Is(err, lane.ErrUnknownTransaction):
-		http.Error(w, err.Error(), http.StatusNotFound)
-	case errors.Is(err, lane.ErrBadVerdict):
-		http.Error(w, err.Error(), http.StatusBadRequest)
-	case err != nil:
-		s.opt.Logger.Error("officer decision not recorded", "err", err)
-		http.Error(w, "decision NOT recorded: "+err.Error(), http.StatusServiceUnavailable)
-	default:
-		writeJSON(w, http.StatusOK, tx.Officer)
-	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -46,20 +46,22 @@ func (b *backend) Transaction(id string) *lane.Transaction {
 	}
 	return nil
 }
-func (b *backend) Decide(ctx context.Context, id, officer, verdict, note string) (*lane.Transaction, error) {
-	tx := b.Transaction(id)
+func (b *backend) Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error) {
+	tx := b.Transaction(r.TxID)
 	if tx == nil {
 		return nil, lane.ErrUnknownTransaction
 	}
-	if verdict != "confirmed" && verdict != "false_positive" && verdict != "referred" && verdict != "cleared" {
+	if r.Verdict != "confirmed" && r.Verdict != "false_positive" && r.Verdict != "referred" && r.Verdict != "cleared" {
 		return nil, lane.ErrBadVerdict
 	}
 	b.mu.Lock()
-	b.verdicts = append(b.verdicts, officer+":"+verdict)
-	tx.Officer = &lane.OfficerDecision{Officer: officer, Verdict: verdict, Recorded: true}
+	b.verdicts = append(b.verdicts, r.Officer+":"+r.Verdict)
+	tx.Officer = &lane.OfficerDecision{Officer: r.Officer, Verdict: r.Verdict, Recorded: true}
 	b.mu.Unlock()
 	return tx, nil
 }
+func (b *backend) Pending() []lane.Transaction                { return nil }
+func (b *backend) History(q lane.HistoryQuery) []lane.Summary { return nil }
 func (b *backend) Health() lane.Health {
 	return lane.Health{Unit: "desk-01", Mode: "desk", Scanner: "connected"}
 }
@@ -79,7 +81,10 @@ func (f *fixture) advance(d time.Duration) {
 	f.nowMu.Unlock()
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, nil) }
+
+// newFixtureWith lets a test set more Options (lockout file, hash slots).
+func newFixtureWith(t *testing.T, opts func(*Options)) *fixture {
 	t.Helper()
 	acc := &Accounts{}
 	acc.Set("o1", "Officer One", "246810")
@@ -94,7 +99,11 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{b: &backend{Broker: lane.NewBroker()}, now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	f.b.txs = []*lane.Transaction{{ID: "tx1", State: "decided", Decision: lane.Hit, FaceJPEG: []byte("\xff\xd8jpeg"),
 		Hits: []lane.HitView{{Kind: "document", RefID: "SLTD-1", Action: "arrest", Photo: []byte("\xff\xd8ref")}}}}
-	f.s = New(f.b, Options{Accounts: loaded, SessionTTL: time.Hour, Now: f.clock})
+	opt := Options{Accounts: loaded, SessionTTL: time.Hour, Now: f.clock}
+	if opts != nil {
+		opts(&opt)
+	}
+	f.s = New(f.b, opt)
 	f.srv = httptest.NewServer(f.s)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -105,14 +114,30 @@ func client(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// login posts the sign-in form as the page does (a browser sends its
+// Origin) and returns where it was sent.
 func login(t *testing.T, f *fixture, c *http.Client, id, pin string) string {
 	t.Helper()
-	resp, err := c.PostForm(f.srv.URL+"/login", url.Values{"officer": {id}, "pin": {pin}})
+	code, loc := loginWith(t, f.srv.URL, c, id, pin, map[string]string{"Origin": f.srv.URL})
+	if code != http.StatusSeeOther {
+		t.Fatalf("sign-in answered %d, want 303", code)
+	}
+	return loc
+}
+
+func loginWith(t *testing.T, base string, c *http.Client, id, pin string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(url.Values{"officer": {id}, "pin": {pin}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.Header.Get("Location")
+	return resp.StatusCode, resp.Header.Get("Location")
 }
 
 func get(t *testing.T, c *http.Client, u string) (int, string) {
@@ -183,13 +208,13 @@ func TestSignInAndAccess(t *testing.T) {
 func TestLockout(t *testing.T) {
 	f := newFixture(t)
 	c := client(t)
-	for i := 0; i < maxFailures; i++ {
+	for i := 0; i < MaxFailures; i++ {
 		login(t, f, c, "o1", "111111")
 	}
 	if loc := login(t, f, c, "o1", "246810"); loc != "/login?e=locked" {
 		t.Fatalf("right PIN during lockout: %q", loc)
 	}
-	f.advance(lockout + time.Second)
+	f.advance(Lockout + time.Second)
 	if loc := login(t, f, c, "o1", "246810"); loc != "/" {
 		t.Fatalf("after lockout: %q", loc)
 	}
@@ -200,13 +225,20 @@ func TestDecisionAndCSRF(t *testing.T) {
 	c := client(t)
 	login(t, f, c, "o1", "246810")
 	u := f.srv.URL + "/api/transactions/tx1/decision"
-	if code := post(t, c, u, `{"verdict":"confirmed"}`, nil); code != 403 {
+	if code := post(t, c, u, `{"verdict":"confirmed"}`, map[string]string{"Origin": f.srv.URL}); code != 403 {
 		t.Fatalf("without X-Checkpoint: %d", code)
 	}
 	if code := post(t, c, u, `{"verdict":"confirmed"}`, map[string]string{"X-Checkpoint": "1", "Origin": "http://evil.example"}); code != 403 {
 		t.Fatalf("cross origin: %d", code)
 	}
-	ok := map[string]string{"X-Checkpoint": "1"}
+	if code := post(t, c, u, `{"verdict":"confirmed"}`, map[string]string{"X-Checkpoint": "1"}); code != 403 {
+		t.Fatalf("with no Origin, Referer or Sec-Fetch-Site: %d", code)
+	}
+	ok := map[string]string{"X-Checkpoint": "1", "Origin": f.srv.URL}
+	if code := post(t, c, u, `{"verdict":"confirmed"}`, ok); code != 409 {
+		t.Fatalf("verdict before the page showed the transaction: %d, want 409", code)
+	}
+	get(t, c, f.srv.URL+"/api/state") // the page shows tx1
 	if code := post(t, c, u, `{"verdict":"maybe"}`, ok); code != 400 {
 		t.Fatalf("bad verdict: %d", code)
 	}
@@ -220,7 +252,7 @@ func TestDecisionAndCSRF(t *testing.T) {
 		t.Fatalf("verdicts %v", f.b.verdicts)
 	}
 	// Sign out ends the session.
-	post(t, c, f.srv.URL+"/logout", "", nil)
+	post(t, c, f.srv.URL+"/logout", "", map[string]string{"Origin": f.srv.URL})
 	if code, _ := get(t, c, f.srv.URL+"/api/state"); code != 401 {
 		t.Fatalf("after logout: %d", code)
 	}

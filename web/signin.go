@@ -23,6 +23,9 @@ import (
 // TicketTTL is how long a sign-in ticket may wait to be opened.
 const TicketTTL = time.Minute
 
+// maxTickets bounds the sign-in links waiting to be opened.
+const maxTickets = 64
+
 type peerKey struct{}
 
 // PeerContext is an http.Server ConnContext for the sign-in socket: it
@@ -75,10 +78,32 @@ func (s *Server) SignInHandler(pageURL string) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf("OS user %q is not an officer (checkpointctl officer add --os-user)", name)})
 			return
 		}
-		t, exp := newToken(), s.opt.Now().Add(TicketTTL)
+		now := s.opt.Now()
+		// No PIN is tried here, but an officer id locked after wrong PINs
+		// stays locked on every path in.
+		if wait, err := s.guard.check(o.ID, true, "", now); err != nil {
+			s.opt.Logger.Warn("OS-user sign-in refused: officer locked out after wrong PINs", "uid", cred.Uid)
+			w.Header().Set("Retry-After", retryAfter(wait))
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "officer " + o.ID + " is locked out after wrong PINs: try again in " + retryAfter(wait) + " s"})
+			return
+		}
+		t, exp := newToken(), now.Add(TicketTTL)
 		s.mu.Lock()
-		s.tick[t] = session{officer: o, expires: exp}
+		for k, v := range s.tick {
+			if now.After(v.expires) {
+				delete(s.tick, k)
+			}
+		}
+		full := len(s.tick) >= maxTickets
+		if !full {
+			s.tick[t] = session{officer: o, expires: exp}
+		}
 		s.mu.Unlock()
+		if full {
+			w.Header().Set("Retry-After", retryAfter(TicketTTL))
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many sign-in links waiting to be opened"})
+			return
+		}
 		writeJSON(w, http.StatusOK, SignInTicket{Officer: o.ID, URL: pageURL + "/login/ticket?t=" + t, Expires: exp})
 	})
 	return mux
@@ -92,8 +117,16 @@ func osUserName(uid uint32) (string, error) {
 	return u.Username, nil
 }
 
-// redeemTicket turns a one-time ticket into a session.
+// redeemTicket turns a one-time ticket into a session. The link is opened
+// by the desk's own browser (typed, or chromium --app): a link followed
+// from another site (Sec-Fetch-Site cross-site or same-site) is refused
+// and the ticket is kept, so a page cannot sign the desk in with someone
+// else's ticket.
 func (s *Server) redeemTicket(w http.ResponseWriter, r *http.Request) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "none" && site != "same-origin" {
+		http.Error(w, "sign-in link followed from another site: open it directly", http.StatusForbidden)
+		return
+	}
 	t := r.URL.Query().Get("t")
 	s.mu.Lock()
 	tk, ok := s.tick[t]
@@ -107,6 +140,12 @@ func (s *Server) redeemTicket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !ok || now.After(tk.expires) {
 		http.Redirect(w, r, "/login?e=ticket", http.StatusSeeOther)
+		return
+	}
+	if wait, err := s.guard.check(tk.officer.ID, true, clientAddr(r), now); err != nil {
+		s.opt.Logger.Warn("OS-user sign-in refused: locked out after wrong PINs")
+		w.Header().Set("Retry-After", retryAfter(wait))
+		http.Redirect(w, r, "/login?e=locked", http.StatusSeeOther)
 		return
 	}
 	s.startSession(w, r, tk.officer, "os_user")

@@ -47,6 +47,7 @@ type config struct {
 	newKey    string
 	logLevel  string
 	shutdown  time.Duration
+	pax       paxFlags
 }
 
 func main() {
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.operators, "operator", "", "comma-separated certificate ids allowed to list units and read all results")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "grace period for in-flight requests")
+	c.pax.register(fs)
 	// Allow flags after positional arguments (import FILE --identity …).
 	var pos []string
 	for {
@@ -171,7 +173,19 @@ func serve(ctx context.Context, c config, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	log.Info("hub listening", "addr", ln.Addr().String(), "bundles", c.bundles != "")
+	if c.pax.enabled() {
+		kp, _ := seal.ParseProvider(c.keySpec) // openHub checked it
+		pax, err := c.pax.open(c.data, c.bundles, kp, log)
+		if err != nil {
+			return err
+		}
+		defer pax.Close()
+		srv.Handler = withPaxdata(srv.Handler, pax, strings.Split(c.operators, ","))
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go runPaxdata(pctx, pax, log)
+	}
+	log.Info("hub listening", "addr", ln.Addr().String(), "bundles", c.bundles != "", "paxdata", c.pax.enabled())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(tls.NewListener(ln, tlsCfg)) }()
 	select {

@@ -278,6 +278,9 @@ takes the current Unix time.`,
 			if base >= seq {
 				return cli.Exit(2, fmt.Errorf("--base %d must be lower than --seq %d", base, seq))
 			}
+			if err := watchlist.CheckSequence(seq); err != nil {
+				return cli.Exit(2, fmt.Errorf("--seq: %w", err))
+			}
 			key, err := trust.ReadPrivateKey(sign)
 			if err != nil {
 				return cli.Exit(2, fmt.Errorf("--sign: %w", err))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -97,7 +98,7 @@ func newOfficerCmd() *cobra.Command {
 }
 
 func newOfficerAddCmd(f *officerFlags) *cobra.Command {
-	var id, name, osUser string
+	var id, name, osUser, lang string
 	var pinStdin bool
 	cmd := &cobra.Command{
 		Use:   "add --id ID --name NAME [--pin-stdin]",
@@ -115,6 +116,9 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			}
 			if osUser != "" && !officerIDPattern.MatchString(osUser) {
 				return cli.Exit(2, fmt.Errorf("--os-user %q is not a user name", osUser))
+			}
+			if lang != "" && !slices.Contains(web.Languages, lang) {
+				return cli.Exit(2, fmt.Errorf("--lang %q: want one of %s", lang, strings.Join(web.Languages, ", ")))
 			}
 			path, a, err := f.load(true)
 			if err != nil {
@@ -139,9 +143,17 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			}
 			replaced := false
 			for _, o := range a.Officers {
-				replaced = replaced || o.ID == id
+				if o.ID == id {
+					replaced = true
+					if !cmd.Flags().Changed("lang") {
+						lang = o.Lang // a new PIN keeps the officer's language
+					}
+				}
 			}
 			a.SetOfficer(id, name, pin, osUser)
+			if err := a.SetLang(id, lang); err != nil {
+				return cli.Exit(2, err)
+			}
 			if err := a.Save(path); err != nil {
 				return fmt.Errorf("save %s: %w", path, err)
 			}
@@ -149,7 +161,7 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 			if replaced {
 				action = "replaced"
 			}
-			if err := ta.record(audit.KindKeyOperation, "officer_"+action, map[string]string{"officer": id, "os_user": osUser}); err != nil {
+			if err := ta.record(audit.KindKeyOperation, "officer_"+action, map[string]string{"officer": id, "os_user": osUser, "lang": lang}); err != nil {
 				return err
 			}
 			if jsonOutput(cmd) {
@@ -163,6 +175,7 @@ func newOfficerAddCmd(f *officerFlags) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "officer's name as shown on the page")
 	cmd.Flags().BoolVar(&pinStdin, "pin-stdin", false, "read the PIN from the first line of stdin instead of the terminal")
 	cmd.Flags().StringVar(&osUser, "os-user", "", "OS user of the desk machine who may sign in as this officer without the PIN (officer signin)")
+	cmd.Flags().StringVar(&lang, "lang", "", "the officer's language on the page: "+strings.Join(web.Languages, ", ")+" (default: the unit's officer.language)")
 	return cmd
 }
 
@@ -241,7 +254,8 @@ func newOfficerListCmd(f *officerFlags) *cobra.Command {
 						ID     string `json:"id"`
 						Name   string `json:"name"`
 						OSUser string `json:"os_user,omitempty"`
-					}{o.ID, o.Name, o.OSUser}); err != nil {
+						Lang   string `json:"lang,omitempty"`
+					}{o.ID, o.Name, o.OSUser, o.Lang}); err != nil {
 						return err
 					}
 				}
@@ -252,13 +266,16 @@ func newOfficerListCmd(f *officerFlags) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tOS USER")
+			fmt.Fprintln(tw, "ID\tNAME\tOS USER\tLANGUAGE")
 			for _, o := range a.Officers {
-				osUser := o.OSUser
+				osUser, lang := o.OSUser, o.Lang
 				if osUser == "" {
 					osUser = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", o.ID, o.Name, osUser)
+				if lang == "" {
+					lang = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Name, osUser, lang)
 			}
 			return tw.Flush()
 		},

@@ -61,6 +61,7 @@ func TestOfficer(t *testing.T) {
 			{"empty PIN", "\n", []string{"--id", "o3", "--name", "X"}, "no PIN"},
 			{"bad id", "246810\n", []string{"--id", "o 3", "--name", "X"}, "--id"},
 			{"no name", "246810\n", []string{"--id", "o3"}, "--name"},
+			{"unknown language", "246810\n", []string{"--id", "o3", "--name", "X", "--lang", "de"}, "--lang"},
 		} {
 			_, errOut, code := add(tc.stdin, tc.args...)
 			if code != 2 || !strings.Contains(errOut, tc.want) {
@@ -78,6 +79,19 @@ func TestOfficer(t *testing.T) {
 		}
 	})
 
+	t.Run("language", func(t *testing.T) {
+		if _, errOut, code := add("135790\n", "--id", "o2", "--name", "Jonas Lind", "--lang", "ar"); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		a, err := web.LoadAccounts(acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, _ := a.Check("o2", "135790"); o.Lang != "ar" {
+			t.Fatalf("language %q, want ar", o.Lang)
+		}
+	})
+
 	t.Run("replace", func(t *testing.T) {
 		out, _, code := add("999888\n", "--id", "o2", "--name", "Jonas Lind-Ek")
 		if code != 0 || !strings.Contains(out, "officer o2 replaced") {
@@ -87,7 +101,7 @@ func TestOfficer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o, err := a.Check("o2", "999888"); err != nil || o.Name != "Jonas Lind-Ek" || len(a.Officers) != 2 {
+		if o, err := a.Check("o2", "999888"); err != nil || o.Name != "Jonas Lind-Ek" || o.Lang != "ar" || len(a.Officers) != 2 {
 			t.Errorf("after replace: %+v, %v, %d officers", o, err, len(a.Officers))
 		}
 	})
@@ -97,7 +111,7 @@ func TestOfficer(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		for _, want := range []string{"ID", "NAME", "o1", "Anna Berg", "o2", "Jonas Lind-Ek"} {
+		for _, want := range []string{"ID", "NAME", "LANGUAGE", "o1", "Anna Berg", "o2", "Jonas Lind-Ek", "ar"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("list lacks %q:\n%s", want, out)
 			}
@@ -113,8 +127,8 @@ func TestOfficer(t *testing.T) {
 			if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
 				t.Fatalf("%v: %q", err, sc.Text())
 			}
-			if len(o) != 2 || o["name"] == "" {
-				t.Errorf("JSON line %v: want id and name only", o)
+			if _, hash := o["pin_hash"]; hash || o["name"] == "" || (o["id"] == "o2") != (o["lang"] == "ar") {
+				t.Errorf("JSON line %v: want id, name and the language set, no hash", o)
 			}
 			ids = append(ids, o["id"])
 		}
@@ -160,10 +174,12 @@ func TestOfficer(t *testing.T) {
 // signinBackend is the least of a lane the sign-in socket needs.
 type signinBackend struct{ *lane.Broker }
 
-func (signinBackend) Recent(int) []lane.Transaction        { return nil }
-func (signinBackend) Transaction(string) *lane.Transaction { return nil }
-func (signinBackend) Health() lane.Health                  { return lane.Health{} }
-func (signinBackend) Decide(context.Context, string, string, string, string) (*lane.Transaction, error) {
+func (signinBackend) Recent(int) []lane.Transaction            { return nil }
+func (signinBackend) Transaction(string) *lane.Transaction     { return nil }
+func (signinBackend) Health() lane.Health                      { return lane.Health{} }
+func (signinBackend) Pending() []lane.Transaction              { return nil }
+func (signinBackend) History(lane.HistoryQuery) []lane.Summary { return nil }
+func (signinBackend) Record(context.Context, lane.VerdictRequest) (*lane.Transaction, error) {
 	return nil, lane.ErrUnknownTransaction
 }
 

@@ -343,6 +343,11 @@ func printStatus(w io.Writer, s *statusReport) {
 		if s.Scanner.LastError != "" {
 			fmt.Fprintf(tw, "\tlast error\t%s\n", s.Scanner.LastError)
 		}
+		if d := s.Scanner.Decoder; d.Rejected() > 0 || s.Scanner.QueueFulls > 0 {
+			// Frames thrown away may be documents nobody checked.
+			fmt.Fprintf(tw, "\tframes\t%d framed; REJECTED %d partial, %d malformed, %d bad BCC, %d overlong; input queue filled %d times%s\n",
+				d.Frames, d.Partial, d.Malformed, d.BadBCC, d.Overlong, s.Scanner.QueueFulls, map[bool]string{true: " (FULL now)"}[s.Scanner.QueueFull])
+		}
 	default:
 		fmt.Fprintf(tw, "scanner\t%s\t\n", dash(h.Scanner))
 	}

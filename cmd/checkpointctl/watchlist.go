@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
@@ -104,9 +105,9 @@ type importResult struct {
 }
 
 func newWatchlistImportCmd() *cobra.Command {
-	var unsigned bool
+	var unsigned, replaceSigned bool
 	var seq uint64
-	var wlID, faceModel, spillDir string
+	var wlID, faceModel, spillDir, reason, configPath string
 	var validFor time.Duration
 	c := &cobra.Command{
 		Use:   "import SOURCE",
@@ -117,7 +118,13 @@ Signed bundles are handled by the bundle commands. A plain source (JSON Lines
 or CSV, see watchlist/FORMAT.md; .gz accepted) carries no signature, so it is
 only imported with --unsigned. The import builds the new version beside the
 installed one and switches atomically: on any error (a bad line is reported
-with its line number) the installed watchlist stays as it was.`,
+with its line number) the installed watchlist stays as it was.
+
+An unsigned import is marked as such (watchlist info, status) and never
+replaces an installed signed watchlist unless told to with --replace-signed
+and a --reason, which is recorded in the unit's audit log. Even then the
+signed sequence does not move: the next signed bundle newer than the one
+replaced installs as usual.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if importBundleHook != nil {
@@ -128,6 +135,14 @@ with its line number) the installed watchlist stays as it was.`,
 			}
 			if !unsigned {
 				return cli.Exit(2, errors.New("plain sources carry no signature: pass --unsigned to import one anyway (signed bundles are imported without it)"))
+			}
+			if replaceSigned && strings.TrimSpace(reason) == "" {
+				return cli.Exit(2, errors.New(`--replace-signed needs --reason "…" (it is recorded in the audit log)`))
+			}
+			if seq != 0 {
+				if err := watchlist.CheckSequence(seq); err != nil {
+					return cli.Exit(2, fmt.Errorf("--sequence: %w", err))
+				}
 			}
 			src, closer, err := watchlist.OpenSource(args[0])
 			if err != nil {
@@ -144,7 +159,17 @@ with its line number) the installed watchlist stays as it was.`,
 				return err
 			}
 			defer s.Close()
-			meta := watchlist.Meta{WatchlistID: "plain-import", Authority: "local (unsigned)", IssuedAt: time.Now().UTC()}
+			before := s.Meta()
+			// Replacing a signed watchlist must be on record before it
+			// happens: no audit log, no replacement.
+			var ta *techAudit
+			if replaceSigned {
+				if ta, err = openTechAudit(configPath, true, cmd.ErrOrStderr()); err != nil {
+					return cli.Exit(2, err)
+				}
+				defer ta.Close()
+			}
+			meta := watchlist.Meta{WatchlistID: "plain-import", Authority: watchlist.LegacyUnsignedAuthority, IssuedAt: time.Now().UTC()}
 			if h, ok := src.Header(); ok {
 				meta.WatchlistID, meta.Authority, meta.FaceModelID = h.WatchlistID, h.Authority, h.FaceModelID
 				if !h.IssuedAt.IsZero() {
@@ -161,16 +186,25 @@ with its line number) the installed watchlist stays as it was.`,
 			if validFor > 0 {
 				meta.ExpiresAt = meta.IssuedAt.Add(validFor)
 			}
-			meta.Sequence = s.Meta().Sequence + 1
+			meta.Sequence = before.Sequence + 1
+			if meta.Sequence > watchlist.MaxSequence {
+				meta.Sequence = 1 // a local version number: it orders nothing
+			}
 			if seq != 0 {
 				meta.Sequence = seq
 			}
 			t0 := time.Now()
-			if err := s.ReplaceAll(cmd.Context(), meta, src); err != nil {
+			if err := s.ImportUnsigned(cmd.Context(), meta, src, replaceSigned); err != nil {
 				if bar != nil {
 					bar.Exit()
 				}
-				if errors.Is(err, watchlist.ErrBadSource) || errors.Is(err, watchlist.ErrBadRecord) || errors.Is(err, watchlist.ErrModelMismatch) {
+				if errors.Is(err, watchlist.ErrSignedInstalled) {
+					return cli.Exit(2, fmt.Errorf("%s: refused, nothing imported: signed watchlist %q sequence %d is installed and an unsigned import does not replace it "+
+						`(to replace it anyway: --replace-signed --reason "…", recorded in the audit log; the signed sequence stays)`,
+						args[0], before.WatchlistID, before.Sequence))
+				}
+				if errors.Is(err, watchlist.ErrBadSource) || errors.Is(err, watchlist.ErrBadRecord) || errors.Is(err, watchlist.ErrModelMismatch) ||
+					errors.Is(err, watchlist.ErrBadSequence) {
 					return cli.Exit(2, fmt.Errorf("%s: %w (nothing imported)", args[0], err))
 				}
 				return err
@@ -180,11 +214,23 @@ with its line number) the installed watchlist stays as it was.`,
 			}
 			el := time.Since(t0)
 			m := s.Meta()
+			if replaceSigned && !before.IsUnsigned() && before.Sequence > 0 {
+				if err := ta.record(audit.KindWatchlistChange, "signed_watchlist_replaced_by_unsigned_import", map[string]string{
+					"reason": reason, "file": args[0], "replaced_watchlist_id": before.WatchlistID,
+					"replaced_sequence": fmt.Sprint(before.Sequence), "replaced_state_hash": before.StateHash,
+					"state_hash": m.StateHash, "signed_sequence_kept": fmt.Sprint(s.SignedMeta().Sequence),
+				}); err != nil {
+					return err
+				}
+			}
 			st, _ := s.Stats()
 			res := importResult{Store: s.Path(), Sequence: m.Sequence, WatchlistID: m.WatchlistID, Documents: m.Documents,
 				Persons: m.Persons, Faces: m.Faces, StateHash: m.StateHash, Seconds: el.Seconds(),
 				RecordsPerS: float64(m.Documents+m.Persons) / max(el.Seconds(), 1e-9), FileBytes: st.FileBytes,
-				UnsignedNote: "unsigned plain import: no signature was checked"}
+				UnsignedNote: "unsigned local import: no signature was checked"}
+			if sm := s.SignedMeta(); sm.Sequence > 0 {
+				res.UnsignedNote += fmt.Sprintf("; signed watchlist %q stays at sequence %d for later signed bundles", sm.WatchlistID, sm.Sequence)
+			}
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), res)
 			}
@@ -194,7 +240,10 @@ with its line number) the installed watchlist stays as it was.`,
 		},
 	}
 	c.Flags().BoolVar(&unsigned, "unsigned", false, "accept a plain source without a signature")
-	c.Flags().Uint64Var(&seq, "sequence", 0, "version number to install (default: installed + 1)")
+	c.Flags().Uint64Var(&seq, "sequence", 0, "local version number to install, 1 to 2^53-1 (default: installed + 1)")
+	c.Flags().BoolVar(&replaceSigned, "replace-signed", false, "let this unsigned import replace an installed signed watchlist (needs --reason; audited)")
+	c.Flags().StringVar(&reason, "reason", "", "why a signed watchlist is replaced (recorded in the audit log)")
+	c.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd's config, for its audit log (--replace-signed)")
 	c.Flags().StringVar(&wlID, "watchlist-id", "", "watchlist id (default: from the source header)")
 	c.Flags().StringVar(&faceModel, "face-model-id", "", "face model of the templates (default: from the source header)")
 	c.Flags().DurationVar(&validFor, "valid-for", 0, "mark the version stale after this long (e.g. 48h)")
@@ -210,6 +259,10 @@ type infoResult struct {
 	Stats           watchlist.Stats `json:"stats"`
 	IntegrityErrors int64           `json:"integrity_errors"`
 	FaceIndexLocked bool            `json:"face_index_locked"`
+	// Provenance is "signed" or "unsigned local import"; SignedSequence
+	// is what the next signed bundle must exceed.
+	Provenance     string `json:"provenance,omitempty"`
+	SignedSequence uint64 `json:"signed_sequence"`
 }
 
 func newWatchlistInfoCmd() *cobra.Command {
@@ -231,7 +284,11 @@ func newWatchlistInfoCmd() *cobra.Command {
 				return err
 			}
 			res := infoResult{Store: s.Path(), Meta: m, AgeSeconds: m.Age(now).Seconds(), Stale: m.Stale(now, maxAge),
-				Stats: st, IntegrityErrors: s.IntegrityErrors(), FaceIndexLocked: s.FaceIndexLocked()}
+				Stats: st, IntegrityErrors: s.IntegrityErrors(), FaceIndexLocked: s.FaceIndexLocked(),
+				Provenance: "signed", SignedSequence: s.SignedMeta().Sequence}
+			if m.IsUnsigned() {
+				res.Provenance = "unsigned local import"
+			}
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), res)
 			}
@@ -245,6 +302,9 @@ func newWatchlistInfoCmd() *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(w, "store:      %s\nwatchlist:  %s sequence %d from %s (%s)\n", res.Store, m.WatchlistID, m.Sequence, m.Authority, state)
+			if m.IsUnsigned() {
+				fmt.Fprintf(w, "provenance: UNSIGNED local import (no signature checked); next signed bundle must exceed sequence %d\n", res.SignedSequence)
+			}
 			fmt.Fprintf(w, "issued:     %s (age %s)\n", m.IssuedAt.Format(time.RFC3339), m.Age(now).Round(time.Second))
 			if !m.ExpiresAt.IsZero() {
 				fmt.Fprintf(w, "expires:    %s\n", m.ExpiresAt.Format(time.RFC3339))

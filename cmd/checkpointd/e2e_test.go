@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/checkpoint-edge/checkpoint/internal/browsertest"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
 )
 
@@ -49,16 +51,7 @@ func daemonBinary(t *testing.T) string {
 }
 
 // artifacts is where screenshots go: $CHECKPOINT_ARTIFACTS or <repo>/artifacts.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("CHECKPOINT_ARTIFACTS")
-	if dir == "" {
-		dir, _ = filepath.Abs("../../artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func artifacts(t *testing.T) string { return browsertest.Artifacts(t) }
 
 type daemon struct {
 	cmd  *exec.Cmd
@@ -123,33 +116,54 @@ type writerFunc func([]byte) (int, error)
 
 func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
 
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	unittest.Need(t, false, "chromium (make deps installs it)")
-	return ""
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.Close()
+	os.Exit(code)
 }
 
+// browser opens a tab with its own cookies on the test binary's one
+// Chromium (internal/browsertest).
 func browser(t *testing.T) (context.Context, context.CancelFunc) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("headless", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
-	return ctx, func() { tcancel(); cancel(); acancel() }
+	return browsertest.Tab(t, 1400, 1000, 3*time.Minute), func() {}
+}
+
+// waitJS polls a JavaScript condition on the page.
+func waitJS(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			banner, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("banner").innerText`))
+			t.Fatalf("waiting for %s: %v (banner %q)", what, err, banner)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// bannerInViewport asserts the decision banner is wholly on screen.
+func bannerInViewport(t *testing.T, ctx context.Context, w, h float64) {
+	t.Helper()
+	type rect struct{ Top, Left, Bottom, Right float64 }
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[rect](`(() => { const r = document.getElementById("banner").getBoundingClientRect(); return {Top:r.top, Left:r.left, Bottom:r.bottom, Right:r.right}; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Top < 0 || r.Left < 0 || r.Bottom > h || r.Right > w || r.Bottom <= r.Top {
+		t.Fatalf("HIT banner at %+v, outside the %gx%g viewport", r, w, h)
+	}
 }
 
 // TestOfficerConfirmsHit is the officer's whole flow in a real browser: sign
 // in, a watchlisted traveller's passport is scanned on the PTY while the
-// camera shows their face, the red alert appears, the officer presses C,
-// and the verdict reaches headquarters through the outbox.
+// camera shows their face, the red alert appears on one screen with both
+// photos (at the desk's 1366×768 and the kiosk's 1024×600), the officer
+// presses C, then changes the verdict with a reason, and both verdicts
+// reach headquarters through the outbox.
 func TestOfficerConfirmsHit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end browser test")
@@ -162,14 +176,14 @@ func TestOfficerConfirmsHit(t *testing.T) {
 	shots := artifacts(t)
 
 	text := func(id string) string {
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("`+id+`").innerText`))
 		if err != nil {
 			t.Fatalf("reading #%s: %v", id, err)
 		}
 		return v
 	}
 	screenshot := func(name string) {
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
@@ -179,7 +193,14 @@ func TestOfficerConfirmsHit(t *testing.T) {
 		}
 		t.Logf("screenshot %s", p)
 	}
+	press := func(k string) {
+		time.Sleep(800 * time.Millisecond) // the page refuses keys in the instant the screen changes
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1366, 768),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.ID("officer")),
 		chromedp.SendKeys(chromedp.ID("officer"), unittest.Officer),
@@ -192,71 +213,80 @@ func TestOfficerConfirmsHit(t *testing.T) {
 	}
 	screenshot("officer-waiting.png")
 	f.Scan(f.Listed)
-	err = chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS("#banner.HIT")),
-		chromedp.WaitVisible(chromedp.ID("face-live")),
-	)
-	if err != nil {
-		t.Fatalf("waiting for the red alert: %v", err)
-	}
+	waitJS(t, ctx, "the red alert with both photos", `document.querySelector("#banner.HIT") !== null && !document.getElementById("face-live").hidden && document.getElementById("face-live").naturalWidth > 0 && !document.getElementById("face-ref").hidden`)
+	bannerInViewport(t, ctx, 1366, 768)
 	screenshot("officer-hit.png")
-	decision, action, hits := text("decision"), text("action"), strings.ToUpper(text("hits"))
-	if decision != "HIT" || !strings.Contains(action, "ARREST") {
+	decision, action, plain := text("decision"), text("action"), text("plain")
+	if decision != "HIT" || action != "ARREST" {
 		t.Fatalf("banner %q / %q", decision, action)
 	}
-	if !strings.Contains(hits, "FACE") {
-		t.Errorf("no face hit listed: %q", hits)
+	// Worded from the real watchlist's structured hit.
+	for _, want := range []string{
+		"Name matches listed person PARK Jimin (surname exact, given name exact), born same day, same nationality.",
+		"Face matches listed person PARK Jimin.",
+		"Face similarity:",
+	} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, plain)
+		}
 	}
-	if !strings.Contains(hits, "PERSON") {
-		t.Errorf("no person hit listed: %q", hits)
-	}
-	err = chromedp.Do(ctx,
-		chromedp.KeyEvent("c"),
-		chromedp.WaitVisible(`//span[@id="verdict-status" and contains(., "Recorded: confirmed")]`),
-	)
-	if err != nil {
-		t.Fatalf("confirming: %v (status %q)", err, text("verdict-status"))
-	}
+	press("c")
+	waitJS(t, ctx, "the verdict", `document.getElementById("verdict-status").innerText.includes("Recorded: hit confirmed")`)
 	screenshot("officer-confirmed.png")
+	// Changed within the shift, with a reason: E, F, a dismissal reason, a
+	// reason for the change.
+	press("e")
+	press("f")
+	waitJS(t, ctx, "the dismissal reasons", `!document.getElementById("picker").hidden`)
+	press("1")
+	waitJS(t, ctx, "the change reasons", `document.getElementById("picker-title").innerText.includes("why?")`)
+	press("2")
+	waitJS(t, ctx, "the changed verdict", `document.getElementById("verdict-status").innerText.includes("changed 1 time(s)")`)
 
-	// The verdict went to the outbox, and the uploader delivers it to HQ.
+	// Both verdicts went to the outbox, and the uploader delivers them to
+	// HQ, the second naming the first.
+	type verdict struct {
+		ID, Verdict, Officer, Supersedes, Reason string
+		ChangeReason                             string `json:"change_reason"`
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var kinds []string
-		found := false
+		var got []verdict
 		for _, r := range f.Hub.Results(t, unittest.UnitID) {
 			kinds = append(kinds, r.Kind)
 			if r.Kind == "officer_decision" {
-				var od struct {
-					Verdict string `json:"verdict"`
-					Officer string `json:"officer"`
-				}
-				json.Unmarshal(r.Payload, &od)
-				if od.Verdict == "confirmed" && od.Officer == unittest.Officer {
-					found = true
-				}
+				var v verdict
+				json.Unmarshal(r.Payload, &v)
+				got = append(got, v)
 			}
 		}
-		if found {
-			break
+		if len(got) == 2 {
+			first, second := got[0], got[1]
+			if first.Verdict == "confirmed" && first.Officer == unittest.Officer && second.Verdict == "false_positive" &&
+				second.Supersedes == first.ID && second.Reason == "different_person" && second.ChangeReason == "new_information" {
+				break
+			}
+			t.Fatalf("verdicts at the hub %+v", got)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("officer decision never reached the hub; hub holds %v", kinds)
+			t.Fatalf("officer decisions never reached the hub; hub holds %v", kinds)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
 
 	// The next passport is clean, but the camera still shows the listed
-	// face: a face-only hit, and the page shows the new transaction.
+	// face: a face-only hit, said in words, at the kiosk's size too.
 	firstTx := text("txid")
-	f.Scan(f.Clear)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`//footer/span[@id="txid" and not(.="`+firstTx+`")]`),
-		chromedp.WaitVisible(chromedp.CSS("#banner.HIT"))); err != nil {
-		t.Fatalf("next traveller: %v", err)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 600)); err != nil {
+		t.Fatal(err)
 	}
+	f.Scan(f.Clear)
+	waitJS(t, ctx, "the next traveller", `document.getElementById("txid").innerText !== `+strconv.Quote(firstTx)+` && document.querySelector("#banner.HIT") !== null`)
+	bannerInViewport(t, ctx, 1024, 600)
 	screenshot("officer-face-only-hit.png")
-	if hits := strings.ToUpper(text("hits")); !strings.Contains(hits, "FACE") || strings.Contains(hits, "PERSON") {
-		t.Fatalf("clean passport, listed face: hits %q", hits)
+	if plain := text("plain"); !strings.Contains(plain, "Face matches listed person PARK Jimin, although the passport is in another name.") || strings.Contains(plain, "Name matches") {
+		t.Fatalf("clean passport, listed face: %q", plain)
 	}
 	d.stop(t)
 	if strings.Contains(d.log(), "JIMIN") || strings.Contains(d.log(), "M12345678") {

@@ -47,6 +47,10 @@ type Config struct {
 	// it is full, reading pauses (the kernel buffers the port) rather than
 	// losing a document.
 	EventBuffer int `yaml:"event_buffer" json:"event_buffer"`
+	// QueueBytes bounds the bytes read from the port and not yet framed
+	// (the lane is behind); default DefaultQueueBytes. When it is full,
+	// reading pauses and State says so.
+	QueueBytes int `yaml:"queue_bytes" json:"queue_bytes"`
 	// Clock times backoff waits and stamps bytes. Default: the system clock.
 	Clock Clock `yaml:"-" json:"-"`
 	// Enumerate lists serial ports for VID/PID discovery. Default ListPorts;
@@ -101,6 +105,9 @@ func (c Config) Validate() error {
 	if c.EventBuffer < 0 {
 		return bad("event buffer %d is negative", c.EventBuffer)
 	}
+	if c.QueueBytes < 0 || (c.QueueBytes > 0 && c.QueueBytes < MaxFrame) || c.QueueBytes > 1<<30 {
+		return bad("queue bytes %d: want %d to %d", c.QueueBytes, MaxFrame, 1<<30)
+	}
 	if err := c.Backoff.validate(); err != nil {
 		return bad("%v", err)
 	}
@@ -128,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EventBuffer == 0 {
 		c.EventBuffer = 16
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = DefaultQueueBytes
 	}
 	c.Backoff = c.Backoff.withDefaults()
 	if c.Clock == nil {

@@ -150,6 +150,11 @@ func (d *Decoder) Feed(p []byte, t time.Time) []Frame {
 	d.out = d.out[:0]
 	d.rawOpen = false
 	d.expireIfStale(t)
+	d.feed(p, t)
+	return d.out
+}
+
+func (d *Decoder) feed(p []byte, t time.Time) {
 	d.queue = p
 	for len(d.queue) > 0 || len(d.replay) > 0 {
 		var b byte
@@ -166,6 +171,28 @@ func (d *Decoder) Feed(p []byte, t time.Time) []Frame {
 	}
 	if d.Pending() {
 		d.last = t
+	}
+}
+
+// FeedContinuous processes p, received at t, as the continuation of what
+// was fed before, however long ago that was: the caller reads the line
+// continuously and reports silences itself, with Silent. A reader that
+// paused (its queue was full) therefore cannot split a document.
+// The returned slice is only valid until the next call.
+func (d *Decoder) FeedContinuous(p []byte, t time.Time) []Frame {
+	d.out = d.out[:0]
+	d.rawOpen = false
+	d.feed(p, t)
+	return d.out
+}
+
+// Silent reports that nothing arrived for dur after the last byte fed: a
+// pending frame is settled (as by Tick) if dur exceeds the line timeout.
+// The returned slice is only valid until the next call.
+func (d *Decoder) Silent(dur time.Duration) []Frame {
+	d.out = d.out[:0]
+	if d.Pending() && dur > d.timeout {
+		d.expire()
 	}
 	return d.out
 }
@@ -278,6 +305,14 @@ func (d *Decoder) endLine(t time.Time) {
 	if !ok {
 		d.stats.Malformed++
 		return
+	}
+	if len(d.group) == 1 && d.groupMask&mask != 0 && d.groupMask&mask&w30 == 0 && !canPair(d.group[0], text) {
+		// A two-line document cannot be these two lines: the pending one
+		// lost its partner (a line dropped or cut). Counted, and the new
+		// line starts afresh, so one lost line costs one document rather
+		// than pairing every later line 2 with the next line 1.
+		d.stats.Partial++
+		d.resetGroup()
 	}
 	if len(d.group) > 0 && d.groupMask&mask == 0 {
 		// A line that cannot belong to the pending document starts a new

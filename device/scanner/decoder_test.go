@@ -217,3 +217,38 @@ func TestRecordingFormatRoundTrip(t *testing.T) {
 		t.Error("bogus line accepted")
 	}
 }
+
+// TestDecoderResync: a lost or cut line costs one document, not every
+// later one. Two-line documents are paired by width alone, so a stray
+// line 2 (its line 1 lost) would pair with the next document's line 1, and
+// that document's line 2 with the next one's line 1, and so on; a line 1
+// that lost its line 2 would pair with the next line 1. Line 1 has no
+// digits (letters and fillers), line 2 always has some: such pairs are
+// refused, counted partial, and the framing starts afresh.
+func TestDecoderResync(t *testing.T) {
+	crlf := func(lines ...string) []byte { return []byte(strings.Join(lines, "\r\n") + "\r\n") }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want [][]string
+	}{
+		{"stray line 2", append(crlf(td3[1]), crlf(td3[0], td3[1], td3[0], td3[1])...), [][]string{td3, td3}},
+		{"line 1 without its line 2", append(crlf(td3[0]), crlf(td3[0], td3[1])...), [][]string{td3}},
+		{"stray TD2 line 2", append(crlf(td2[1]), crlf(td2[0], td2[1])...), [][]string{td2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := scanner.NewDecoder(scanner.FramingLines, 0)
+			var got [][]string
+			for _, f := range d.FeedContinuous(tc.in, t0) {
+				got = append(got, f.Lines)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if st := d.Stats(); st.Partial != 1 || st.Frames != uint64(len(tc.want)) {
+				t.Fatalf("stats %+v, want one partial", st)
+			}
+		})
+	}
+}

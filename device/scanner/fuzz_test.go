@@ -56,10 +56,34 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("stats differ: whole %+v, bytewise %+v", whole.Stats(), bytewise.Stats())
 		}
 
+		// A continuous reader (FeedContinuous, silences told by Silent)
+		// frames the same stream the same way.
+		cont := scanner.NewDecoder(fr, time.Second)
+		var c [][]string
+		for i := range data {
+			for _, x := range cont.FeedContinuous(data[i:i+1], t0.Add(time.Duration(i)*time.Hour)) {
+				c = append(c, x.Lines)
+			}
+		}
+		for _, x := range cont.Flush() {
+			c = append(c, x.Lines)
+		}
+		if !reflect.DeepEqual(a, c) {
+			t.Fatalf("fed continuously:\n got %q\nwant %q", c, a)
+		}
+		cont = scanner.NewDecoder(fr, time.Second)
+		cont.FeedContinuous(data, t0)
+		got := cont.Silent(2 * time.Second)
+		got = append(got, cont.FeedContinuous(scannertest.Encode(fr, td3...), t0.Add(time.Hour))...)
+		got = append(got, cont.Flush()...)
+		if len(got) == 0 || !reflect.DeepEqual(got[len(got)-1].Lines, td3) {
+			t.Fatalf("after garbage and a silence, a TD3 fed continuously did not decode (%d frames)", len(got))
+		}
+
 		// Recovery: after any garbage and a silence, a good frame decodes.
 		d := scanner.NewDecoder(fr, time.Second)
 		d.Feed(data, t0)
-		got := d.Feed(scannertest.Encode(fr, td3...), t0.Add(2*time.Second))
+		got = d.Feed(scannertest.Encode(fr, td3...), t0.Add(2*time.Second))
 		got = append(got, d.Flush()...)
 		// Frames completed by the silence may come first; the TD3 must be last.
 		if len(got) == 0 || !reflect.DeepEqual(got[len(got)-1].Lines, td3) {

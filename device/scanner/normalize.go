@@ -28,6 +28,25 @@ func lineWidths(s string) (widthSet, bool) {
 	return m, m != 0
 }
 
+// canPair reports whether first and second may be lines 1 and 2 of one
+// two-line MRZ (TD2, TD3, MRV-A, MRV-B). Line 1 is the document code, the
+// issuing state and the name: letters and fillers only (an OCR slip may
+// put a digit or two in a name). Line 2 carries the document number, the
+// dates and check digits: never without digits.
+func canPair(first, second string) bool {
+	return countDigits(first) < 8 && countDigits(second) > 0
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
 // pickWidth chooses the MRZ width for a complete document: 30 for three
 // lines, else the narrowest two-line width the lines allow (the widest
 // line without padding decides, since line 2 of TD2 and TD3 ends in a

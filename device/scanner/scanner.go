@@ -66,6 +66,14 @@ type State struct {
 	LastEvent time.Time `json:"last_event,omitzero"`
 	// Decoder holds the framing counters: frames, noise, rejections.
 	Decoder Stats `json:"decoder"`
+	// BytesRead counts the bytes read from the port (or stream).
+	BytesRead uint64 `json:"bytes_read"`
+	// QueuedBytes is what was read and is not yet framed (the lane is
+	// behind); QueueFull is set while the queue is full and reading is
+	// paused, and QueueFulls counts the times that happened.
+	QueuedBytes int64  `json:"queued_bytes"`
+	QueueFull   bool   `json:"queue_full"`
+	QueueFulls  uint64 `json:"queue_fulls"`
 }
 
 // core holds what *Serial and *Stream share: lifecycle, state, repeat
@@ -75,6 +83,7 @@ type core struct {
 	log    *slog.Logger
 	events chan Event
 	dec    *Decoder // used by the Run goroutine only
+	inbox  *inbox   // *Serial: set by Run
 
 	mu      sync.Mutex
 	state   State
@@ -109,7 +118,34 @@ func (c *core) Events() <-chan Event { return c.events }
 func (c *core) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.state
+	st := c.state
+	if c.inbox != nil {
+		st.QueuedBytes = c.inbox.bytes.Load()
+	}
+	return st
+}
+
+// queueFull records that the input queue filled and reading paused.
+func (c *core) queueFull() {
+	c.mu.Lock()
+	first := !c.state.QueueFull
+	c.state.QueueFull = true
+	c.state.QueueFulls++
+	c.mu.Unlock()
+	if first {
+		c.log.Warn("scanner input queue full: reading paused until the lane catches up", "queue_bytes", c.cfg.QueueBytes)
+	}
+}
+
+// queueRoom records that a read was queued without waiting.
+func (c *core) queueRoom() {
+	c.mu.Lock()
+	was := c.state.QueueFull
+	c.state.QueueFull = false
+	c.mu.Unlock()
+	if was {
+		c.log.Info("scanner input queue has room again")
+	}
 }
 
 // start marks the scanner running and returns the context Run uses.
@@ -198,8 +234,9 @@ func (c *core) deliver(ctx context.Context, frames []Frame) error {
 	c.mu.Unlock()
 	if r := stats.Rejected(); r != c.rejected {
 		c.rejected = r
-		// Counters only: the bytes of a rejected frame may be personal.
-		c.log.Debug("scanner frame rejected", "partial", stats.Partial, "bad_bcc", stats.BadBCC,
+		// Counters only: the bytes of a rejected frame may be personal. A
+		// warning: a rejected frame may be a document that was not checked.
+		c.log.Warn("scanner frame rejected", "partial", stats.Partial, "bad_bcc", stats.BadBCC,
 			"overlong", stats.Overlong, "malformed", stats.Malformed)
 	}
 	for _, f := range frames {
@@ -242,7 +279,8 @@ func (c *core) count(ev Event, n int) {
 }
 
 // pollInterval is how often a quiet port is checked for a stale frame
-// and for cancellation.
+// and for cancellation: a tenth of the line timeout, so that a silence is
+// proven (see Serial.read) soon after it exceeds the timeout.
 func (c *core) pollInterval() time.Duration {
-	return min(max(c.cfg.LineTimeout/3, 10*time.Millisecond), 100*time.Millisecond)
+	return min(max(c.cfg.LineTimeout/10, 5*time.Millisecond), 50*time.Millisecond)
 }

@@ -5,8 +5,10 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -60,6 +62,46 @@ func SyncDir(dir string) error {
 	defer d.Close()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("atomicfile: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// SyncDirIfCreated is called before a file at path is opened, perhaps
+// created; the function it returns, called once the file exists, fsyncs
+// the file's directory if the file was created meanwhile. A new file's name
+// is durable only once its directory is: without this, a store created and
+// written (every commit fsync'd) can vanish whole in a power cut.
+func SyncDirIfCreated(path string) func() error {
+	_, statErr := os.Lstat(path)
+	return func() error {
+		if errors.Is(statErr, fs.ErrNotExist) {
+			return SyncDir(filepath.Dir(path))
+		}
+		return nil
+	}
+}
+
+// MkdirAll is os.MkdirAll that makes every directory it creates durable
+// (it fsyncs the parent of each).
+func MkdirAll(path string, perm os.FileMode) error {
+	path = filepath.Clean(path)
+	var missing []string
+	for p := path; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if err := os.MkdirAll(path, perm); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := SyncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,38 +29,103 @@ type identity struct {
 	Nationality    string
 }
 
-// names are synthetic identities from several cultures and scripts;
-// mrz.Generate transliterates them (ICAO 9303 Part 3) as a passport would.
-var names = []identity{
-	{"Müller", "Jürgen", "M", "DEU"},
-	{"Nguyễn", "Thị Lan", "F", "VNM"},
-	{"Петрова", "Анна Сергеевна", "F", "RUS"},
-	{"García López", "María José", "F", "ESP"},
-	{"Adeyemi", "Oluwaseun", "M", "NGA"},
-	{"Papadopoulou", "Eleni", "F", "GRC"},
-	{"Kowalczyk", "Agnieszka", "F", "POL"},
-	{"Yılmaz", "Mehmet Ali", "M", "TUR"},
-	{"Silva Santos", "João Pedro", "M", "BRA"},
-	{"Kim", "Soo-ah", "F", "KOR"},
-	{"Sharma", "Priya", "F", "IND"},
-	{"O'Connor", "Siobhán", "F", "IRL"},
-	{"Lindqvist", "Sofia", "F", "SWE"},
-	{"Tanaka", "Yui", "F", "JPN"},
-	{"Hernández", "Lucía", "F", "MEX"},
-	{"Dubois", "Camille", "F", "FRA"},
-	{"Haddad", "Karim", "M", "LBN"},
-	{"Wang", "Xiu Ying", "F", "CHN"},
-	{"Novák", "Tomáš", "M", "CZE"},
-	{"Okafor", "Chiamaka", "F", "NGA"},
+// The demo's travellers are the people of the shared photo set
+// (../shared/testdata/faces): young East Asian women and men. So that the
+// demo tells the truth, each face travels on a document that fits it: a
+// made-up Korean, Chinese, Japanese or Taiwanese name of the person's sex,
+// and a date of birth of someone in their twenties (newDocument). The names
+// are invented: none is the name of the person in the photo.
+var subjectIdentities = map[string]identity{
+	"bona":      {"Han", "Soyeon", "F", "KOR"},
+	"chaeyeon":  {"Baek", "Hayoon", "F", "KOR"},
+	"chaeyoung": {"Seo", "Yerin", "F", "KOR"},
+	"elkie":     {"Leung", "Hoi Yan", "F", "CHN"},
+	"eunseo":    {"Oh", "Seunga", "F", "KOR"},
+	"eunwoo":    {"Jang", "Minjun", "M", "KOR"},
+	"jimin":     {"Yoon", "Taeho", "M", "KOR"},
+	"joy":       {"Nam", "Sooah", "F", "KOR"},
+	"luda":      {"Kwon", "Dahye", "F", "KOR"},
+	"meiqi":     {"Zhao", "Meiling", "F", "CHN"},
+	"nana":      {"Sato", "Nanami", "F", "JPN"},
+	"nayoung":   {"Moon", "Jiwon", "F", "KOR"},
+	"rena":      {"Takahashi", "Rina", "F", "JPN"},
+	"sejeong":   {"Hwang", "Sejin", "F", "KOR"},
+	"seulgi":    {"Shin", "Seoyeon", "F", "KOR"},
+	"tzuyu":     {"Lin", "Yuting", "F", "TWN"},
+	"yujin":     {"Ahn", "Haeun", "F", "KOR"},
 }
 
-// aliasIdentity is the traveller listed under another spelling: the
-// passport reads MUHAMMAD AL RASHID, the watchlist lists "Alrashid,
-// Mohamed" (a name-variant class and a merged particle).
-var aliasIdentity = identity{"Al-Rashid", "Muhammad", "M", "JOR"}
+// names are identities for people of another photo set (labels the table
+// above does not know), and for the names a listed person is listed under
+// when they travel under another identity: East Asian names, so they fit
+// the faces the demo's photos show.
+var names = []identity{
+	{"Choi", "Yuna", "F", "KOR"},
+	{"Jung", "Eunji", "F", "KOR"},
+	{"Kang", "Jisoo", "F", "KOR"},
+	{"Lim", "Chaewon", "F", "KOR"},
+	{"Song", "Harin", "F", "KOR"},
+	{"Yoo", "Sumin", "F", "KOR"},
+	{"Chen", "Xiaoling", "F", "CHN"},
+	{"Liu", "Yifei", "F", "CHN"},
+	{"Wang", "Shuyi", "F", "CHN"},
+	{"Huang", "Yiting", "F", "TWN"},
+	{"Tsai", "Pei-shan", "F", "TWN"},
+	{"Suzuki", "Aoi", "F", "JPN"},
+	{"Yamamoto", "Hina", "F", "JPN"},
+	{"Watanabe", "Yui", "F", "JPN"},
+	{"Lee", "Junho", "M", "KOR"},
+	{"Kim", "Dohyun", "M", "KOR"},
+	{"Park", "Seojun", "M", "KOR"},
+	{"Zhang", "Wei", "M", "CHN"},
+	{"Hsu", "Chih-ming", "M", "TWN"},
+	{"Tanaka", "Haruto", "M", "JPN"},
+}
 
-// aliasListed is how the watchlist spells aliasIdentity.
-var aliasListed = identity{"Alrashid", "Mohamed", "M", "JOR"}
+// identityOf is the identity of the person of the photo set called
+// person, when the table knows them.
+func identityOf(person string) (identity, bool) {
+	id, ok := subjectIdentities[person]
+	return id, ok
+}
+
+// aliasSpellings are pairs of romanisations of one surname (the
+// watchlist's name-variant classes): the traveller listed under another
+// spelling travels as the first and is listed as the second.
+var aliasSpellings = map[string][2]string{
+	"KOR": {"Choi", "Choe"},
+	"CHN": {"Zhou", "Chou"},
+	"TWN": {"Chou", "Zhou"},
+	"JPN": {"Lee", "Yi"}, // a Japanese national of Korean descent (Zainichi)
+}
+
+// aliasOf gives the traveller listed under another spelling: the passport
+// reads the traveller's own given name with one spelling of the surname,
+// the watchlist lists the other spelling.
+func aliasOf(id identity) (passport, listed identity) {
+	pair, ok := aliasSpellings[id.Nationality]
+	if !ok {
+		pair = aliasSpellings["KOR"]
+	}
+	passport, listed = id, id
+	passport.Surname, listed.Surname = pair[0], pair[1]
+	return passport, listed
+}
+
+// otherIdentity is a name a listed person is listed under when they travel
+// under another identity: the same sex, another nationality.
+func otherIdentity(r *rand.Rand, id identity) identity {
+	var pool []identity
+	for _, o := range names {
+		if o.Sex == id.Sex && o.Nationality != id.Nationality {
+			pool = append(pool, o)
+		}
+	}
+	if len(pool) == 0 {
+		pool = names
+	}
+	return pool[r.IntN(len(pool))]
+}
 
 // td1States issue identity cards that are travel documents in the demo.
 var td1States = map[string]bool{"DEU": true, "ESP": true, "POL": true, "FRA": true, "GRC": true, "CZE": true, "SWE": true}
@@ -103,46 +169,29 @@ func newDocument(r *rand.Rand, id identity, now time.Time) document {
 	}
 	fmt.Fprintf(&b, "%07d", r.IntN(10_000_000))
 	d.Number = b.String()
-	year := now.Year() - 20 - r.IntN(45)
-	d.Birth = time.Date(year, time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
+	// In their twenties, like the people of the photo set: 21 to 29 on the
+	// demo's day.
+	birth := now.AddDate(-21-r.IntN(9), 0, -r.IntN(365))
+	d.Birth = time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC)
 	d.Expiry = time.Date(now.Year()+1+r.IntN(8), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
 	return d
 }
 
-// pickIdentities gives n travellers identities from names, shuffled by r,
-// matching sex where the photo's person is known to be a man (cosmetic:
-// the officer sees the photo next to the document).
-func pickIdentities(r *rand.Rand, n int, male func(i int) bool) []identity {
-	pool := append([]identity(nil), names...)
+// pickIdentities gives the n travellers, whose photos show the people
+// person(i) of the photo set, the identities that fit their faces; people
+// the table does not know take unused names of the pool, shuffled by r.
+func pickIdentities(r *rand.Rand, n int, person func(i int) string) []identity {
+	pool := slices.Clone(names)
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	out := make([]identity, n)
-	used := make([]bool, len(pool))
+	next := 0
 	for i := range n {
-		want := "F"
-		if male(i) {
-			want = "M"
+		if id, ok := identityOf(person(i)); ok {
+			out[i] = id
+			continue
 		}
-		k := -1
-		for j, p := range pool {
-			if !used[j] && p.Sex == want {
-				k = j
-				break
-			}
-		}
-		if k < 0 {
-			for j := range pool {
-				if !used[j] {
-					k = j
-					break
-				}
-			}
-		}
-		if k < 0 {
-			// More travellers than names: reuse with another number.
-			k = i % len(pool)
-		}
-		used[k] = true
-		out[i] = pool[k]
+		out[i] = pool[next%len(pool)]
+		next++
 	}
 	return out
 }

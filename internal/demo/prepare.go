@@ -603,10 +603,6 @@ type plan struct {
 	alerts     []watchlist.Change
 }
 
-// maleSubjects are the people of the shared photo set who are men, so
-// their documents say M. Cosmetic only: nothing is matched on it.
-var maleSubjects = map[string]bool{"jimin": true, "eunwoo": true}
-
 // roleCounts says how many travellers of each hit role a demo of n has:
 // about four in ten raise a hit, so hits are frequent enough to watch
 // and the clear ones still dominate.
@@ -685,7 +681,7 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 		}
 	}
 
-	ids := pickIdentities(r, n, func(k int) bool { return maleSubjects[subs[order[k]].Person] })
+	ids := pickIdentities(r, n, func(k int) string { return subs[order[k]].Person })
 	pl := &plan{}
 	var others [][]float32
 	for _, s := range subs {
@@ -701,8 +697,9 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 		s := subs[i]
 		t := &plannedTraveller{index: k + 1, sub: s, role: roles[i]}
 		id := ids[k]
+		var aliasListed identity
 		if t.role == RoleAlias {
-			id = aliasIdentity
+			id, aliasListed = aliasOf(id)
 		}
 		doc := newDocument(r, id, now)
 		switch t.role {
@@ -733,12 +730,9 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 			if wantedNo == 3 {
 				// Travelling under another identity: listed by face under a
 				// different name and date of birth, so only the face hits.
-				other := names[(r.IntN(len(names)))]
-				for other.Nationality == id.Nationality {
-					other = names[r.IntN(len(names))]
-				}
+				other := otherIdentity(r, id)
 				pa.Name = watchlist.Name{Surname: other.Surname, GivenNames: other.Given}
-				pa.Birth = doc.Birth.AddDate(-7, 3, 11).Format("2006")
+				pa.Birth = doc.Birth.AddDate(-2, 3, 11).Format("2006")
 				pa.Nationality, pa.Sex = other.Nationality, ""
 				t.kinds = []string{watchlist.HitFace}
 			}

@@ -63,12 +63,12 @@ func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.F
 		}
 	}
 	for _, h := range res.Hits {
-		out.Hits = append(out.Hits, hitView(h))
+		out.Hits = append(out.Hits, hitView(h, doc))
 	}
 	return out, nil
 }
 
-func hitView(h watchlist.Hit) lane.HitView {
+func hitView(h watchlist.Hit, doc *mrz.Document) lane.HitView {
 	v := lane.HitView{Kind: h.Kind, RefID: h.RefID, Source: h.Source, Category: h.Category, Action: h.Action,
 		Score: h.Score, Distance: float64(h.Distance), Strength: h.Strength, Level: h.LevelOrHit(), Explanation: h.Explanation}
 	if v.Category == "" {
@@ -91,6 +91,14 @@ func hitView(h watchlist.Hit) lane.HitView {
 		v.Person = strings.Join(parts, " · ")
 		v.Photo = h.Person.Photo
 		v.HasPhoto = len(v.Photo) > 0
+		v.Listed = listedPerson(h.Person)
+		nameScore := -1.0
+		for _, f := range h.Fields {
+			if f.Field == "name" {
+				nameScore = f.Score
+			}
+		}
+		v.Agreement = agreement(doc, v.Listed, nameScore)
 	}
 	return v
 }

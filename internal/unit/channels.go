@@ -26,11 +26,24 @@ import (
 // built, so a hook may also keep what it needs on u (e.g. a checker).
 var channelHooks []func(u *Unit, reg *channel.Registry) error
 
-// channels is the unit's channel store, its consumers and pullers.
+// channels is the unit's channel store, its consumers and pullers, and
+// the parts the consumers' hooks added (a loop to run, a store to close).
 type channels struct {
 	store   *channel.Store
 	reg     *channel.Registry
 	pullers []puller
+	parts   []part
+}
+
+type part struct {
+	run   func(ctx context.Context) error
+	close func() error
+}
+
+// addPart lets a channel hook run a loop with the unit and close what it
+// opened; either may be nil.
+func (u *Unit) addPart(run func(ctx context.Context) error, close func() error) {
+	u.ch.parts = append(u.ch.parts, part{run: run, close: close})
 }
 
 // openChannels opens the channel store, registers every consumer and
@@ -115,6 +128,11 @@ func (u *Unit) runChannels(ctx context.Context, g *errgroup.Group) {
 	if u.ch.store != nil {
 		g.Go(func() error { u.expireChannels(ctx); return nil })
 	}
+	for _, p := range u.ch.parts {
+		if p.run != nil {
+			g.Go(func() error { return ignoreCanceled(p.run(ctx)) })
+		}
+	}
 }
 
 // expireChannels purges expired records (pre-arrival alerts past their
@@ -157,7 +175,53 @@ func (u *Unit) closeChannels(closeIt func(string, interface{ Close() error })) {
 	for _, p := range u.ch.pullers {
 		closeIt("channel sync", p)
 	}
+	for _, p := range u.ch.parts {
+		if p.close != nil {
+			closeIt("channel consumer", closerFunc(p.close))
+		}
+	}
 	if u.ch.store != nil {
 		closeIt("channel store", u.ch.store)
 	}
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// ChannelStatus is an installed or pulled channel on the status screen: no
+// record content.
+type ChannelStatus struct {
+	channel.State
+	Expired       bool      `json:"expired"`
+	LastSync      time.Time `json:"last_sync,omitzero"`
+	LastSyncError string    `json:"last_sync_error,omitempty"`
+}
+
+func (u *Unit) channelStatus() []ChannelStatus {
+	states, err := u.ChannelStates()
+	if err != nil {
+		return []ChannelStatus{{LastSyncError: err.Error()}}
+	}
+	now := u.now()
+	var out []ChannelStatus
+	byPath := map[string]int{}
+	for _, st := range states {
+		byPath[bundle.ChannelPath(st.Kind, st.Channel)] = len(out)
+		out = append(out, ChannelStatus{State: st, Expired: st.Sequence > 0 && st.Expired(now)})
+	}
+	for i, c := range u.cfg.Channels.Pull {
+		if i >= len(u.ch.pullers) {
+			break
+		}
+		l := u.ch.pullers[i].Link()
+		k := bundle.ChannelPath(c.Kind, c.Channel)
+		j, ok := byPath[k]
+		if !ok {
+			j = len(out)
+			out = append(out, ChannelStatus{State: channel.State{Kind: c.Kind, Channel: c.Channel}})
+		}
+		out[j].LastSync, out[j].LastSyncError = l.LastSuccess, l.LastError
+	}
+	return out
 }

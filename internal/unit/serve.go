@@ -29,10 +29,12 @@ func (b backend) Subscribe(n int) (<-chan lane.Event, func()) { return b.u.broke
 func (b backend) Process(ctx context.Context, ev lane.DocumentEvent) (*lane.Transaction, error) {
 	return b.u.pipeline.Process(ctx, ev)
 }
-func (b backend) Decide(ctx context.Context, id, officer, verdict, note string) (*lane.Transaction, error) {
-	tx, err := b.u.pipeline.Decide(ctx, id, officer, verdict, note)
+func (b backend) Pending() []lane.Transaction                { return b.u.pipeline.Pending() }
+func (b backend) History(q lane.HistoryQuery) []lane.Summary { return b.u.pipeline.History(q) }
+func (b backend) Record(ctx context.Context, r lane.VerdictRequest) (*lane.Transaction, error) {
+	tx, err := b.u.pipeline.Record(ctx, r)
 	if err == nil {
-		b.u.metrics.OfficerVerdicts.WithLabelValues(verdict).Inc()
+		b.u.metrics.OfficerVerdicts.WithLabelValues(r.Verdict).Inc()
 	}
 	return tx, err
 }
@@ -51,7 +53,9 @@ func (u *Unit) serveWeb(g *errgroup.Group) (*http.Server, error) {
 		metricsH = u.metrics.Handler()
 	}
 	h := web.New(backend{u}, web.Options{AccountsFile: u.accounts, SessionTTL: u.cfg.Web.SessionTTL.D(),
-		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web")})
+		Secure: u.cfg.Web.TLSCert != "", Metrics: metricsH, Logger: u.log.With("component", "web"),
+		LockoutFile: filepath.Join(u.cfg.StateDir, LockoutFile),
+		Page:        web.PageOptions{Language: u.cfg.Officer.Language, Sound: u.cfg.Officer.Sound}})
 	srv := u.httpServer(h)
 	ln, err := net.Listen("tcp", u.cfg.Web.Listen)
 	if err != nil {
@@ -145,6 +149,9 @@ func (u *Unit) serveAdmin(g *errgroup.Group) (*http.Server, error) {
 	})
 	mux.Handle("GET /metrics", u.metrics.Handler())
 	u.adminRoutes(mux)
+	for _, hook := range adminHooks {
+		hook(u, mux)
+	}
 	srv := u.httpServer(mux)
 	g.Go(func() error { return ignoreCanceled(srv.Serve(ln)) })
 	return srv, nil
@@ -162,6 +169,9 @@ func (u *Unit) Health() lane.Health {
 		} else if st.Err != nil {
 			h.ScannerError = st.Err.Error()
 			h.Alarms = append(h.Alarms, "Scanner disconnected")
+		}
+		if a := scannerAlarm(st); a != "" {
+			h.Alarms = append(h.Alarms, a)
 		}
 	}
 	if u.camera != nil {
@@ -189,6 +199,9 @@ func (u *Unit) Health() lane.Health {
 		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
 		if h.Stale {
 			h.Alarms = append(h.Alarms, "Watchlist STALE")
+		}
+		if meta.IsUnsigned() {
+			h.Alarms = append(h.Alarms, "Watchlist is an unsigned local import")
 		}
 	} else {
 		h.Alarms = append(h.Alarms, "No watchlist installed")
@@ -233,6 +246,7 @@ func (u *Unit) Status() Status {
 	}
 	obs := u.outbox.Status()
 	s.Outbox = &obs
+	s.Channels = u.channelStatus()
 	u.errMu.Lock()
 	s.Errors = append([]ErrorEntry(nil), u.errors...)
 	u.errMu.Unlock()

@@ -14,6 +14,11 @@ import (
 // (mode 0600: the daemon's user and root only).
 const AdminSocket = "admin.sock"
 
+// LockoutFile keeps the officer page's sign-in lockouts across restarts,
+// inside the state directory (keyed hashes and counts: no officer ids or
+// addresses).
+const LockoutFile = "signin-lockout.json"
+
 // Status is what `GET /v1/status` on the admin socket returns: one screen
 // for the technician. It holds states and counts, no personal data.
 type Status struct {
@@ -25,6 +30,7 @@ type Status struct {
 	Camera    *camera.State   `json:"camera,omitempty"`
 	Watchlist WatchlistStatus `json:"watchlist"`
 	Outbox    *outbox.Status  `json:"outbox,omitempty"`
+	Channels  []ChannelStatus `json:"channels,omitempty"`
 	Disk      DiskStatus      `json:"disk"`
 	Errors    []ErrorEntry    `json:"last_errors"`
 }

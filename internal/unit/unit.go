@@ -24,6 +24,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/scanner"
 	"github.com/checkpoint-edge/checkpoint/emrtd/pa"
 	"github.com/checkpoint-edge/checkpoint/gate"
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/buildinfo"
 	"github.com/checkpoint-edge/checkpoint/internal/sdnotify"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
@@ -97,7 +98,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 			u = nil
 		}
 	}()
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+	if err := atomicfile.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	if u.audit, _, err = audit.Open(cfg.Audit.Path); err != nil {
@@ -173,6 +174,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("scanner: %w", err)
 		}
+		u.metrics.WatchScanner(scannerStats(u.scanner))
 	}
 	if cfg.Hub.URL != "" {
 		tlsCfg, err := pki.ClientConfig(cfg.Hub.Cert, cfg.Hub.Key, cfg.Hub.CA)
@@ -195,10 +197,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
 			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy, u.rec)},
-		Checker: storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, traffic: u.traffic, log: logger},
+		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, traffic: u.traffic, log: logger}),
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
-		Logger:  logger.With("component", "lane"),
-		Observe: u.observe,
+		Logger:   logger.With("component", "lane"),
+		Observe:  u.observe,
+		Discreet: discreetPolicy(cfg.Officer.Discreet),
 	}
 	if u.camera != nil {
 		// Stop at the first face that passes the gate with a decent score,
@@ -487,6 +490,6 @@ func (u *Unit) auditWatchlist() {
 	}
 	u.audit.Append(audit.KindWatchlistChange, "system", "installed", map[string]string{
 		"watchlist_id": meta.WatchlistID, "from_sequence": fmt.Sprint(u.lastSeq), "to_sequence": fmt.Sprint(meta.Sequence),
-		"state_hash": meta.StateHash, "authority": meta.Authority})
+		"state_hash": meta.StateHash, "authority": meta.Authority, "unsigned": fmt.Sprint(meta.IsUnsigned())})
 	u.lastSeq = meta.Sequence
 }

@@ -79,6 +79,9 @@ func Build(ctx context.Context, w io.Writer, src watchlist.ChangeSource, opts Bu
 	if !opts.Full() && opts.State == nil {
 		return nil, errors.New("bundle: build: a delta needs the resulting state")
 	}
+	if err := watchlist.CheckSequence(opts.Sequence); err != nil {
+		return nil, fmt.Errorf("bundle: build: %w", err)
+	}
 	h := &Header{
 		Format: FormatVersion, WatchlistID: opts.WatchlistID, Sequence: opts.Sequence,
 		BaseSequence: opts.BaseSequence, IssuedAt: opts.IssuedAt.UTC(), ExpiresAt: opts.ExpiresAt.UTC(),

@@ -87,8 +87,8 @@ func (h *Header) validate() error {
 		return fmt.Errorf("%w: header format %d, want %d", ErrFormat, h.Format, FormatVersion)
 	case h.WatchlistID == "" || len(h.WatchlistID) > 128:
 		return fmt.Errorf("%w: bad watchlist id", ErrFormat)
-	case h.Sequence == 0 || h.BaseSequence >= h.Sequence:
-		return fmt.Errorf("%w: sequence %d with base %d", ErrFormat, h.Sequence, h.BaseSequence)
+	case h.Sequence == 0 || h.BaseSequence >= h.Sequence || h.Sequence > watchlist.MaxSequence:
+		return fmt.Errorf("%w: sequence %d with base %d (sequences run from 1 to %d)", ErrFormat, h.Sequence, h.BaseSequence, uint64(watchlist.MaxSequence))
 	case h.PayloadSize < 0 || h.RawSize < 0 || h.Puts < 0 || h.Deletes < 0 ||
 		h.Documents < 0 || h.Persons < 0 || h.Faces < 0:
 		return fmt.Errorf("%w: negative size or count", ErrFormat)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
 
 // IndexFile is the name of the index in a watchlist's publication folder.
@@ -80,9 +81,12 @@ func ReadIndex(r io.Reader) (*Index, error) {
 	if ix.Format != IndexFormat || !ix.validName() {
 		return nil, fmt.Errorf("%w: index format %d for %q", ErrFormat, ix.Format, ix.name())
 	}
+	if ix.Latest > watchlist.MaxSequence {
+		return nil, fmt.Errorf("%w: index latest sequence %d out of range", ErrFormat, ix.Latest)
+	}
 	for _, e := range ix.Bundles {
 		if e.File != filepath.Base(e.File) || e.File == "." || e.File == ".." || e.Sequence <= e.Base ||
-			e.Size <= 0 || len(e.SHA256) != 64 {
+			e.Sequence > watchlist.MaxSequence || e.Size <= 0 || len(e.SHA256) != 64 {
 			return nil, fmt.Errorf("%w: index entry %q", ErrFormat, e.File)
 		}
 	}

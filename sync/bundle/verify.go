@@ -167,7 +167,7 @@ func verify(ctx context.Context, path string, installed *watchlist.Meta, opts Op
 // any error leaves the store unchanged.
 func Install(ctx context.Context, path string, store Store, opts Options) (*Verified, error) {
 	log := opts.logger()
-	installed := store.Meta()
+	installed := SignedBase(store)
 	t0 := time.Now()
 	v, err := verify(ctx, path, &installed, opts, false)
 	if err != nil {
@@ -378,6 +378,9 @@ func checkHeader(v *opened, installed *watchlist.Meta, o *Options, fileSize int6
 	}
 	if h.Sequence <= installed.Sequence {
 		return fmt.Errorf("%w: bundle sequence %d, installed %d", ErrRollback, h.Sequence, installed.Sequence)
+	}
+	if !h.Full() && installed.Unsigned {
+		return fmt.Errorf("%w: delta from %d, but the installed watchlist is an unsigned local import (a full bundle replaces it)", ErrBaseMismatch, h.BaseSequence)
 	}
 	if !h.Full() && h.BaseSequence != installed.Sequence {
 		return fmt.Errorf("%w: delta from %d, installed %d", ErrBaseMismatch, h.BaseSequence, installed.Sequence)

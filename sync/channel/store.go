@@ -15,7 +15,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
@@ -97,34 +96,14 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	kek, err := kp.KEK()
-	if err != nil {
-		return nil, fmt.Errorf("channel: key %s: %w", kp, err)
-	}
-	defer seal.Wipe(kek)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
-	if errors.Is(err, berrors.ErrTimeout) {
+	db, sealer, err := sealdb.Open(path, kp, layout, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	if errors.Is(err, sealdb.ErrLocked) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("channel: open %s: %w", path, err)
-	}
-	var dek []byte
-	err = db.Update(func(tx *bolt.Tx) error {
-		_, d, err := sealdb.Init(tx, layout, kek)
-		dek = d
-		return err
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("channel: %s: %w", path, err)
-	}
-	defer seal.Wipe(dek)
-	s := &Store{db: db, log: log, path: path}
-	if s.sealer, err = seal.NewSealer(dek); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("channel: %w", err)
 	}
+	s := &Store{db: db, sealer: sealer, log: log, path: path}
 	return s, nil
 }
 

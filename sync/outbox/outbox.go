@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
 	"github.com/checkpoint-edge/checkpoint/internal/backoff"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
@@ -130,11 +131,16 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: key %s: %w", kp, err)
 	}
 	defer seal.Wipe(kek)
+	durable := atomicfile.SyncDirIfCreated(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("outbox: open %s: %w", path, diskErr(err))
+	}
+	if err := durable(); err != nil { // a new outbox's name survives a power cut
+		db.Close()
 		return nil, fmt.Errorf("outbox: open %s: %w", path, diskErr(err))
 	}
 	o := &Outbox{db: db, kp: kp, opts: opts, log: log, clock: opts.Clock, wake: make(chan struct{}, 1)}

@@ -9,6 +9,11 @@
 // with bundle.Install, which verifies everything before the store's atomic
 // swap. A delta that diverges falls back to the full bundle.
 //
+// The same Puller keeps a data channel current when Config.Target is set
+// (sync/channel.Target): <base>/<kind>/<channel>/index.json, full bundles
+// only, installed into the unit's channel store. A unit runs one Puller
+// per channel, each with its own index, download folder and interval.
+//
 // The link is mutual TLS: the unit presents its own client certificate and
 // trusts only the pinned fleet CA (sync/pki.ClientConfig). Polling is
 // jittered, failures back off exponentially with a replaceable Clock, the

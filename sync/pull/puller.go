@@ -277,6 +277,9 @@ func (p *Puller) once(ctx context.Context) (*Result, error) {
 	installed := p.target.Installed()
 	res.Sequence = installed
 	plan, err := ix.Plan(installed)
+	if t, ok := p.target.(interface{ needsFull() bool }); ok && t.needsFull() {
+		plan, err = fullOnly(ix).Plan(installed)
+	}
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrIndex, err)
 	}

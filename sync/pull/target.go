@@ -24,8 +24,14 @@ type Target interface {
 // watchlistTarget is the watchlist store of Config.
 type watchlistTarget struct{ cfg *Config }
 
-func (w watchlistTarget) Path() string      { return w.cfg.WatchlistID }
-func (w watchlistTarget) Installed() uint64 { return w.cfg.Store.Meta().Sequence }
+func (w watchlistTarget) Path() string { return w.cfg.WatchlistID }
+
+// Installed is the signed sequence (bundle.SignedBase): an unsigned local
+// import in place neither holds signed bundles back nor takes a delta.
+func (w watchlistTarget) Installed() uint64 { return bundle.SignedBase(w.cfg.Store).Sequence }
+
+// needsFull: a local import is replaced by the next full bundle.
+func (w watchlistTarget) needsFull() bool { return bundle.SignedBase(w.cfg.Store).Unsigned }
 func (w watchlistTarget) CheckIndex(ix *bundle.Index) error {
 	if !ix.IsFor(bundle.KindWatchlist, w.cfg.WatchlistID) {
 		return fmt.Errorf("%w: index for %q, want %q", ErrIndex, ix.WatchlistID, w.cfg.WatchlistID)

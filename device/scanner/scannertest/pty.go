@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // PTY is a pair of linked pseudo-terminals made by socat, as go-serial's
@@ -104,6 +106,14 @@ func (p *PTY) Write(b []byte) {
 			p.t.Errorf("open reader end: %v", err)
 			return
 		}
+		// A reader sends bytes as they are. socat makes its terminals raw,
+		// but on a busy machine it may do so after the links appear: a
+		// write before then would have \n turned into \r\n on the way.
+		if err := makeRaw(int(f.Fd())); err != nil {
+			f.Close()
+			p.t.Errorf("reader end raw mode: %v", err)
+			return
+		}
 		p.dev = f
 	}
 	if _, err := p.dev.Write(b); err != nil {
@@ -119,6 +129,20 @@ func (p *PTY) Trickle(b []byte, pause time.Duration) {
 		p.Write(b[i : i+1])
 		time.Sleep(pause)
 	}
+}
+
+// makeRaw is cfmakeraw(3): no translation, echo or signals.
+func makeRaw(fd int) error {
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	tio.Oflag &^= unix.OPOST
+	tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	tio.Cflag &^= unix.CSIZE | unix.PARENB
+	tio.Cflag |= unix.CS8
+	return unix.IoctlSetTermios(fd, unix.TCSETS, tio)
 }
 
 func exists(path string) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/device/camera/cameratest"
 	"github.com/checkpoint-edge/checkpoint/device/scanner/scannertest"
 	"github.com/checkpoint-edge/checkpoint/hub/hubtest"
+	"github.com/checkpoint-edge/checkpoint/internal/browsertest"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/mrz"
 	"github.com/checkpoint-edge/checkpoint/vision"
@@ -91,13 +92,7 @@ func must(t testing.TB, err error) {
 // Need fails in CI and skips elsewhere when a prerequisite is missing.
 func Need(t testing.TB, ok bool, what string) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s missing (make test installs it)", what)
-	}
-	t.Skipf("%s missing", what)
+	browsertest.Need(t, ok, what)
 }
 
 func freePort(t testing.TB) int {
