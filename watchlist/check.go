@@ -17,7 +17,8 @@ type Query struct {
 	Document    *mrz.Document
 	Face        []float32
 	FaceModelID string
-	// PersonLimit and FaceLimit cap the hits of each kind (0 = 10).
+	// PersonLimit caps the person hits (0 = 10); FaceLimit the face
+	// candidates (0 = the store's FacePolicy.Candidates).
 	PersonLimit int
 	FaceLimit   int
 }
@@ -124,6 +125,8 @@ type Result struct {
 	// part of the check that could not run; the hits of the other parts
 	// stand.
 	Errors []error `json:"-"`
+	// Face describes the face search, when one ran, without naming anybody.
+	Face *FaceSearch `json:"face_search,omitempty"`
 }
 
 // ErrorStrings renders Errors for JSON output.
@@ -181,8 +184,11 @@ func (s *Store) Check(ctx context.Context, q Query) (*Result, error) {
 		if err := checkCtx(ctx); err != nil {
 			return nil, err
 		}
-		hits, err := s.searchFace(sn, tx, q.Face, q.FaceModelID, max(q.FaceLimit, 10))
+		hits, stats, err := s.searchFace(sn, tx, q.Face, q.FaceModelID, q.FaceLimit)
 		keepErr(err)
+		if err == nil || len(hits) > 0 {
+			res.Face = &stats
+		}
 		for _, h := range hits {
 			res.Hits = append(res.Hits, faceHit(h))
 		}
@@ -259,10 +265,15 @@ func personHit(h PersonHit) Hit {
 }
 
 func faceHit(h FaceHit) Hit {
+	band := "possible match: an officer must compare the faces"
+	if h.Level == LevelHit {
+		band = "strong match"
+	}
 	return Hit{Kind: HitFace, RefID: h.Alert.ID, Source: h.Alert.Source, Category: h.Alert.Category,
-		Action: h.Alert.Action, Score: h.Score, Distance: h.Distance, Strength: h.Strength,
-		Explanation: fmt.Sprintf("face template at distance %.3f (threshold %.2f)", h.Distance, h.Threshold),
-		Person:      summary(&h.Alert)}
+		Action: h.Alert.Action, Score: h.Score, Distance: h.Distance, Strength: h.Strength, Level: h.Level,
+		Explanation: fmt.Sprintf("face at distance %.3f, %s (strong within %.3f, possible within %.3f, %d templates searched)",
+			h.Distance, band, h.Bands.Hit, h.Bands.Possible, h.Gallery),
+		Person: summary(&h.Alert)}
 }
 
 // DocumentHitOf presents a document lookup result as a Hit.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/checkpoint-edge/checkpoint/watchlist/match"
+
+	"github.com/checkpoint-edge/checkpoint/vision"
 )
 
 // docKeySize is the length of a key in the documents bucket:
@@ -76,8 +78,8 @@ func validatePerson(p *PersonAlert, faceModel string) error {
 		if f.ModelID != faceModel || faceModel == "" {
 			return fmt.Errorf("%w: person %q template %d: model %q, watchlist model %q", ErrModelMismatch, p.ID, i, f.ModelID, faceModel)
 		}
-		if len(f.Vector) != FaceDim {
-			return fmt.Errorf("%w: person %q template %d has %d dimensions, want %d", ErrBadRecord, p.ID, i, len(f.Vector), FaceDim)
+		if len(f.Vector) < vision.MinDim || len(f.Vector) > vision.MaxDim {
+			return fmt.Errorf("%w: person %q template %d has %d dimensions, want %d to %d", ErrBadRecord, p.ID, i, len(f.Vector), vision.MinDim, vision.MaxDim)
 		}
 		for _, x := range f.Vector {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {

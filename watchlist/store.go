@@ -32,8 +32,11 @@ import (
 // which on our labelled photos accepts 93% of different-person pairs.
 var DefaultFaceMaxDistance = vision.DefaultThresholds.Search1toN
 
-// FaceDim is the dimension of the face templates the store indexes.
-const FaceDim = 128
+// FaceDim is the dimension of dlib's face templates. A watchlist holds the
+// templates of one model, of any dimension from vision.MinDim to
+// vision.MaxDim (192 for MobileFaceNet); the index takes the dimension of
+// the first template.
+const FaceDim = vision.DescriptorLen
 
 // Options tune a Store. The zero value is usable.
 type Options struct {
@@ -46,7 +49,12 @@ type Options struct {
 	// MatchConfig tunes person scoring; nil means match.DefaultConfig with
 	// token frequencies from the installed watchlist.
 	MatchConfig *match.Config
-	// FaceMaxDistance is the 1:N threshold; 0 means DefaultFaceMaxDistance.
+	// Face is how face searches band their candidates (see FacePolicy).
+	// Its zero value, or a policy without a calibration, falls back to
+	// FaceMaxDistance for both bands.
+	Face FacePolicy
+	// FaceMaxDistance is the 1:N threshold when Face cannot give one;
+	// 0 means DefaultFaceMaxDistance.
 	FaceMaxDistance float32
 	// MaxCandidates caps the person records decrypted and scored per
 	// search (the best-ranked by shared rare keys); 0 means 64.
@@ -103,6 +111,7 @@ type snapshot struct {
 	faces    *faceindex.Index // nil when the version has no templates
 	faceRefs []blindKey       // faceindex Ref → person blind key
 	persons  *personCache     // decoded person candidates (nil: no cache)
+	bands    faceBands        // the face bands for this version's gallery size
 	refs     atomic.Int64
 	retired  atomic.Bool
 	// keepFaces is set when the next snapshot (a delta that touched no
@@ -439,12 +448,9 @@ func (s *Store) buildFaceIndex(g *bolt.Bucket, modelID string, n int) (*faceinde
 	if k, _ := fb.Cursor().First(); k == nil {
 		return nil, nil, nil
 	}
-	idx, err := faceindex.New(modelID, FaceDim, faceindex.Options{Capacity: n})
-	if err != nil {
-		return nil, nil, fmt.Errorf("watchlist: face index: %w", err)
-	}
+	var idx *faceindex.Index
 	refs := make([]blindKey, 0, n)
-	buf := make([]byte, 0, FaceDim*4)
+	buf := make([]byte, 0, vision.MaxDim*4)
 	c := fb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		pt, err := s.sealer.Open(buf[:0], v, ad(subFaces, k))
@@ -453,11 +459,17 @@ func (s *Store) buildFaceIndex(g *bolt.Bucket, modelID string, n int) (*faceinde
 			continue // one damaged template must not blind the rest
 		}
 		vec, err := decodeVector(pt)
+		if err == nil && idx == nil {
+			// The first template sets the dimension.
+			idx, err = faceindex.New(modelID, len(vec), faceindex.Options{Capacity: n})
+		}
 		if err == nil {
 			err = idx.Add("", vec)
 		}
 		if err != nil {
-			idx.Close()
+			if idx != nil {
+				idx.Close()
+			}
 			return nil, nil, fmt.Errorf("watchlist: face template: %w", err)
 		}
 		var r blindKey
@@ -465,6 +477,9 @@ func (s *Store) buildFaceIndex(g *bolt.Bucket, modelID string, n int) (*faceinde
 		refs = append(refs, r)
 	}
 	clear(buf[:cap(buf)])
+	if idx == nil {
+		return nil, nil, nil
+	}
 	return idx, refs, nil
 }
 

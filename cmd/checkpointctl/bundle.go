@@ -244,12 +244,12 @@ func bundleCopyPrivate(ctx context.Context, src, dir string, prog func(string, i
 
 func newBundleBuildCmd() *cobra.Command {
 	var (
-		sign, out, id, authority, faceModel, tmpDir, reportPath string
-		kind, ch                                                string
-		from, prev, to                                          []string
-		seq, base                                               uint64
-		expires                                                 time.Duration
-		lopts                                                   lists.Options
+		sign, out, id, authority, faceModel, tmpDir, reportPath, photos string
+		kind, ch                                                        string
+		from, prev, to                                                  []string
+		seq, base                                                       uint64
+		expires                                                         time.Duration
+		lopts                                                           lists.Options
 	)
 	c := &cobra.Command{
 		Use:   "build --from SOURCE... --seq N --sign KEY --to RECIPIENT --out FILE",
@@ -310,6 +310,24 @@ takes the current Unix time.`,
 			rcpts, err := bundle.ParseRecipients(to)
 			if err != nil {
 				return cli.Exit(2, fmt.Errorf("--to: %w", err))
+			}
+			if photos != "" { // enrolment gate and templates (enrol.go)
+				if len(from) != 1 || len(prev) > 1 || isListSources(from) {
+					return cli.Exit(2, errors.New("--photos enrols into one plain --from source (JSON Lines or CSV); build the lists into a snapshot first"))
+				}
+				f0, p0 := from[0], ""
+				if len(prev) == 1 {
+					p0 = prev[0]
+				}
+				cleanup, err := enrolForBuild(cmd, photos, tmpDir, &f0, &p0)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				from = []string{f0}
+				if p0 != "" {
+					prev = []string{p0}
+				}
 			}
 			var closers []io.Closer
 			defer func() {
@@ -417,6 +435,8 @@ takes the current Unix time.`,
 	f.IntVar(&lopts.ApproxYears, "approx-years", 2, "lists: ± years of an approximate year of birth")
 	f.StringVar(&kind, "kind", "", "bundle kind: watchlist (default) or a channel kind (trust, alerts, prearrival, …)")
 	f.StringVar(&ch, "channel", "", "channel name, for a channel bundle")
+	f.StringVar(&photos, "photos", "", "person_id,file list: enrol these photos as face templates first (watchlist enrol)")
+	addPipelineFlags(f)
 	return c
 }
 

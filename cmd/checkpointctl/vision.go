@@ -5,17 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
+	"github.com/checkpoint-edge/checkpoint/vision/facepipe"
 )
 
 func init() { rootCmd.AddCommand(newVisionCmd()) }
@@ -23,33 +24,74 @@ func init() { rootCmd.AddCommand(newVisionCmd()) }
 func newVisionCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vision",
-		Short: "Face pipeline tools: embed photos, compare two faces, calibrate thresholds",
+		Short: "Face pipeline tools: embed photos, compare two faces, calibrate and evaluate on labelled photos, live traffic",
 	}
-	pf := cmd.PersistentFlags()
-	pf.String("models", "", "models directory (default: $CHECKPOINT_MODELS, <repo>/models, ../shared/models)")
-	pf.String("landmarks", facedlib.DefaultShapePredictor, "landmark model (68 or 5 points)")
-	pf.String("detector", facedlib.DetectorHOG, "face detector: hog or cnn")
-	pf.Int("upsample", 0, "upsample images this many times before detection (finds smaller faces, 4x slower each)")
-	pf.Int("workers", runtime.NumCPU(), "concurrent pipelines")
-	cmd.AddCommand(newVisionEmbedCmd(), newVisionCompareCmd(), newVisionCalibrateCmd())
+	addPipelineFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newVisionEmbedCmd(), newVisionCompareCmd(), newVisionCalibrateCmd(), newVisionEvaluateCmd(), newVisionTrafficCmd())
 	return cmd
 }
 
-func openRecognizer(cmd *cobra.Command) (*facedlib.Recognizer, error) {
+// addPipelineFlags declares the flags that choose and tune the face
+// pipeline (read by pipelineOptions).
+func addPipelineFlags(pf *pflag.FlagSet) {
+	pf.String("models", "", "models directory (default: $CHECKPOINT_MODELS, <repo>/models, ../shared/models)")
+	pf.String("embedder", facepipe.EmbedderDlib, "embedding model: dlib (ResNet, default) or onnx (--model)")
+	pf.String("model", "", "ONNX model metadata file for --embedder onnx (default: <models>/mobilefacenet.json)")
+	pf.String("landmarks", facedlib.DefaultShapePredictor, "landmark model (68 points)")
+	pf.String("detector", facedlib.DetectorHOG, "face detector: hog or cnn")
+	pf.Bool("fallback", true, "run the CNN detector when HOG finds no face")
+	pf.String("flip", "auto", "average each face's embedding with its mirror image's: on, off, or auto (on for dlib, the metadata's choice for ONNX)")
+	pf.Int("upsample", 0, "upsample images this many times before HOG detection (finds smaller faces, 4x slower each)")
+	pf.Int("workers", runtime.NumCPU(), "concurrent pipelines")
+}
+
+// pipelineOptions reads the pipeline flags.
+func pipelineOptions(cmd *cobra.Command) (facepipe.Options, error) {
 	f := cmd.Flags()
 	dir, _ := f.GetString("models")
+	emb, _ := f.GetString("embedder")
+	model, _ := f.GetString("model")
 	if dir == "" {
 		d, err := vision.FindModels()
 		if err != nil {
-			return nil, cli.Exit(3, err)
+			return facepipe.Options{}, cli.Exit(3, err)
 		}
 		dir = d
 	}
-	shape, _ := f.GetString("landmarks")
-	det, _ := f.GetString("detector")
-	up, _ := f.GetInt("upsample")
-	workers, _ := f.GetInt("workers")
-	r, err := facedlib.New(facedlib.Options{ModelsDir: dir, ShapePredictor: shape, Detector: det, Upsample: up, Workers: workers})
+	if emb == facepipe.EmbedderONNX && model == "" {
+		model = filepath.Join(dir, "mobilefacenet.json")
+		if _, err := os.Stat(model); err != nil {
+			if root, ok := vision.RepoRoot(); ok {
+				model = filepath.Join(root, "models", "mobilefacenet.json")
+			}
+		}
+	}
+	o := facepipe.Options{Embedder: emb, Model: model, ModelsDir: dir}
+	o.Landmarks, _ = f.GetString("landmarks")
+	o.Detector, _ = f.GetString("detector")
+	o.Fallback, _ = f.GetBool("fallback")
+	switch flip, _ := f.GetString("flip"); flip {
+	case "on", "true":
+		t := true
+		o.Flip = &t
+	case "off", "false":
+		no := false
+		o.Flip = &no
+	case "auto", "":
+	default:
+		return facepipe.Options{}, cli.Exit(2, fmt.Errorf("--flip %q: want on, off or auto", flip))
+	}
+	o.Upsample, _ = f.GetInt("upsample")
+	o.Workers, _ = f.GetInt("workers")
+	return o, nil
+}
+
+func openRecognizer(cmd *cobra.Command) (vision.Recognizer, error) {
+	o, err := pipelineOptions(cmd)
+	if err != nil {
+		return nil, err
+	}
+	r, err := facepipe.New(o)
 	if err != nil {
 		return nil, cli.Exit(3, err)
 	}
@@ -140,7 +182,7 @@ func facesOf(ctx context.Context, r vision.Recognizer, paths []string, workers i
 func newVisionEmbedCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "embed IMAGE...",
-		Short: "Print every face found in each image: box, landmarks, quality and 128-D embedding",
+		Short: "Print every face found in each image: box, landmarks, quality and embedding",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := openRecognizer(cmd)
@@ -261,108 +303,4 @@ func newVisionCompareCmd() *cobra.Command {
 	}
 	cmd.Flags().Float32("threshold", vision.DefaultThresholds.Verify1to1, "1:1 verification threshold")
 	return cmd
-}
-
-func newVisionCalibrateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "calibrate DIR|SET.json",
-		Short: "Measure FMR/FNMR per threshold on labelled photos and recommend thresholds",
-		Long: `Measure genuine and impostor distance distributions and FMR/FNMR per threshold.
-
-DIR holds labelled photos: DIR/labels.csv (file,person,note) or one subfolder
-per person. Photos with other than exactly one face are skipped and listed.
-SET.json is a labelled descriptor set in go-face's idols.json layout, compared
-as is (no models needed).`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.HasSuffix(strings.ToLower(args[0]), ".json") {
-				samples, err := vision.ReadGoFaceSet(args[0])
-				if err != nil {
-					return cli.Exit(2, err)
-				}
-				return reportCalibration(cmd, samples, "", nil)
-			}
-			labels, err := vision.ReadLabels(args[0])
-			if err != nil {
-				return cli.Exit(2, err)
-			}
-			r, err := openRecognizer(cmd)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			workers, _ := cmd.Flags().GetInt("workers")
-			asJSON := jsonOutput(cmd)
-			person := map[string]string{}
-			paths := make([]string, len(labels))
-			for i, l := range labels {
-				paths[i] = l.Path
-				person[l.Path] = l.Person
-			}
-			var bar *progressbar.ProgressBar
-			if !asJSON {
-				bar = progressbar.NewOptions(len(paths), progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-					progressbar.OptionSetDescription("embedding"), progressbar.OptionClearOnFinish())
-			}
-			var samples []vision.Sample
-			var skipped []calibrationSkip
-			err = facesOf(cmd.Context(), r, paths, workers, func(res imageFaces) error {
-				if bar != nil {
-					bar.Add(1)
-				}
-				switch {
-				case res.err != nil:
-					skipped = append(skipped, calibrationSkip{res.path, res.err.Error()})
-				case len(res.faces) != 1:
-					skipped = append(skipped, calibrationSkip{res.path, fmt.Sprintf("%d faces", len(res.faces))})
-				default:
-					samples = append(samples, vision.Sample{Label: person[res.path], Descriptor: res.faces[0].Descriptor})
-				}
-				return nil
-			})
-			if bar != nil {
-				bar.Finish()
-			}
-			if err != nil {
-				return err
-			}
-			return reportCalibration(cmd, samples, r.ModelID(), skipped)
-		},
-	}
-}
-
-type calibrationSkip struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
-}
-
-func reportCalibration(cmd *cobra.Command, samples []vision.Sample, modelID string, skipped []calibrationSkip) error {
-	c, err := vision.Calibrate(samples, nil)
-	if err != nil {
-		return cli.Exit(2, err)
-	}
-	out := cmd.OutOrStdout()
-	if jsonOutput(cmd) {
-		return cli.WriteJSONLine(out, map[string]any{"model_id": modelID, "calibration": c, "skipped": skipped, "defaults": vision.DefaultThresholds})
-	}
-	for _, s := range skipped {
-		fmt.Fprintf(out, "skipped %s: %s\n", filepath.Base(s.Path), s.Reason)
-	}
-	if modelID == "" {
-		modelID = "as given"
-	}
-	fmt.Fprintf(out, "%d samples of %d people (model %s)\n", c.Samples, c.People, modelID)
-	fmt.Fprintf(out, "genuine pairs  %7d  mean %.3f  max %.3f\n", c.GenuinePairs, c.GenuineMean, c.GenuineMax)
-	fmt.Fprintf(out, "impostor pairs %7d  mean %.3f  sd %.3f  min %.3f\n", c.ImpostorPairs, c.ImpostorMean, c.ImpostorSD, c.ImpostorMin)
-	fmt.Fprintf(out, "equal error rate %.2f%% at %.3f\n\n", 100*c.EER, c.EERThreshold)
-	fmt.Fprintf(out, "%9s  %9s  %9s  %6s  %6s\n", "threshold", "FMR", "FNMR", "FM", "FNM")
-	for _, row := range c.Table {
-		fmt.Fprintf(out, "%9.3f  %8.3f%%  %8.3f%%  %6d  %6d\n", row.Threshold, 100*row.FMR, 100*row.FNMR, row.FalseMatches, row.FalseNonMatches)
-	}
-	fmt.Fprintf(out, "\nrecommended 1:1 verification %.3f (FMR %.3f%%, FNMR %.2f%%; target FMR %.1f%%)\n",
-		c.Recommended.Verify1to1, 100*c.AtRecommended[0].FMR, 100*c.AtRecommended[0].FNMR, 100*vision.TargetFMR1to1)
-	fmt.Fprintf(out, "recommended 1:N search       %.3f (FMR %.4f%%, FNMR %.2f%%; target FMR %.4f%% per comparison)\n",
-		c.Recommended.Search1toN, 100*c.AtRecommended[1].FMR, 100*c.AtRecommended[1].FNMR, 100*vision.TargetFMR1toN)
-	fmt.Fprintf(out, "built-in defaults: 1:1 %.3f, 1:N %.3f\n", vision.DefaultThresholds.Verify1to1, vision.DefaultThresholds.Search1toN)
-	return nil
 }

@@ -3,6 +3,7 @@ package unit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/mrz"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
+	"github.com/checkpoint-edge/checkpoint/vision/traffic"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
 
@@ -37,10 +39,12 @@ func (a auditLog) Append(kind, actor, action string, fields map[string]string) e
 // storeChecker runs the combined watchlist check and turns its hits into
 // what the officer sees.
 type storeChecker struct {
-	store  *watchlist.Store
-	maxAge time.Duration
-	now    func() time.Time
-	shared *alerts.Book // confirmed hits shared by other posts (may be nil)
+	store   *watchlist.Store
+	maxAge  time.Duration
+	now     func() time.Time
+	shared  *alerts.Book // confirmed hits shared by other posts (may be nil)
+	traffic *traffic.Log // nil: no camera
+	log     *slog.Logger
 }
 
 func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.FaceCapture) (lane.CheckResult, error) {
@@ -54,6 +58,7 @@ func (c storeChecker) Check(ctx context.Context, doc *mrz.Document, face *lane.F
 	if err != nil {
 		return out, err
 	}
+	c.recordFace(res.Face)
 	for _, e := range res.Errors {
 		if _, ok := e.(*watchlist.IntegrityError); ok {
 			out.IntegrityErrors++

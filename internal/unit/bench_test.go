@@ -18,7 +18,7 @@ func BenchmarkDocumentToDecision(b *testing.B) {
 		chip bool // a genuine chip on the reader (PACE-less BAC, AA, PA, 1:1)
 	}{
 		{"document-only", unittest.Options{}, false},
-		{"face", unittest.Options{Camera: true}, false},
+		{"face", unittest.Options{Camera: true, Embedder: "onnx"}, false},
 		{"face+chip", unittest.Options{Camera: true, Photo: "bona.jpg"}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

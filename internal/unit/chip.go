@@ -80,10 +80,10 @@ func (c *chipUnit) install() error {
 }
 
 // chipPolicy is the lane's chip policy from the configuration.
-func chipPolicy(p config.Policy) lane.ChipPolicy {
+func chipPolicy(p config.Policy, rec vision.Recognizer) lane.ChipPolicy {
 	d := float64(p.FaceVerifyDistance)
 	if d == 0 {
-		d = float64(vision.DefaultThresholds.Verify1to1)
+		d = float64(verifyDistance(rec))
 	}
 	return lane.ChipPolicy{ReferIntegrity: p.ReferChipIntegrity, ReferFaceMismatch: p.ReferChipFace,
 		ReferUnreadable: p.ReferChipUnreadable, ReferNotVerified: p.ReferChipNotVerified, FaceDistance: d, Expected: p.ChipExpected}

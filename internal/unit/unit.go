@@ -34,7 +34,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/sync/pki"
 	"github.com/checkpoint-edge/checkpoint/vision"
-	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
+	"github.com/checkpoint-edge/checkpoint/vision/traffic"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 	"github.com/checkpoint-edge/checkpoint/web"
 )
@@ -51,6 +51,7 @@ type Unit struct {
 	outbox   *outbox.Outbox
 	uploader *outbox.Uploader
 	rec      vision.Recognizer
+	traffic  *traffic.Log // top-1 face distances, no identity (vision traffic)
 	scanner  *scanner.Serial
 	camera   *camera.Capture
 	chip     *chipUnit
@@ -108,10 +109,18 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("watchlist key: %w", err)
 	}
-	// 1:N face search uses the calibrated strict threshold (the store's
-	// default, vision.DefaultThresholds) unless the config names one.
+	// The face model comes first: its calibration turns the configured
+	// 1:N targets into the watchlist's distance bands (faces.go).
+	if cfg.Camera.Enabled {
+		if u.rec, err = openRecognizer(cfg, logger.With("component", "vision")); err != nil {
+			return nil, fmt.Errorf("face models: %w", err)
+		}
+		if u.traffic, err = openTraffic(cfg, logger); err != nil {
+			return nil, err
+		}
+	}
 	u.store, err = watchlist.Open(cfg.Watchlist.Path, wkp, watchlist.Options{
-		Logger: logger.With("component", "watchlist"), FaceMaxDistance: cfg.Policy.FaceSearchDistance,
+		Logger: logger.With("component", "watchlist"), Face: facePolicy(cfg, u.rec), FaceMaxDistance: cfg.Policy.FaceSearchDistance,
 		MatchConfig: watchlist.Thresholds{HitScore: cfg.Policy.PersonHitScore, PossibleScore: cfg.Policy.PersonPossibleScore,
 			HitEvidence: cfg.Policy.PersonHitEvidence, PossibleEvidence: cfg.Policy.PersonPossibleEvidence}.MatchConfig(),
 		OnIntegrity: func(e *watchlist.IntegrityError) {
@@ -145,12 +154,6 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		}
 	}
 	if cfg.Camera.Enabled {
-		rec, err := facedlib.New(facedlib.Options{ModelsDir: cfg.Vision.ModelsDir, ShapePredictor: cfg.Vision.Landmarks,
-			Detector: cfg.Vision.Detector, Workers: cfg.Vision.Workers, Logger: logger.With("component", "vision")})
-		if err != nil {
-			return nil, fmt.Errorf("face models: %w", err)
-		}
-		u.rec = rec
 		u.camera, err = camera.Open(camera.Config{Device: cfg.Camera.Device, Width: cfg.Camera.Width, Height: cfg.Camera.Height,
 			FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC, Loop: cfg.Camera.Loop}, logger.With("component", "camera"))
 		if err != nil {
@@ -199,8 +202,8 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	lc := lane.Config{
 		Unit: cfg.Unit.ID, Mode: cfg.Unit.Mode, CaptureWindow: cfg.Vision.CaptureWindow.D(), FaceImages: cfg.Policy.FaceImages,
 		Policy: lane.Policy{ReferWhenStale: cfg.Policy.ReferWhenStale, ReferWithoutFace: cfg.Policy.ReferWithoutFace,
-			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy)},
-		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book}),
+			ReferInvalidMRZ: cfg.Policy.ReferInvalidMRZ, Chip: chipPolicy(cfg.Policy, u.rec)},
+		Checker: u.wrapChecker(storeChecker{store: u.store, maxAge: cfg.Watchlist.MaxAge.D(), now: u.now, shared: u.shared.book, traffic: u.traffic, log: logger}),
 		Queue:   outboxQueue{u.outbox}, Audit: auditLog{u.audit}, Broker: u.broker,
 		Logger:   logger.With("component", "lane"),
 		Observe:  u.observe,
@@ -210,7 +213,7 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 		// Stop at the first face that passes the gate with a decent score,
 		// or after a few frames: waiting the whole window for a marginally
 		// better face would break the one-second budget.
-		lc.Faces = &cameraFaces{cam: u.camera, rec: u.rec, goodEnough: 0.5, maxFrames: 6}
+		lc.Faces = &cameraFaces{cam: u.camera, rec: u.rec, goodEnough: 0.5, maxFrames: 6, fuse: cfg.Vision.FuseFrames}
 	}
 	if u.chip != nil {
 		lc.Chip = u.chip
@@ -403,6 +406,9 @@ func (u *Unit) Close() error {
 	}
 	if u.rec != nil {
 		closeIt("vision", u.rec)
+	}
+	if u.traffic != nil {
+		closeIt("face traffic", u.traffic)
 	}
 	if u.uploader != nil {
 		closeIt("uploader", u.uploader)

@@ -1,6 +1,7 @@
 package facedlib
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -8,52 +9,63 @@ import (
 	"github.com/checkpoint-edge/checkpoint/vision/visiontest"
 )
 
-// TestDefaultThresholdsOnReferenceSet re-measures the calibration behind
-// vision.DefaultThresholds on the official descriptors of idols.json.
-func TestDefaultThresholdsOnReferenceSet(t *testing.T) {
+// TestBuiltInCalibrationReproduces re-measures the East Asian tail of the
+// built-in dlib calibration from the official descriptors of idols.json
+// (the group that sets every dlib threshold) and checks the embedded
+// figures and the default thresholds derived from them.
+func TestBuiltInCalibrationReproduces(t *testing.T) {
 	refs, err := visiontest.ReadIdols(filepath.Join(visiontest.Faces(t), "idols.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := make([]vision.Sample, len(refs))
-	for i, r := range refs {
-		samples[i] = r
+	for i := range refs {
+		refs[i].Group = "idols"
 	}
-	th := vision.DefaultThresholds
-	c, err := vision.Calibrate(samples, []float32{th.Search1toN, th.Verify1to1, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60})
+	rep, err := vision.Calibrate(refs, []float32{0.35, 0.40, 0.45, 0.50, 0.55, 0.60}, vision.ReferenceGallery)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("reference set: %d descriptors of %d people, genuine pairs %d (mean %.3f), impostor pairs %d (mean %.3f sd %.3f min %.3f), EER %.3f at %.3f, recommended %+v",
-		c.Samples, c.People, c.GenuinePairs, c.GenuineMean, c.ImpostorPairs, c.ImpostorMean, c.ImpostorSD, c.ImpostorMin, c.EER, c.EERThreshold, c.Recommended)
-	for _, r := range c.Table {
-		t.Logf("threshold %.3f: FMR %.5f (%d) FNMR %.4f (%d)", r.Threshold, r.FMR, r.FalseMatches, r.FNMR, r.FalseNonMatches)
+	a := rep.All
+	t.Logf("reference set: %d descriptors of %d people, %d genuine pairs (mean %.3f), %d impostor pairs (mean %.3f sd %.3f), EER %.3f at %.3f",
+		a.Samples, a.People, a.GenuinePairs, a.GenuineMean, a.ImpostorPairs, a.ImpostorMean, a.ImpostorSD, a.EER, a.EERThreshold)
+	if len(rep.Calibration.Groups) != 1 {
+		t.Fatalf("%d tails", len(rep.Calibration.Groups))
 	}
-	for _, r := range c.Table {
-		switch r.Threshold {
-		case th.Verify1to1:
-			if r.FMR > 2*vision.TargetFMR1to1 {
-				t.Errorf("1:1 threshold %.3f: FMR %.5f over twice the target", r.Threshold, r.FMR)
-			}
-		case th.Search1toN:
-			// Measured FMR here is label noise (the same photo under two
-			// names); the threshold itself comes from the normal fit.
-			if r.FMR > 10*vision.TargetFMR1toN {
-				t.Errorf("1:N threshold %.3f: FMR %.6f", r.Threshold, r.FMR)
-			}
-		case 0.60:
-			if r.FMR < 0.05 {
-				t.Errorf("expected dlib's customary 0.6 to accept many impostors here, FMR %.4f", r.FMR)
-			}
+	got := rep.Calibration.Groups[0]
+	builtIn := vision.DlibCalibration("", true)
+	var want *vision.GroupTail
+	for i := range builtIn.Groups {
+		if builtIn.Groups[i].Group == "idols" {
+			want = &builtIn.Groups[i]
 		}
 	}
-	if d := c.Recommended.Verify1to1 - th.Verify1to1; d > 0.01 || d < -0.01 {
-		t.Errorf("recommended 1:1 %.3f drifted from the default %.3f", c.Recommended.Verify1to1, th.Verify1to1)
+	if want == nil {
+		t.Fatal("built-in calibration has no idols group")
 	}
-	if d := c.Recommended.Search1toN - th.Search1toN; d > 0.01 || d < -0.01 {
-		t.Errorf("recommended 1:N %.3f drifted from the default %.3f", c.Recommended.Search1toN, th.Search1toN)
+	if len(got.Points) != len(want.Points) || got.ImpostorPairs != want.ImpostorPairs {
+		t.Fatalf("measured %d points over %d pairs, built in %d over %d", len(got.Points), got.ImpostorPairs, len(want.Points), want.ImpostorPairs)
 	}
-	if c.GenuineMean >= c.ImpostorMean {
-		t.Errorf("genuine mean %.3f not below impostor mean %.3f", c.GenuineMean, c.ImpostorMean)
+	for i := range got.Points {
+		if got.Points[i] != want.Points[i] {
+			t.Errorf("point %d: measured %+v, built in %+v", i, got.Points[i], want.Points[i])
+		}
+	}
+	if math.Abs(got.TailA-want.TailA) > 1e-9 || math.Abs(got.TailB-want.TailB) > 1e-9 {
+		t.Errorf("tail fit %v %v, built in %v %v", got.TailA, got.TailB, want.TailA, want.TailB)
+	}
+	// The East Asian set is the worst group: it sets the default 1:1 threshold.
+	th := vision.DefaultThresholds
+	d, who := builtIn.Distance(vision.TargetFMR1to1)
+	if who != "idols" || d != th.Verify1to1 || got.Distance(vision.TargetFMR1to1) != d {
+		t.Errorf("1:1 default %.3f set by %q; idols alone %.3f", th.Verify1to1, who, got.Distance(vision.TargetFMR1to1))
+	}
+	// dlib's customary 0.6 accepts most impostor pairs of this population.
+	for _, r := range a.Table {
+		if r.Threshold == 0.60 && r.FMR < 0.5 {
+			t.Errorf("0.6 accepts only %.2f of impostors", r.FMR)
+		}
+	}
+	if th.Search1toN >= th.Verify1to1 || th.Search1toN <= 0 {
+		t.Errorf("1:N default %.3f vs 1:1 %.3f", th.Search1toN, th.Verify1to1)
 	}
 }

@@ -4,6 +4,7 @@
 #include "facerec.h"
 
 #include <dlfcn.h>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -59,6 +60,7 @@ using mmod_type = loss_mmod<con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<
 
 struct models {
 	shape_predictor sp;
+	bool has_net = false;
 	anet_type net;
 	bool has_cnn = false;
 	mmod_type cnn;
@@ -118,8 +120,11 @@ int FR_ModelsNew(const char* shape_path, const char* net_path, const char* cnn_p
 		if (m->sp.num_parts() != 68 && m->sp.num_parts() != 5) {
 			return fail(err, "landmark model has " + std::to_string(m->sp.num_parts()) + " points, want 68 or 5");
 		}
-		stage = "embedding model";
-		deserialize(net_path) >> m->net;
+		if (net_path && net_path[0]) {
+			stage = "embedding model";
+			deserialize(net_path) >> m->net;
+			m->has_net = true;
+		}
 		if (cnn_path && cnn_path[0]) {
 			stage = "cnn detector model";
 			deserialize(cnn_path) >> m->cnn;
@@ -147,7 +152,7 @@ int FR_WorkerNew(FR_Models mp, FR_Worker* out, char** err) {
 		std::unique_ptr<worker> w(new worker());
 		w->m = m;
 		w->hog = get_frontal_face_detector();
-		w->net = m->net;
+		if (m->has_net) w->net = m->net;
 		if (m->has_cnn) w->cnn = m->cnn;
 		*out = w.release();
 		return 0;
@@ -160,18 +165,22 @@ int FR_WorkerNew(FR_Models mp, FR_Worker* out, char** err) {
 
 void FR_WorkerClose(FR_Worker w) { delete static_cast<worker*>(w); }
 
-int FR_Analyze(FR_Worker wp, const uint8_t* rgb, int width, int height, int detector, int upsample, FR_Result* out, char** err) {
+int FR_Analyze(FR_Worker wp, const uint8_t* rgb, int width, int height, int detector, int upsample, int max_side,
+               int cnn_max_side, FR_Result* out, char** err) {
 	*out = nullptr;
 	try {
 		worker* w = static_cast<worker*>(wp);
-		if (detector == 1 && !w->m->has_cnn) return fail(err, "cnn detector model not loaded");
+		if (detector != 0 && !w->m->has_cnn) return fail(err, "cnn detector model not loaded");
 		matrix<rgb_pixel> img;
 		to_matrix(rgb, width, height, img);
 
-		// Detect on an upsampled copy when asked, then map boxes back.
+		// Detect on an upsampled copy when asked, or on a copy scaled down
+		// to at most max_side (a 12 MP photo costs HOG 30 times a camera
+		// frame and its face is large anyway), then map boxes back.
 		matrix<rgb_pixel> up;
 		const matrix<rgb_pixel>* det_img = &img;
 		double scale = 1;
+		long longer = std::max(img.nr(), img.nc());
 		if (upsample > 0) {
 			up = img;
 			for (int i = 0; i < upsample; i++) {
@@ -179,14 +188,36 @@ int FR_Analyze(FR_Worker wp, const uint8_t* rgb, int width, int height, int dete
 				scale *= 2;
 			}
 			det_img = &up;
+		} else if (max_side > 0 && longer > max_side) {
+			double f = double(max_side) / double(longer);
+			up.set_size(long(img.nr() * f + 0.5), long(img.nc() * f + 0.5));
+			resize_image(img, up);
+			scale = double(up.nc()) / double(img.nc());
+			det_img = &up;
 		}
 		std::vector<std::pair<rectangle, double>> dets;
-		if (detector == 1) {
-			std::vector<mmod_rect> found = w->cnn(*det_img);
-			for (auto& d : found) dets.emplace_back(d.rect, d.detection_confidence);
-		} else {
+		if (detector != 1) {
 			std::vector<rect_detection> found;
 			w->hog(*det_img, found);
+			for (auto& d : found) dets.emplace_back(d.rect, d.detection_confidence);
+		}
+		if (detector == 1 || (detector == 2 && dets.empty())) {
+			// The CNN sees at most cnn_max_side pixels on the longer side: its
+			// cost grows with the area, and faces worth embedding stay
+			// above its ~40 px minimum.
+			const matrix<rgb_pixel>* cnn_img = &img;
+			matrix<rgb_pixel> small;
+			double cscale = 1;
+			if (cnn_max_side > 0 && longer > cnn_max_side) {
+				cscale = double(cnn_max_side) / double(longer);
+				small.set_size(long(img.nr() * cscale + 0.5), long(img.nc() * cscale + 0.5));
+				resize_image(img, small);
+				cscale = double(small.nc()) / double(img.nc());
+				cnn_img = &small;
+			}
+			std::vector<mmod_rect> found = w->cnn(*cnn_img);
+			dets.clear();
+			scale = cscale;
 			for (auto& d : found) dets.emplace_back(d.rect, d.detection_confidence);
 		}
 
@@ -195,8 +226,8 @@ int FR_Analyze(FR_Worker wp, const uint8_t* rgb, int width, int height, int dete
 		for (auto& d : dets) {
 			rectangle rect = d.first;
 			if (scale != 1) {
-				rect = rectangle(long(rect.left() / scale), long(rect.top() / scale),
-				                 long(rect.right() / scale), long(rect.bottom() / scale));
+				rect = rectangle(long(rect.left() / scale + 0.5), long(rect.top() / scale + 0.5),
+				                 long(rect.right() / scale + 0.5), long(rect.bottom() / scale + 0.5));
 			}
 			full_object_detection shape = w->m->sp(img, rect);
 			FR_Face f;
@@ -242,6 +273,7 @@ void FR_ResultClose(FR_Result r) { delete static_cast<result*>(r); }
 int FR_Embed(FR_Worker wp, const uint8_t* chips, int n, float* out, char** err) {
 	try {
 		worker* w = static_cast<worker*>(wp);
+		if (!w->m->has_net) return fail(err, "embed: embedding model not loaded");
 		std::vector<matrix<rgb_pixel>> batch(static_cast<size_t>(n));
 		const size_t chip_bytes = size_t(FR_CHIP_SIZE) * FR_CHIP_SIZE * 3;
 		for (int i = 0; i < n; i++) to_matrix(chips + chip_bytes * size_t(i), FR_CHIP_SIZE, FR_CHIP_SIZE, batch[size_t(i)]);

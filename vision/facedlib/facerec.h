@@ -25,8 +25,9 @@ typedef struct {
 	int points[2 * FR_MAX_POINTS]; // x0, y0, x1, y1, ...
 } FR_Face;
 
-// FR_ModelsNew loads the landmark model, the embedding network and, when
-// cnn_path is non-empty, the MMOD CNN detector. On error *out is NULL.
+// FR_ModelsNew loads the landmark model and, when their paths are
+// non-empty, the embedding network and the MMOD CNN detector. On error *out
+// is NULL.
 int FR_ModelsNew(const char* shape_path, const char* net_path, const char* cnn_path, FR_Models* out, char** err);
 void FR_ModelsClose(FR_Models m);
 int FR_ModelsPoints(FR_Models m);
@@ -38,8 +39,13 @@ void FR_WorkerClose(FR_Worker w);
 
 // FR_Analyze detects faces in a packed RGB image, fits landmarks and
 // extracts the aligned 150x150 chip of each face.
-// detector: 0 HOG, 1 CNN. upsample: pyramid_up passes before detection.
-int FR_Analyze(FR_Worker w, const uint8_t* rgb, int width, int height, int detector, int upsample, FR_Result* out, char** err);
+// detector: 0 HOG, 1 CNN, 2 HOG then CNN when HOG finds nothing.
+// upsample: pyramid_up passes before HOG detection; without them, HOG runs
+// on the image scaled down to at most max_side on its longer side (0 = as
+// is). cnn_max_side: the same for the CNN. Landmarks and chips always use
+// the full image.
+int FR_Analyze(FR_Worker w, const uint8_t* rgb, int width, int height, int detector, int upsample, int max_side,
+               int cnn_max_side, FR_Result* out, char** err);
 int FR_ResultCount(FR_Result r);
 void FR_ResultFace(FR_Result r, int i, FR_Face* out);
 // FR_ResultChip returns the packed RGB chip of face i, valid until FR_ResultClose.
@@ -47,7 +53,8 @@ const uint8_t* FR_ResultChip(FR_Result r, int i);
 void FR_ResultClose(FR_Result r);
 
 // FR_Embed computes the 128-D descriptors of n packed RGB 150x150 chips into
-// out (n*128 floats).
+// out (n*128 floats). It fails when the models were loaded without the
+// embedding network.
 int FR_Embed(FR_Worker w, const uint8_t* chips, int n, float* out, char** err);
 
 #ifdef __cplusplus

@@ -52,3 +52,23 @@ type Reference = vision.Sample
 
 // ReadIdols reads idols.json (see vision.ReadGoFaceSet); Label is "name, band".
 func ReadIdols(path string) ([]Reference, error) { return vision.ReadGoFaceSet(path) }
+
+// ONNXModel is FindONNXModel for tests: the MobileFaceNet metadata file.
+func ONNXModel(tb testing.TB) string {
+	tb.Helper()
+	p, err := vision.FindONNXModel()
+	if err != nil {
+		Missing(tb, err)
+	}
+	return p
+}
+
+// LFWCalib is FindLFWCalib for tests.
+func LFWCalib(tb testing.TB) string {
+	tb.Helper()
+	d, err := vision.FindLFWCalib()
+	if err != nil {
+		Missing(tb, err)
+	}
+	return d
+}

@@ -10,9 +10,12 @@ import (
 )
 
 // BenchmarkSearch1M measures one top-10 query over 1,000,000 random unit
-// templates (100,000 with -short), on one core and on all cores, with no
-// distance bound (the worst case) and with dlib's usual 0.6 bound.
-// Build time and memory per template are reported as extra metrics.
+// templates (100,000 with -short), exact float32 scan against the int8 code
+// scan with exact re-ranking, on one core and on all cores, with no
+// distance bound (the worst case) and with dlib's usual 0.6 bound. Half the
+// queries have a near neighbour, half have none. Build time and memory per
+// template are reported as extra metrics; int8-vs-exact runs both paths
+// on the same queries and reports the speed-up and recall@10.
 func BenchmarkSearch1M(b *testing.B) {
 	n := 1_000_000
 	if testing.Short() {
@@ -42,32 +45,92 @@ func BenchmarkSearch1M(b *testing.B) {
 	queries := make([][]float32, 16)
 	for i := range queries {
 		queries[i] = nearCopy(r, vecs[r.IntN(n)*dlibDim:][:dlibDim], 0.3)
-	}
-	all := runtime.GOMAXPROCS(0)
-	for _, procs := range []int{1, all} {
-		for _, maxDist := range []float32{float32(math.Inf(1)), 0.6} {
-			name := fmt.Sprintf("n=%d/cores=%d/max=%v", n, procs, maxDist)
-			b.Run(name, func(b *testing.B) {
-				prev := runtime.GOMAXPROCS(procs)
-				defer runtime.GOMAXPROCS(prev)
-				x.workers = procs
-				i := 0
-				cpu0 := cpuTime()
-				for b.Loop() {
-					res, err := x.Search("dlib-resnet-v1", queries[i%len(queries)], 10, maxDist)
-					if err != nil || len(res) == 0 {
-						b.Fatal(res, err)
-					}
-					i++
-				}
-				// CPU time per search: on a shared box wall time also
-				// counts time spent waiting for a core.
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-				b.ReportMetric(build.Seconds(), "build-s")
-				b.ReportMetric(float64(x.BytesPerTemplate()), "B/template")
-			})
+		if i%2 == 1 {
+			queries[i] = randomUnit(r, dlibDim) // nobody near: the hardest case for the code scan
 		}
 	}
+	all := runtime.GOMAXPROCS(0)
+	// The same index runs both paths: ExactBelow decides per search.
+	setPath := func(approx bool) {
+		if approx {
+			x.exactBelow = 1
+		} else {
+			x.exactBelow = math.MaxInt
+		}
+	}
+	for _, procs := range []int{1, all} {
+		for _, path := range []string{"exact", "int8"} {
+			for _, maxDist := range []float32{float32(math.Inf(1)), 0.6} {
+				name := fmt.Sprintf("n=%d/cores=%d/%s/max=%v", n, procs, path, maxDist)
+				b.Run(name, func(b *testing.B) {
+					prev := runtime.GOMAXPROCS(procs)
+					defer runtime.GOMAXPROCS(prev)
+					x.workers = procs
+					setPath(path == "int8")
+					defer setPath(false)
+					if _, err := x.Search("dlib-resnet-v1", queries[0], 10, maxDist); err != nil { // codes built outside the timing
+						b.Fatal(err)
+					}
+					i := 0
+					cpu0 := cpuTime()
+					for b.Loop() {
+						res, err := x.Search("dlib-resnet-v1", queries[i%len(queries)], 10, maxDist)
+						if err != nil || (maxDist > 1 && len(res) != 10) {
+							b.Fatal(res, err)
+						}
+						i++
+					}
+					// CPU time per search: on a shared box wall time also
+					// counts time spent waiting for a core.
+					b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+					b.ReportMetric(build.Seconds(), "build-s")
+					b.ReportMetric(float64(x.BytesPerTemplate()), "B/template")
+				})
+			}
+		}
+	}
+	// Both paths side by side on the same queries, one core: the speed-up
+	// and recall@10 of the int8 scan against the exact one.
+	b.Run(fmt.Sprintf("n=%d/cores=1/int8-vs-exact", n), func(b *testing.B) {
+		prev := runtime.GOMAXPROCS(1)
+		defer runtime.GOMAXPROCS(prev)
+		x.workers = 1
+		defer setPath(false)
+		var exactCPU, approxCPU time.Duration
+		found, total := 0, 0
+		for b.Loop() {
+			for _, q := range queries {
+				setPath(false)
+				c0 := cpuTime()
+				want, err := x.Search("dlib-resnet-v1", q, 10, float32(math.Inf(1)))
+				exactCPU += cpuTime() - c0
+				if err != nil {
+					b.Fatal(err)
+				}
+				setPath(true)
+				c0 = cpuTime()
+				got, err := x.Search("dlib-resnet-v1", q, 10, float32(math.Inf(1)))
+				approxCPU += cpuTime() - c0
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, w := range want {
+					total++
+					for _, g := range got {
+						if g.Ref == w.Ref {
+							found++
+							break
+						}
+					}
+				}
+			}
+		}
+		queriesRun := float64(b.N * len(queries))
+		b.ReportMetric(float64(exactCPU.Microseconds())/1000/queriesRun, "exact-cpu-ms/query")
+		b.ReportMetric(float64(approxCPU.Microseconds())/1000/queriesRun, "int8-cpu-ms/query")
+		b.ReportMetric(float64(exactCPU)/float64(max(approxCPU, 1)), "speedup")
+		b.ReportMetric(float64(found)/float64(total), "recall@10")
+	})
 }
 
 // sqDistEarlyExit is the early-exit variant the package doc mentions: it

@@ -17,6 +17,14 @@ type Options struct {
 	Workers int
 	// MaxTemplates caps the index size; 0 means 1<<28.
 	MaxTemplates int
+	// ExactBelow is the index size under which Search scans the float32
+	// templates exactly; at and above it, Search scans int8 codes and
+	// re-ranks the Rerank nearest exactly. 0 means DefaultExactBelow;
+	// negative means always exact.
+	ExactBelow int
+	// Rerank is the number of code-scan candidates re-ranked exactly;
+	// 0 means DefaultRerank.
+	Rerank int
 }
 
 // MaxK caps the k of Search: the top-k buffer is a sorted slice, cheap for
@@ -45,6 +53,10 @@ type Index struct {
 	n       int
 	ids     []string
 	closed  bool
+
+	q          quant // int8 codes for the approximate path, built lazily
+	exactBelow int
+	rerank     int
 }
 
 // New returns an empty index for templates of modelID with dim dimensions
@@ -56,7 +68,17 @@ func New(modelID string, dim int, opts Options) (*Index, error) {
 	if dim <= 0 {
 		return nil, fmt.Errorf("%w: %d", ErrDimension, dim)
 	}
-	x := &Index{model: modelID, dim: dim, workers: opts.Workers, max: opts.MaxTemplates}
+	x := &Index{model: modelID, dim: dim, workers: opts.Workers, max: opts.MaxTemplates,
+		exactBelow: opts.ExactBelow, rerank: opts.Rerank}
+	if x.exactBelow == 0 {
+		x.exactBelow = DefaultExactBelow
+	}
+	if x.exactBelow < 0 {
+		x.exactBelow = math.MaxInt
+	}
+	if x.rerank <= 0 {
+		x.rerank = DefaultRerank
+	}
 	if x.max <= 0 {
 		x.max = 1 << 28
 	}
@@ -96,8 +118,24 @@ func (x *Index) Locked() bool {
 }
 
 // BytesPerTemplate is the memory the index uses per template, excluding the
-// id strings' contents.
-func (x *Index) BytesPerTemplate() int { return x.dim*4 + 16 }
+// id strings' contents: the float32 template, its id's string header and,
+// from ExactBelow templates on, its int8 codes.
+func (x *Index) BytesPerTemplate() int {
+	b := x.dim*4 + 16
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.n >= x.exactBelow {
+		b += x.dim
+	}
+	return b
+}
+
+// Approximate reports whether Search takes the int8 path at the current size.
+func (x *Index) Approximate() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.n >= x.exactBelow
+}
 
 // AddTemplate adds a template after checking that it was computed by the
 // index's model.
@@ -154,8 +192,10 @@ func (x *Index) grow() error {
 
 // Search returns up to k templates nearest to query whose distance is at
 // most maxDistance, nearest first (ties in insertion order). modelID must be
-// the model that computed query. k above MaxK is treated as MaxK. The result
-// is exact: every template is compared.
+// the model that computed query. k above MaxK is treated as MaxK. Below
+// ExactBelow templates every template is compared exactly; from there on
+// the int8 code scan picks the Rerank nearest candidates, which are
+// compared exactly (distances returned are always exact float32 ones).
 func (x *Index) Search(modelID string, query []float32, k int, maxDistance float32) ([]Result, error) {
 	if modelID != x.model {
 		return nil, fmt.Errorf("%w: query of %q against an index of %q", ErrModelMismatch, modelID, x.model)
@@ -184,10 +224,16 @@ func (x *Index) Search(modelID string, query []float32, k int, maxDistance float
 	f := x.s.f[:x.n*x.dim]
 	var t *topK
 	workers := min(x.workers, x.n/parallelMin)
-	if workers <= 1 {
+	switch {
+	case x.n >= x.exactBelow:
+		var err error
+		if t, err = x.approxSearch(query, k, limit, workers); err != nil {
+			return nil, err
+		}
+	case workers <= 1:
 		t = newTopK(k, limit)
 		scan(t, query, f, x.dim, 0, x.n)
-	} else {
+	default:
 		t = x.parallel(query, f, k, limit, workers)
 	}
 	out := make([]Result, len(t.d))
@@ -226,6 +272,7 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
+	x.q.free()
 	x.s.free()
 	x.s = nil
 	clear(x.ids)

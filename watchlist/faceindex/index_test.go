@@ -111,6 +111,9 @@ func TestSearchMatchesNaive(t *testing.T) {
 					vecs[ref] = nearCopy(r, q, 0.05+0.1*float64(p))
 					copy(x.s.f[ref*dlibDim:], vecs[ref])
 				}
+				// The test wrote templates behind Add's back: drop the
+				// int8 codes so that they are rebuilt from the new values.
+				x.q.free()
 				got, err := x.Search("dlib-resnet-v1", q, tc.k, tc.maxDist)
 				if err != nil {
 					t.Fatal(err)

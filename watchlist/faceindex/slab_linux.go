@@ -48,3 +48,8 @@ func (s *slab) free() {
 
 // wipe zeroes the templates; free calls it before the memory is unmapped.
 func (s *slab) wipe() { clear(s.f) }
+
+// int8s views the slab as bytes (the quantised copy of the templates).
+func (s *slab) int8s() []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(&s.mem[0])), len(s.mem))
+}

@@ -2,6 +2,8 @@
 
 package faceindex
 
+import "unsafe"
+
 // slab falls back to the Go heap where mmap/mlock are not available; the
 // memory is still zeroed on free but never locked.
 type slab struct {
@@ -21,3 +23,8 @@ func (s *slab) free() {
 
 // wipe zeroes the templates; free calls it before the memory is released.
 func (s *slab) wipe() { clear(s.f) }
+
+// int8s views the slab as bytes (the quantised copy of the templates).
+func (s *slab) int8s() []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(&s.f[0])), 4*len(s.f))
+}

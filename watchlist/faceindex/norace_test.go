@@ -1,0 +1,5 @@
+//go:build !race
+
+package faceindex
+
+const raceEnabled = false
