@@ -3,13 +3,13 @@ package demo
 import (
 	"context"
 	"errors"
-	"github.com/checkpoint-edge/checkpoint/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
