@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +11,12 @@ import (
 	"time"
 
 	"github.com/checkpoint-edge/checkpoint/internal/atomicfile"
+	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/mrz"
 	"github.com/checkpoint-edge/checkpoint/paxdata"
+	"github.com/checkpoint-edge/checkpoint/sync/bundle"
+	"github.com/checkpoint-edge/checkpoint/sync/trust"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
 
 // TestWritePrearrival: the demo's passenger lists read back as two
@@ -69,6 +76,81 @@ func TestWritePrearrival(t *testing.T) {
 		}
 		if len(m.Travellers) != want || m.Declared != want {
 			t.Errorf("flight %d: %d travellers (declared %d), want %d", i, len(m.Travellers), m.Declared, want)
+		}
+	}
+}
+
+// checkPrearrival screens the prepared passenger lists against the
+// published watchlist, as the demo's daemon does: on the first flight
+// exactly the travellers listed by name or document are flagged (a
+// face-only listing needs the camera), on the second nobody.
+func checkPrearrival(t *testing.T, p Paths, now time.Time) {
+	t.Helper()
+	root, err := trust.Load(p.Trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := bundle.LoadIdentities("file:" + p.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	store, err := watchlist.Open(filepath.Join(dir, "w.db"), seal.FileKey{Path: p.WatchlistKEK}, watchlist.Options{NoSync: true, SpillDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	idx, err := bundle.ReadIndex(mustOpen(filepath.Join(p.HubBundles, WatchlistID, bundle.IndexFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file string
+	for _, e := range idx.Bundles {
+		if e.Sequence == idx.Latest {
+			file = filepath.Join(p.HubBundles, WatchlistID, e.File)
+		}
+	}
+	if _, err := bundle.Install(context.Background(), file, store, bundle.Options{Trust: root, Identities: ids, Now: func() time.Time { return now }}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p.Travellers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cast, err := ReadFile(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, e := range cast.Entries {
+		if slices.Contains(e.Kinds, "person") || slices.Contains(e.Kinds, "document") {
+			want[mrz.Parse(e.Lines, mrz.Options{}).DocumentNumber] = true
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no listed traveller in the demo")
+	}
+	sc := &paxdata.Screener{Watchlist: store, ScreenedBy: UnitID}
+	for i, fl := range demoFlights {
+		data, err := os.ReadFile(filepath.Join(p.PaxInbox, "paxlst-"+fl.carrier+fl.number+".edi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := paxdata.Parse(data, paxdata.ParseOptions{})
+		if err != nil || len(res.Manifests) != 1 {
+			t.Fatalf("flight %d: %v", i, err)
+		}
+		r, err := sc.Screen(context.Background(), res.Manifests[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, x := range r.Flagged {
+			got[x.Traveller.DocumentNumber] = true
+		}
+		if fl.withCast && !maps.Equal(got, want) || !fl.withCast && len(got) != 0 {
+			t.Errorf("flight %s: flagged %d travellers %v, want %v", r.Flight.Number, len(got), got, map[bool]map[string]bool{true: want}[fl.withCast])
 		}
 	}
 }

@@ -127,6 +127,7 @@ func TestPrepareReuseRefresh(t *testing.T) {
 	if cfg, err := config.Load(res.Paths.Config); err != nil || cfg.Paxdata.Inbox != res.Paths.PaxInbox {
 		t.Errorf("config's paxdata inbox: %v", err)
 	}
+	checkPrearrival(t, res.Paths, now)
 
 	o.Now = func() time.Time { return now.Add(2 * time.Hour) }
 	o.WebListen = "127.0.0.1:18090"
