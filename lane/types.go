@@ -276,23 +276,27 @@ const (
 
 // Health is the lane's device and data state for the page and status.
 type Health struct {
-	Unit             string    `json:"unit"`
-	Mode             string    `json:"mode"`
-	Scanner          string    `json:"scanner"` // connected, disconnected, disabled
-	ScannerError     string    `json:"scanner_error,omitempty"`
-	Camera           string    `json:"camera"`
-	CameraError      string    `json:"camera_error,omitempty"`
-	ChipReader       string    `json:"chip_reader,omitempty"` // connected, disconnected, disabled
-	ChipReaderError  string    `json:"chip_reader_error,omitempty"`
-	WatchlistSeq     uint64    `json:"watchlist_sequence"`
-	WatchlistAge     string    `json:"watchlist_age"`
-	WatchlistIssued  time.Time `json:"watchlist_issued_at,omitzero"`
-	Stale            bool      `json:"stale"`
-	Link             string    `json:"link"` // up, down, degraded, offline
-	OutboxDepth      int64     `json:"outbox_depth"`
-	OutboxHits       int64     `json:"outbox_hits"`
-	IntegrityAlarms  int64     `json:"integrity_alarms"`
-	Alarms           []string  `json:"alarms,omitempty"`
+	Unit            string    `json:"unit"`
+	Mode            string    `json:"mode"`
+	Scanner         string    `json:"scanner"` // connected, disconnected, disabled
+	ScannerError    string    `json:"scanner_error,omitempty"`
+	Camera          string    `json:"camera"`
+	CameraError     string    `json:"camera_error,omitempty"`
+	ChipReader      string    `json:"chip_reader,omitempty"` // connected, disconnected, disabled
+	ChipReaderError string    `json:"chip_reader_error,omitempty"`
+	WatchlistSeq    uint64    `json:"watchlist_sequence"`
+	WatchlistAge    string    `json:"watchlist_age"`
+	WatchlistIssued time.Time `json:"watchlist_issued_at,omitzero"`
+	Stale           bool      `json:"stale"`
+	Link            string    `json:"link"` // up, down, degraded, offline
+	OutboxDepth     int64     `json:"outbox_depth"`
+	OutboxHits      int64     `json:"outbox_hits"`
+	IntegrityAlarms int64     `json:"integrity_alarms"`
+	Alarms          []string  `json:"alarms,omitempty"`
+	// AlarmCodes name the alarms one for one ("scanner_disconnected",
+	// "watchlist_stale"…), so the officer's page words them in the
+	// officer's language; Alarms is the English text for logs and tools.
+	AlarmCodes       []string  `json:"alarm_codes,omitempty"`
 	LastTransaction  time.Time `json:"last_transaction,omitzero"`
 	TransactionsDone int64     `json:"transactions"`
 }
@@ -306,4 +310,20 @@ type Sighting struct {
 	// Action is what this post should do (the sharing policy's).
 	Action string `json:"action,omitempty"`
 	Note   string `json:"note,omitempty"`
+}
+
+// AlarmCodes are the codes Health.AlarmCodes may carry; the officer's
+// page has words for each in every language it ships.
+var AlarmCodes = []string{
+	"scanner_disconnected", "scanner_queue_full",
+	"camera_idle", "camera_opening", "camera_reconnecting", "camera_ended", "camera_stopped", "camera_failed", "camera_closed",
+	"chip_reader_disconnected", "chip_trust_unreadable",
+	"watchlist_stale", "watchlist_unsigned", "watchlist_none", "integrity",
+	"disk_full", "evicted", "channels",
+}
+
+// Alarm adds an alarm: its code and its English text.
+func (h *Health) Alarm(code, text string) {
+	h.AlarmCodes = append(h.AlarmCodes, code)
+	h.Alarms = append(h.Alarms, text)
 }

@@ -94,6 +94,7 @@ func TestCataloguesCoverThePage(t *testing.T) {
 	with("kind.", "document", "person", "face", lane.HitKindPrearrival)
 	with("prearrival.", "by_document", "by_name_dob")
 	with("chip.", "genuine", "not_verified", "failed")
+	with("alarm.", lane.AlarmCodes...)
 	with("month.", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12")
 	for _, code := range []string{"not_shown", "unknown_transaction", "not_decided", "already_decided", "stale_verdict", "moved_on",
 		"reason_required", "bad_verdict", "bad_request", "not_recorded"} {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -348,5 +349,18 @@ func TestPostgres(t *testing.T) {
 	}
 	if err := run(ctx, append([]string{"results", "--decision", "maybe"}, pg...), io.Discard, io.Discard); cli.ExitCode(err) != 2 {
 		t.Fatalf("bad filter: %v", err)
+	}
+}
+
+// TestVersion: --version (and version) print the build and start nothing.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{arg}, &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		if got := out.String(); !strings.HasPrefix(got, "checkpoint-hub ") || !strings.Contains(got, runtime.Version()) {
+			t.Fatalf("%s: %q", arg, got)
+		}
 	}
 }

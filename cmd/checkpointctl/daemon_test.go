@@ -10,6 +10,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/internal/unit/unittest"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
+	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
 
 // startUnit runs a real unit in-process from a fixture, as checkpointd
@@ -72,6 +73,56 @@ func TestOutboxThroughDaemon(t *testing.T) {
 	}
 	// Naming the file instead of the config goes to the file: locked.
 	if _, errOut, code := runCtl(t, bin, nil, "outbox", "status", "--outbox", f.Config.Outbox.Path, "--key", f.Config.Outbox.Key); code != exitOutboxBusy {
+		t.Fatalf("file while running: exit %d %s", code, errOut)
+	}
+}
+
+// TestWatchlistThroughDaemon: while checkpointd runs (and holds the
+// watchlist store's lock), `watchlist info` and `watchlist search` with
+// --config answer through the daemon's admin socket; naming the file with
+// --store still goes to the file, which is locked.
+func TestWatchlistThroughDaemon(t *testing.T) {
+	bin := techBinary(t)
+	f := unittest.New(t, unittest.Options{})
+	startUnit(t, f)
+
+	out, errOut, code := runCtl(t, bin, nil, "watchlist", "info", "--json", "--config", f.ConfigPath)
+	if code != 0 {
+		t.Fatalf("info: exit %d: %s", code, errOut)
+	}
+	var in watchlist.Info
+	if err := json.Unmarshal([]byte(out), &in); err != nil || in.Meta.Sequence != 1 || in.Meta.Persons < 1 ||
+		in.Store != f.Config.Watchlist.Path || in.Provenance != "signed" || in.Thresholds.HitScore == 0 {
+		t.Fatalf("info %q: %+v %v", out, in, err)
+	}
+	out, errOut, code = runCtl(t, bin, nil, "watchlist", "info", "--config", f.ConfigPath)
+	if code != 0 || !strings.Contains(out, "sequence 1") || !strings.Contains(out, "person HIT") {
+		t.Fatalf("info (text): exit %d: %s %s", code, out, errOut)
+	}
+
+	// The stolen document, and the listed person by name and birth date.
+	out, errOut, code = runCtl(t, bin, nil, "watchlist", "search", "--json", "--config", f.ConfigPath, "--doc", "UTO:X0000042:P")
+	var res searchOutput
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Query != "document" || len(res.Hits) == 0 || res.Hits[0].Kind != "document" {
+		t.Fatalf("search --doc: exit %d: %s %s", code, out, errOut)
+	}
+	out, errOut, code = runCtl(t, bin, nil, "watchlist", "search", "--json", "--config", f.ConfigPath, "--name", "PARK, JIMIN", "--dob", "1995-10-13")
+	res = searchOutput{}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Query != "person" || len(res.Hits) == 0 || res.Hits[0].Kind != "person" {
+		t.Fatalf("search --name: exit %d: %s %s", code, out, errOut)
+	}
+	// A name that is not listed: no hits, exit 0.
+	out, errOut, code = runCtl(t, bin, nil, "watchlist", "search", "--json", "--config", f.ConfigPath, "--name", "LINDQVIST, OSKAR", "--dob", "1981-02-03")
+	res = searchOutput{}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Hits) != 0 {
+		t.Fatalf("search (not listed): exit %d: %s %s", code, out, errOut)
+	}
+	// Thresholds of one's own do not apply to the daemon's screening.
+	if _, errOut, code := runCtl(t, bin, nil, "watchlist", "search", "--config", f.ConfigPath, "--name", "PARK, JIMIN", "--hit-threshold", "0.5"); code != 2 || !strings.Contains(errOut, "configured thresholds") {
+		t.Fatalf("threshold flags while running: exit %d %s", code, errOut)
+	}
+	// Naming the file goes to the file: locked by the daemon.
+	if _, errOut, code := runCtl(t, bin, nil, "watchlist", "info", "--store", f.Config.Watchlist.Path, "--key", f.Config.Watchlist.Key); code == 0 || !strings.Contains(errOut, "checkpointd") {
 		t.Fatalf("file while running: exit %d %s", code, errOut)
 	}
 }

@@ -251,22 +251,8 @@ replaced installs as usual.`,
 	return c
 }
 
-type infoResult struct {
-	Store           string          `json:"store"`
-	Meta            watchlist.Meta  `json:"meta"`
-	AgeSeconds      float64         `json:"age_seconds"`
-	Stale           bool            `json:"stale"`
-	Stats           watchlist.Stats `json:"stats"`
-	IntegrityErrors int64           `json:"integrity_errors"`
-	FaceIndexLocked bool            `json:"face_index_locked"`
-	// Thresholds are the person-matching levels: --config's policy (the
-	// daemon's) with the threshold flags applied, else the defaults.
-	Thresholds watchlist.Thresholds `json:"thresholds"`
-	// Provenance is "signed" or "unsigned local import"; SignedSequence
-	// is what the next signed bundle must exceed.
-	Provenance     string `json:"provenance,omitempty"`
-	SignedSequence uint64 `json:"signed_sequence"`
-}
+// infoResult is one line of `watchlist info --json`.
+type infoResult = watchlist.Info
 
 func newWatchlistInfoCmd() *cobra.Command {
 	var maxAge time.Duration
@@ -277,28 +263,11 @@ func newWatchlistInfoCmd() *cobra.Command {
 		Short: "Installed version, counts, age, STALE flag and file size",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openWatchlist(cmd, watchlist.Options{ReadOnly: true})
+			res, err := watchlistInfo(cmd, configPath, th, maxAge)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			now := time.Now()
-			m := s.Meta()
-			st, err := s.Stats()
-			if err != nil {
-				return err
-			}
-			levels, err := th.thresholds(configPath)
-			if err != nil {
-				return cli.Exit(2, err)
-			}
-			res := infoResult{Store: s.Path(), Meta: m, AgeSeconds: m.Age(now).Seconds(), Stale: m.Stale(now, maxAge),
-				Stats: st, IntegrityErrors: s.IntegrityErrors(), FaceIndexLocked: s.FaceIndexLocked(),
-				Thresholds: watchlist.EffectiveThresholds(levels.MatchConfig()),
-				Provenance: "signed", SignedSequence: s.SignedMeta().Sequence}
-			if m.IsUnsigned() {
-				res.Provenance = "unsigned local import"
-			}
+			m, st, now := res.Meta, res.Stats, time.Now()
 			if jsonOutput(cmd) {
 				return cli.WriteJSONLine(cmd.OutOrStdout(), res)
 			}
@@ -333,7 +302,7 @@ func newWatchlistInfoCmd() *cobra.Command {
 		},
 	}
 	c.Flags().DurationVar(&maxAge, "max-age", 48*time.Hour, "report STALE when the version is older than this (0: only past its expiry)")
-	c.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd config whose policy sets the person thresholds")
+	c.Flags().StringVar(&configPath, "config", techDefaultConfig, "checkpointd config: its store and key (unless --store), its running daemon, its person thresholds")
 	th.register(c)
 	return c
 }
@@ -373,6 +342,11 @@ POSSIBLE levels, or "error" for a line that could not be screened. With
 (--socket, or the state directory of --config) and is screened against its
 store with its thresholds; without, the store file is opened read-only.
 
+Without --store, the store and its key are --config's, and while the
+checkpointd serving that config runs, --doc and --name queries go through
+its admin socket (it holds the store) and answer with the HIT and POSSIBLE
+levels at the daemon's thresholds; --store FILE searches that file.
+
 The output is personal data: show it to whoever is entitled to see it, do
 not paste it into tickets.`,
 		Args: cobra.NoArgs,
@@ -388,6 +362,21 @@ not paste it into tickets.`,
 			}
 			if batch != "" {
 				return runBatchSearch(cmd, batch, daemon, socket, configPath, th)
+			}
+			if doc != "" || name != "" {
+				kind, q, err := liveQuery(doc, name, dob, nat, sex, truncated, limit)
+				if err != nil {
+					return err
+				}
+				if out, ok, err := searchLive(cmd, configPath, th, kind, q); err != nil {
+					return err
+				} else if ok {
+					if jsonOutput(cmd) {
+						return cli.WriteJSONLine(cmd.OutOrStdout(), out)
+					}
+					printHits(cmd.OutOrStdout(), out)
+					return nil
+				}
 			}
 			s, err := openSearchStore(cmd, configPath, th)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 )
@@ -37,6 +38,25 @@ func (u *Unit) adminRoutes(mux *http.ServeMux) {
 			recs = []outbox.Listed{}
 		}
 		adminJSON(w, http.StatusOK, map[string]any{"records": recs})
+	})
+	// The installed watchlist as the daemon screens with it; ?max_age=
+	// (a Go duration) sets the STALE limit, else the configured one.
+	mux.HandleFunc("GET /v1/watchlist/info", func(w http.ResponseWriter, r *http.Request) {
+		maxAge := u.cfg.Watchlist.MaxAge.D()
+		if s := r.URL.Query().Get("max_age"); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil || d < 0 {
+				adminJSON(w, http.StatusBadRequest, map[string]string{"error": "max_age must be a duration such as 48h"})
+				return
+			}
+			maxAge = d
+		}
+		in, err := u.store.Info(u.now(), maxAge)
+		if err != nil {
+			adminJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		adminJSON(w, http.StatusOK, in)
 	})
 }
 

@@ -266,13 +266,13 @@ func (c *chipUnit) health(h *lane.Health) {
 		if st.Err != nil {
 			h.ChipReaderError = st.Err.Error()
 		}
-		h.Alarms = append(h.Alarms, "Chip reader disconnected")
+		h.Alarm("chip_reader_disconnected", "Chip reader disconnected")
 	}
 	c.mu.Lock()
 	terr := c.trustErr
 	c.mu.Unlock()
 	if terr != nil {
-		h.Alarms = append(h.Alarms, "Chip trust anchors unreadable")
+		h.Alarm("chip_trust_unreadable", "Chip trust anchors unreadable")
 	}
 }
 

@@ -169,10 +169,10 @@ func (u *Unit) Health() lane.Health {
 			h.Scanner = "connected"
 		} else if st.Err != nil {
 			h.ScannerError = st.Err.Error()
-			h.Alarms = append(h.Alarms, "Scanner disconnected")
+			h.Alarm("scanner_disconnected", "Scanner disconnected")
 		}
-		if a := scannerAlarm(st); a != "" {
-			h.Alarms = append(h.Alarms, a)
+		if st.QueueFull {
+			h.Alarm("scanner_queue_full", scannerAlarm(st))
 		}
 	}
 	if u.camera != nil {
@@ -182,7 +182,7 @@ func (u *Unit) Health() lane.Health {
 			if st.Err != nil {
 				h.CameraError = st.Err.Error()
 			}
-			h.Alarms = append(h.Alarms, "Camera "+st.Status.String())
+			h.Alarm("camera_"+st.Status.String(), "Camera "+st.Status.String())
 		}
 	}
 	if u.chip != nil {
@@ -199,27 +199,32 @@ func (u *Unit) Health() lane.Health {
 		h.WatchlistAge = meta.Age(now).Round(time.Minute).String()
 		h.Stale = meta.Stale(now, u.cfg.Watchlist.MaxAge.D())
 		if h.Stale {
-			h.Alarms = append(h.Alarms, "Watchlist STALE")
+			h.Alarm("watchlist_stale", "Watchlist STALE")
 		}
 		if meta.IsUnsigned() {
-			h.Alarms = append(h.Alarms, "Watchlist is an unsigned local import")
+			h.Alarm("watchlist_unsigned", "Watchlist is an unsigned local import")
 		}
 	} else {
-		h.Alarms = append(h.Alarms, "No watchlist installed")
+		h.Alarm("watchlist_none", "No watchlist installed")
 	}
 	h.IntegrityAlarms = u.store.IntegrityErrors()
 	obs := u.outbox.Status()
 	h.OutboxDepth, h.OutboxHits = int64(obs.Depth), int64(obs.Hits)
 	if obs.DiskFull {
-		h.Alarms = append(h.Alarms, "Disk full: results cannot be stored")
+		h.Alarm("disk_full", "Disk full: results cannot be stored")
 	}
 	if u.uploader != nil {
 		h.Link = obs.Link.State.String()
 	}
+	// Raised alarms, in a stable order: code (the key) → English text.
 	var keys []string
-	u.alarms.Range(func(k, v any) bool { keys = append(keys, v.(string)); return true })
+	u.alarms.Range(func(k, v any) bool { keys = append(keys, k.(string)); return true })
 	sort.Strings(keys)
-	h.Alarms = append(h.Alarms, keys...)
+	for _, k := range keys {
+		if v, ok := u.alarms.Load(k); ok {
+			h.Alarm(k, v.(string))
+		}
+	}
 	return h
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -273,8 +274,18 @@ func TestCameraDownRefers(t *testing.T) {
 	if tx.Decision != lane.Hit || kinds(tx) != "document" {
 		t.Fatalf("stolen passport with camera down: %s [%s]", tx.Decision, kinds(tx))
 	}
-	if h := u.Health(); h.Camera == "streaming" || len(h.Alarms) == 0 {
+	h := u.Health()
+	if h.Camera == "streaming" || len(h.Alarms) == 0 {
 		t.Fatalf("health does not show the camera fault: %+v", h)
+	}
+	// Each alarm has a code the officer's page words in every language.
+	if len(h.AlarmCodes) != len(h.Alarms) || !slices.Contains(h.AlarmCodes, "camera_"+h.Camera) {
+		t.Fatalf("alarm codes %v for %v", h.AlarmCodes, h.Alarms)
+	}
+	for _, c := range h.AlarmCodes {
+		if !slices.Contains(lane.AlarmCodes, c) {
+			t.Fatalf("alarm code %q is not in lane.AlarmCodes", c)
+		}
 	}
 }
 

@@ -24,7 +24,17 @@ func TestInstallsFormat1Bundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := LoadIdentities(filepath.Join(dir, "unit.age"))
+	// git keeps no 0600 mode: a fresh clone has the identity 0644, which
+	// LoadIdentities rightly refuses. Use a private copy.
+	idb, err := os.ReadFile(filepath.Join(dir, "unit.age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idPath := filepath.Join(t.TempDir(), "unit.age")
+	if err := os.WriteFile(idPath, idb, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := LoadIdentities(idPath)
 	if err != nil {
 		t.Fatal(err)
 	}

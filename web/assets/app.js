@@ -124,7 +124,11 @@ function renderHealth(h) {
   if (h.chip_reader) chip("h-chipreader", t("health.chip_reader"), words("state.", h.chip_reader), h.chip_reader === "connected" ? "good" : (h.chip_reader === "disabled" ? "" : "bad"));
   chip("h-queue", t("health.outbox"), h.outbox_hits ? t("health.outbox_hits", { n: h.outbox_depth, hits: h.outbox_hits }) : String(h.outbox_depth), h.outbox_depth > 1000 ? "warn" : "good");
   const al = $("alarms");
-  if (h.alarms && h.alarms.length) { al.hidden = false; text(al, "⚠ " + h.alarms.map((a) => words("alarm.", a)).join(" · ")); } else al.hidden = true;
+  // Alarms are worded from their codes; one the catalogue does not know
+  // yet shows the daemon's English text rather than nothing.
+  const codes = h.alarm_codes || [];
+  const alarms = (h.alarms || []).map((a, i) => (codes[i] && has("alarm." + codes[i]) ? t("alarm." + codes[i]) : a));
+  if (alarms.length) { al.hidden = false; text(al, "⚠ " + alarms.join(" · ")); } else al.hidden = true;
 }
 
 // ---------- the transaction on screen ----------
