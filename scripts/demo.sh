@@ -4,7 +4,7 @@
 # fed from a recorded video, and a feeder that scans each traveller's
 # passport while the video shows them. Ctrl-C stops everything.
 #
-# Environment: DEMO_DIR (default ./demo), DEMO_WEB_PORT (8080),
+# Environment: DEMO_DIR (default ./demo), DEMO_BIN (./bin), DEMO_WEB_PORT (8080),
 # DEMO_HUB_PORT (8443), DEMO_FORCE=1 to prepare from scratch,
 # CHECKPOINT_FACES, CHECKPOINT_MODELS.
 set -euo pipefail
@@ -22,7 +22,7 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-BIN="$ROOT/bin"
+BIN="${DEMO_BIN:-$ROOT/bin}"
 DEMO="$(mkdir -p "${DEMO_DIR:-$ROOT/demo}" && cd "${DEMO_DIR:-$ROOT/demo}" && pwd)"
 LOGS="$DEMO/logs"
 FACES="${CHECKPOINT_FACES:-$ROOT/../shared/testdata/faces}"
