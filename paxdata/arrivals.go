@@ -198,12 +198,15 @@ type ExpectedFlight struct {
 type FlaggedTraveller struct {
 	Level       string `json:"level"`
 	Name        string `json:"name"`
+	Surname     string `json:"surname"`
+	GivenNames  string `json:"given_names,omitempty"`
 	BirthDate   string `json:"birth_date,omitempty"`
 	Nationality string `json:"nationality,omitempty"`
 	Document    string `json:"document,omitempty"` // issuing state + number
 	Role        string `json:"role"`
 	Seat        string `json:"seat,omitempty"`
-	Reason      string `json:"reason"` // the strongest match's explanation
+	Reason      string `json:"reason"`         // the strongest match's explanation
+	Kind        string `json:"kind,omitempty"` // the strongest match's kind: document, person
 	Category    string `json:"category,omitempty"`
 	Action      string `json:"action,omitempty"`
 }
@@ -227,14 +230,21 @@ func (a *Arrivals) Expected(since time.Time, limit int) []ExpectedFlight {
 				Flagged: []FlaggedTraveller{}}
 			for _, al := range f.Alerts {
 				t := al.Traveller
-				ft := FlaggedTraveller{Level: al.Level, Name: t.Name(), BirthDate: t.BirthDate, Nationality: t.Nationality,
+				ft := FlaggedTraveller{Level: al.Level, Name: t.Name(), Surname: t.Surname, GivenNames: t.GivenNames, BirthDate: t.BirthDate, Nationality: t.Nationality,
 					Role: t.Role, Seat: t.Seat}
 				if t.DocumentNumber != "" {
 					ft.Document = strings.TrimSpace(t.IssuingState + " " + t.DocumentNumber)
 				}
 				if len(al.Matches) > 0 {
+					// The strongest: the first at the alert's level.
 					m := al.Matches[0]
-					ft.Reason, ft.Category, ft.Action = m.Explanation, m.Category, m.Action
+					for _, x := range al.Matches {
+						if x.Level == al.Level {
+							m = x
+							break
+						}
+					}
+					ft.Reason, ft.Category, ft.Action, ft.Kind = m.Explanation, m.Category, m.Action, m.Kind
 				}
 				e.Flagged = append(e.Flagged, ft)
 			}

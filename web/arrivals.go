@@ -53,9 +53,8 @@ func (s *Server) arrivals(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, arrivalsView{Now: now, Flights: fl})
 }
 
-// arrivalsPage is a plain rendering of /api/arrivals.
+// arrivalsPage sends the officer to the lane page with the "expected
+// arrivals" list open: one page, in the officer's language.
 func (s *Server) arrivalsPage(w http.ResponseWriter, r *http.Request) {
-	b, _ := assets.ReadFile("assets/arrivals.html")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(b)
+	http.Redirect(w, r, "/#arrivals", http.StatusSeeOther)
 }

@@ -225,6 +225,8 @@ type Paths struct {
 	SigningKey, RootKey                     string
 	WatchlistKEK, OutboxKEK, HubKEK, Source string
 	AdminSocket, ScannerLink, ReaderLink    string
+	// PaxInbox is the unit's pre-arrival inbox (airline passenger lists).
+	PaxInbox string
 }
 
 // PathsOf lays out a demo directory.
@@ -241,7 +243,7 @@ func PathsOf(dir string) Paths {
 		SigningKey: j(k, "signing.key"), RootKey: j(k, "root.key"),
 		WatchlistKEK: j(k, "watchlist.kek"), OutboxKEK: j(k, "outbox.kek"), HubKEK: j(k, "hub.kek"),
 		Source: j(dir, "hq", "watchlist.jsonl"), AdminSocket: j(dir, "state", "admin.sock"),
-		ScannerLink: j(dir, "scanner"), ReaderLink: j(dir, "reader"),
+		ScannerLink: j(dir, "scanner"), ReaderLink: j(dir, "reader"), PaxInbox: j(dir, "state", "paxdata-inbox"),
 	}
 }
 
@@ -336,6 +338,9 @@ func reuse(ctx context.Context, m *Manifest, p Paths, o *Options) (*Result, erro
 	}
 	if err := writeConfig(p, o, m.FaceDistance); err != nil {
 		return nil, err
+	}
+	if err := writePrearrival(p, m.Seed, now); err != nil {
+		return nil, fmt.Errorf("pre-arrival data: %w", err)
 	}
 	return res, nil
 }
@@ -473,6 +478,10 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 	}
 	if err := writeConfig(p, o, threshold); err != nil {
 		return nil, err
+	}
+	log.Info("demo: pre-arrival passenger lists", "flights", len(demoFlights))
+	if err := writePrearrival(p, o.Seed, now); err != nil {
+		return nil, fmt.Errorf("pre-arrival data: %w", err)
 	}
 	// The manifest goes last: its presence means the directory is complete.
 	if err := writeJSON(p.Manifest, m, 0o644); err != nil {

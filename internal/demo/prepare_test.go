@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/sync/bundle"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
@@ -118,6 +119,15 @@ func TestPrepareReuseRefresh(t *testing.T) {
 	if res.Reused || res.Manifest.Bundle.Sequence != 1 || len(res.Manifest.Travellers) != 5 {
 		t.Fatalf("first run: %+v", res)
 	}
+	// The passenger lists for the page's expected arrivals, in the inbox
+	// the config names.
+	if ents, err := os.ReadDir(res.Paths.PaxInbox); err != nil || len(ents) != len(demoFlights) {
+		t.Errorf("pre-arrival inbox: %v %v", ents, err)
+	}
+	if cfg, err := config.Load(res.Paths.Config); err != nil || cfg.Paxdata.Inbox != res.Paths.PaxInbox {
+		t.Errorf("config's paxdata inbox: %v", err)
+	}
+	checkPrearrival(t, res.Paths, now)
 
 	o.Now = func() time.Time { return now.Add(2 * time.Hour) }
 	o.WebListen = "127.0.0.1:18090"

@@ -636,6 +636,94 @@ async function openFromHistory() {
   show(tx.id, tx.id === S.liveId);
 }
 
+// ---------- expected arrivals ----------
+
+// The flights screened before they land (airline API/PNR data, screened
+// at headquarters or on this unit), soonest first, with their counts and
+// the travellers flagged on them. A (or the button in the bar) opens the
+// list over the page; the badge counts the flagged travellers of the
+// coming flights. Words only: the officer reads what was found and what
+// to do, never a score. Refreshed every minute.
+const expected = { open: false, flights: null };
+
+async function loadExpected() {
+  let r;
+  try { r = await fetch("/api/arrivals?limit=30"); } catch (e) { return; }
+  if (r.status === 401) { location.href = "/login"; return; }
+  // 404: this unit receives no pre-arrival data; the button stays hidden.
+  if (r.status === 404) { expected.flights = null; renderExpected(); return; }
+  if (!r.ok) return;
+  expected.flights = (await r.json()).flights || [];
+  renderExpected();
+}
+function flaggedOf(f) {
+  let hits = 0, possible = 0;
+  for (const x of f.flagged || []) { if (x.level === "hit") hits++; else possible++; }
+  return { hits, possible };
+}
+function localDay(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+}
+function renderExpected() {
+  const fl = expected.flights;
+  const btn = $("btn-expected");
+  btn.hidden = fl == null;
+  if (fl == null) { if (expected.open) closeExpected(); return; }
+  let hits = 0, possible = 0;
+  for (const f of fl) { const n = flaggedOf(f); hits += n.hits; possible += n.possible; }
+  const badge = $("expected-count");
+  text(badge, hits + possible);
+  badge.className = "badge" + (hits ? " hit" : possible ? " possible" : "");
+  btn.title = t("expected.badge", { flights: fl.length, hits, possible });
+  if (!expected.open) return;
+  $("expected-none").hidden = fl.length > 0;
+  const ol = $("expected-list"); ol.replaceChildren();
+  for (const f of fl) {
+    const n = flaggedOf(f);
+    const li = el("li", n.hits ? "hit" : n.possible ? "possible" : "");
+    li.dataset.flight = f.flight;
+    const head = el("div", "flight");
+    head.append(bdi(f.flight), document.createTextNode(" · " + t("expected.lands", { from: f.departure || "—", time: fmtTime(f.arrival_at), date: fmtDate(localDay(f.arrival_at)) })));
+    li.append(head);
+    const c = f.counts || {};
+    li.append(el("div", "counts", t("expected.counts", { passengers: c.passengers || 0, crew: c.crew || 0, screened: c.screened || 0 }) + " · " +
+      (n.hits || n.possible ? t("expected.flagged", { hits: n.hits, possible: n.possible }) : t("expected.nobody"))));
+    li.append(el("div", "by", t("expected.screened", { by: f.screened_by || "—", time: fmtTime(f.screened_at), date: fmtDate(localDay(f.screened_at)) })));
+    if ((f.flagged || []).length) {
+      const ul = el("ul");
+      for (const x of f.flagged) {
+        const row = el("li", x.level === "hit" ? "hit" : "possible");
+        row.append(el("span", "lvl", x.level === "hit" ? t("decision.HIT") : t("level.possible")));
+        const who = el("span", "who");
+        who.append(bdi(fmtName(x.surname || x.name, x.given_names)));
+        const more = [t("expected.born", { date: fmtDate(x.birth_date) })];
+        if (x.nationality) more.push(x.nationality);
+        if (x.document) more.push(t("expected.document", { doc: x.document }));
+        if (x.seat) more.push(t("expected.seat", { seat: x.seat }));
+        if (x.role === "crew") more.push(t("expected.crew"));
+        for (const m of more) { who.append(document.createTextNode(" · ")); who.append(bdi(m)); }
+        row.append(who);
+        const why = x.kind === "document" ? t("expected.why_document", { status: words("status.", x.category) })
+          : t("expected.why_person", { category: words("category.", x.category) });
+        row.append(el("span", "why", why + (x.action ? " · " + words("action.", x.action) : "")));
+        ul.append(row);
+      }
+      li.append(ul);
+    }
+    ol.append(li);
+  }
+}
+async function openExpected() {
+  if (expected.flights == null) return;
+  expected.open = true;
+  $("expected").hidden = false;
+  renderExpected();
+  await loadExpected();
+}
+function closeExpected() { expected.open = false; $("expected").hidden = true; }
+
 // ---------- hand-over sheet ----------
 
 // printHandover fills the sheet the second line takes with the traveller:
@@ -733,6 +821,11 @@ document.addEventListener("keydown", (e) => {
   // Letters by their place on the keyboard, so the keys work whatever the
   // layout (Arabic, AZERTY).
   const code = e.code;
+  if (expected.open) {
+    if (code === "Escape" || code === "KeyA") { e.preventDefault(); closeExpected(); }
+    else if (code === "ArrowDown" || code === "ArrowUp") { e.preventDefault(); $("expected-list").scrollBy(0, code === "ArrowDown" ? 80 : -80); }
+    return;
+  }
   if (S.history.open) {
     if (code === "Escape") { e.preventDefault(); closeHistory(); }
     else if (code === "ArrowDown" || code === "ArrowUp") { e.preventDefault(); S.history.sel = Math.max(0, Math.min(S.history.items.length - 1, S.history.sel + (code === "ArrowDown" ? 1 : -1))); renderHistory(); }
@@ -757,6 +850,7 @@ document.addEventListener("keydown", (e) => {
     KeyX: () => { const tx = S.txs.get(S.viewId); if (tx && possibles(tx).length && !tx.officer_decision && tx.state === "decided") { if (Date.now() - S.changedAt < guardMs) flash(t("flash.just_changed"), true); else judge(CAND_NOT); } },
     KeyE: () => { const tx = S.txs.get(S.viewId); if (tx && tx.officer_decision) { S.change = !S.change; render(); } else flash(t("flash.nothing_to_change")); },
     KeyN: () => {}, // the note field takes the focus on key up, so the N is not typed into it
+    KeyA: () => openExpected(),
     KeyP: printHandover, KeyH: () => {}, KeyL: goLive, Home: goLive, // H: on key up, as N
     ArrowUp: () => move(-1), ArrowDown: () => move(1),
     ArrowLeft: () => { S.cand = Math.max(0, S.cand + (rtl ? 1 : -1)); render(); },
@@ -770,7 +864,7 @@ document.addEventListener("keydown", (e) => {
 // Keys that move the focus into a text field act on key up, so that the
 // letter itself is not typed into the field.
 document.addEventListener("keyup", (e) => {
-  if (e.ctrlKey || e.altKey || e.metaKey || S.mode || S.history.open || e.target.tagName === "INPUT") return;
+  if (e.ctrlKey || e.altKey || e.metaKey || S.mode || S.history.open || expected.open || e.target.tagName === "INPUT") return;
   if (e.code === "KeyN") $("note").focus({ preventScroll: true });
   if (e.code === "KeyH") openHistory();
 });
@@ -783,6 +877,8 @@ for (const b of document.querySelectorAll("#keys button[data-key]")) {
 $("btn-live").addEventListener("click", (e) => { e.currentTarget.blur(); goLive(); });
 $("btn-history").addEventListener("click", (e) => { e.currentTarget.blur(); openHistory(); });
 $("history").addEventListener("click", (e) => { if (e.target.id === "history") closeHistory(); });
+$("btn-expected").addEventListener("click", (e) => { e.currentTarget.blur(); openExpected(); });
+$("expected").addEventListener("click", (e) => { if (e.target.id === "expected") closeExpected(); });
 $("history-q").addEventListener("input", () => { clearTimeout(S.history.timer); S.history.timer = setTimeout(searchHistory, 200); });
 
 // ---------- start ----------
@@ -822,4 +918,11 @@ function connect() {
   es.onerror = () => { S.streaming = false; es.close(); setTimeout(() => load().then((ok) => ok && connect()), 2000); };
 }
 
-load().then((ok) => ok && connect());
+load().then(async (ok) => {
+  if (!ok) return;
+  connect();
+  await loadExpected();
+  // /arrivals sends the officer here, with the list open.
+  if (location.hash === "#arrivals") openExpected();
+  setInterval(loadExpected, 60000);
+});
