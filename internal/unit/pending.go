@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,22 +152,12 @@ func (s *PendingStore) Load() ([]lane.Transaction, error) {
 	s.mu.Lock()
 	s.skipped = skipped
 	s.mu.Unlock()
-	slices.SortFunc(recs, func(a, b pendingRecord) int { return compareSeq(a.Seq, b.Seq) })
+	slices.SortFunc(recs, func(a, b pendingRecord) int { return cmp.Compare(a.Seq, b.Seq) })
 	out := make([]lane.Transaction, len(recs))
 	for i, r := range recs {
 		out[i] = r.Tx
 	}
 	return out, nil
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Skipped is how many records the last Load could not read.

@@ -26,7 +26,7 @@ import (
 )
 
 // startUnit runs a unit until the returned stop is called (or cleanup).
-func startUnit(t *testing.T, f *unittest.Fixture) (*unit.Unit, func()) {
+func startUnit(t testing.TB, f *unittest.Fixture) (*unit.Unit, func()) {
 	t.Helper()
 	u, err := unit.New(f.Config, slog.New(slog.DiscardHandler))
 	if err != nil {
