@@ -118,6 +118,7 @@ sequence when it has aged, and the config rewritten for --listen and
 	f.StringVar(&o.Dir, "dir", "", "demo directory (created)")
 	f.StringVar(&o.FacesDir, "faces", "", "labelled face photos (default $CHECKPOINT_FACES or ../shared/testdata/faces)")
 	f.StringVar(&o.ModelsDir, "models", "", "face models (default $CHECKPOINT_MODELS, ./models or ../shared/models)")
+	f.StringVar(&o.Model, "model", "", "ONNX face model metadata the demo unit runs (default <models>/mobilefacenet.json)")
 	f.DurationVar(&o.Hold, "hold", demo.DefaultHold, "how long each traveller stays on camera")
 	f.Float64Var(&o.FPS, "fps", demo.DefaultFPS, "frame rate of the camera video")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed: the same seed gives the same travellers and watchlist")

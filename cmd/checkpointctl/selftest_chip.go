@@ -44,12 +44,13 @@ func (st *selftest) chipReader(ctx context.Context) (string, string) {
 		}
 		select {
 		case <-ctx.Done():
-			s = r.State()
-			if !s.Connected {
-				return stFail("pcscd does not answer at %s within %v: %s (is pcscd installed and its socket active? systemctl status pcscd.socket)",
-					socket, st.opts.chipWait, s.LastError)
+			// Ask pcscd directly: the reader's state says "not connected"
+			// both when pcscd is silent and when the named reader is absent.
+			if names, err := listReaders(socket); err == nil {
+				return stFail("pcscd answers at %s but %s (readers: %s)", socket, noReader(c.Reader), names)
 			}
-			return stFail("pcscd answers at %s but %s (readers: %s)", socket, noReader(c.Reader), readerNames(socket))
+			return stFail("pcscd does not answer at %s within %v: %s (is pcscd installed and its socket active? systemctl status pcscd.socket)",
+				socket, st.opts.chipWait, r.State().LastError)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -62,24 +63,28 @@ func noReader(want string) string {
 	return "no reader's name contains " + `"` + want + `"`
 }
 
-// readerNames lists the readers pcscd knows, for the technician.
-func readerNames(socket string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// listReaders lists the readers pcscd knows, for the technician ("none"
+// when it knows none); an error means pcscd did not answer.
+func listReaders(socket string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cl, err := pcsc.Dial(ctx, socket)
 	if err != nil {
-		return "unknown"
+		return "", err
 	}
 	defer cl.Close()
 	rs, err := cl.Readers(ctx)
-	if err != nil || len(rs) == 0 {
-		return "none"
+	if err != nil {
+		return "", err
+	}
+	if len(rs) == 0 {
+		return "none", nil
 	}
 	var names []string
 	for _, r := range rs {
 		names = append(names, `"`+r.Name+`"`)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, ", "), nil
 }
 
 // chipTrust reads the trust file as the daemon does.

@@ -80,7 +80,7 @@ func ReadChips(dir string) (map[int]*ChipFile, error) {
 // the altered chip carry the traveller's own photo (chosen so that the
 // 1:1 comparison with the camera passes); the third carries another
 // person's. Every chip is verified as the unit will before the demo runs.
-func makeChips(ctx context.Context, p Paths, rec recognizer, pl *plan, now time.Time) (map[int]string, error) {
+func makeChips(ctx context.Context, p Paths, rec recognizer, pl *plan, verify float32, now time.Time) (map[int]string, error) {
 	chipDir := filepath.Join(p.Dir, "chips")
 	if err := os.RemoveAll(chipDir); err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func makeChips(ctx context.Context, p Paths, rec recognizer, pl *plan, now time.
 	if err := os.MkdirAll(chipDir, 0o700); err != nil {
 		return nil, err
 	}
-	threshold := float64(vision.DefaultThresholds.Verify1to1)
+	threshold := float64(verify) // the unit's 1:1 distance for this model
 	var clear []*plannedTraveller
 	for _, t := range pl.travellers {
 		if len(t.kinds) == 0 && t.doc != nil && t.doc.Format == mrz.FormatTD3 {

@@ -31,6 +31,7 @@ type configValues struct {
 	P                    Paths
 	UnitID, WatchlistID  string
 	ModelsDir, Landmarks string
+	Model                string
 	WebListen, HubListen string
 	FPS                  float64
 	Workers              int
@@ -46,7 +47,7 @@ func captureWindow(hold time.Duration) time.Duration { return min(2*time.Second,
 func renderConfig(p Paths, o *Options, faceDistance float32) ([]byte, error) {
 	var b bytes.Buffer
 	err := configTmpl.Execute(&b, configValues{P: p, UnitID: UnitID, WatchlistID: WatchlistID, ModelsDir: o.ModelsDir,
-		Landmarks: o.Landmarks, WebListen: o.WebListen, HubListen: o.HubListen, FPS: o.FPS, Workers: o.Workers,
+		Landmarks: o.Landmarks, Model: o.Model, WebListen: o.WebListen, HubListen: o.HubListen, FPS: o.FPS, Workers: o.Workers,
 		CaptureWindow: captureWindow(o.Hold), FaceDistance: faceDistance})
 	return b.Bytes(), err
 }

@@ -21,7 +21,7 @@ func TestRenderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := PathsOf(tt.dir)
-			o := &Options{ModelsDir: "/m", Landmarks: "/l.dat", WebListen: "127.0.0.1:8081", HubListen: "127.0.0.1:8444",
+			o := &Options{ModelsDir: "/m", Landmarks: "/l.dat", Model: tt.dir + "/m/mobilefacenet.json", WebListen: "127.0.0.1:8081", HubListen: "127.0.0.1:8444",
 				FPS: 12.5, Workers: 2, Hold: tt.hold}
 			b, err := renderConfig(p, o, 0.21)
 			if err != nil {
@@ -45,6 +45,8 @@ func TestRenderConfig(t *testing.T) {
 				{"fps", c.Camera.FPS, 12.5},
 				{"window", c.Vision.CaptureWindow.D(), tt.window},
 				{"models", c.Vision.ModelsDir, "/m"},
+				{"embedder", c.Vision.Embedder, "onnx"},
+				{"face model", c.Vision.Model, tt.dir + "/m/mobilefacenet.json"},
 				{"watchlist key", c.Watchlist.Key, "file:" + p.WatchlistKEK},
 				{"identity", c.Watchlist.Identity, "file:" + p.Identity},
 				{"trust", c.Watchlist.Trust, p.Trust},

@@ -28,6 +28,7 @@ import (
 	"github.com/checkpoint-edge/checkpoint/sync/trust"
 	"github.com/checkpoint-edge/checkpoint/vision"
 	"github.com/checkpoint-edge/checkpoint/vision/facedlib"
+	"github.com/checkpoint-edge/checkpoint/vision/facepipe"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 	"github.com/checkpoint-edge/checkpoint/watchlist/synth"
 	"github.com/checkpoint-edge/checkpoint/web"
@@ -65,6 +66,12 @@ type Options struct {
 	Dir       string // the demo directory (created)
 	FacesDir  string // labelled photos; "" = vision.FindFaces
 	ModelsDir string // face models; "" = vision.FindModels
+	// Model is the ONNX face model's metadata file the demo unit runs;
+	// "" = <ModelsDir>/mobilefacenet.json, else vision.FindONNXModel.
+	// The demo lists each wanted person from another photo than the one
+	// the camera shows, and only the better model finds people that way
+	// at the calibrated bands (README, face figures).
+	Model string
 	// Landmarks is the 68-point landmark model; "" = Debian's.
 	Landmarks     string
 	Hold          time.Duration // each traveller on camera; 0 = DefaultHold
@@ -142,7 +149,15 @@ func (o *Options) fill() error {
 	if o.Landmarks == "" {
 		o.Landmarks = facedlib.DefaultShapePredictor
 	}
-	for _, p := range []*string{&o.Dir, &o.FacesDir, &o.ModelsDir, &o.Landmarks} {
+	if o.Model == "" {
+		o.Model = filepath.Join(o.ModelsDir, "mobilefacenet.json")
+		if _, err := os.Stat(o.Model); err != nil {
+			if o.Model, err = vision.FindONNXModel(); err != nil {
+				return fmt.Errorf("%w: face model: %w (run make models)", ErrOptions, err)
+			}
+		}
+	}
+	for _, p := range []*string{&o.Dir, &o.FacesDir, &o.ModelsDir, &o.Landmarks, &o.Model} {
 		if *p, err = filepath.Abs(*p); err != nil {
 			return err
 		}
@@ -151,7 +166,7 @@ func (o *Options) fill() error {
 	if st, err := os.Stat(o.FacesDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("%w: labelled photos: %s is not a directory", ErrOptions, o.FacesDir)
 	}
-	for _, f := range []string{filepath.Join(o.ModelsDir, vision.EmbeddingModelFile), o.Landmarks} {
+	for _, f := range []string{filepath.Join(o.ModelsDir, vision.EmbeddingModelFile), o.Landmarks, o.Model} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%w: face model: %w (run make models / make deps)", ErrOptions, err)
 		}
@@ -172,6 +187,7 @@ type Manifest struct {
 	Persons       int64         `json:"background_persons"`
 	FacesDir      string        `json:"faces_dir"`
 	ModelsDir     string        `json:"models_dir"`
+	FaceModel     string        `json:"face_model"` // the ONNX model's metadata file
 	FaceModelID   string        `json:"face_model_id"`
 	FaceDistance  float32       `json:"face_search_distance"`
 	Officer       string        `json:"officer"`
@@ -282,6 +298,8 @@ func sameOptions(m *Manifest, o *Options) error {
 		return fmt.Errorf("faces %s", m.FacesDir)
 	case m.ModelsDir != o.ModelsDir:
 		return fmt.Errorf("models %s", m.ModelsDir)
+	case m.FaceModel != o.Model:
+		return fmt.Errorf("face model %q", m.FaceModel)
 	}
 	return nil
 }
@@ -413,7 +431,11 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 	}
 
 	log.Info("demo: faces", "photos", o.FacesDir)
-	rec, err := facedlib.New(facedlib.Options{ModelsDir: o.ModelsDir, ShapePredictor: o.Landmarks, Workers: o.Workers})
+	// As the demo unit runs it (config template): ONNX model, HOG only,
+	// no flip averaging.
+	noFlip := false
+	rec, err := facepipe.New(facepipe.Options{Embedder: facepipe.EmbedderONNX, Model: o.Model, ModelsDir: o.ModelsDir,
+		Landmarks: o.Landmarks, Flip: &noFlip, Workers: o.Workers})
 	if err != nil {
 		return nil, fmt.Errorf("face models: %w", err)
 	}
@@ -429,17 +451,27 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 	if len(subs) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoTravellers, o.FacesDir)
 	}
-	threshold := vision.DefaultThresholds.Search1toN
-	plan, err := makePlan(ctx, rec, subs, o, threshold, now)
+	// The unit's default bands (config watchlist.face: FPIR targets)
+	// for the bundle's templates: the background faces and at most three
+	// wanted persons.
+	cal := rec.Info().Calibration
+	if cal == nil {
+		return nil, fmt.Errorf("face model %s has no calibration: run checkpointctl vision calibrate --write-meta", o.Model)
+	}
+	gallery := int(o.Persons/10) + 3
+	bands := faceBands{hit: cal.SearchDistance(vision.DefaultHitFPIR, gallery), possible: cal.SearchDistance(vision.DefaultPossibleFPIR, gallery)}
+	bands.verify, _ = cal.Distance(vision.TargetFMR1to1)
+	threshold := bands.hit
+	plan, err := makePlan(ctx, rec, subs, o, bands, now)
 	if err != nil {
 		return nil, err
 	}
 	m := &Manifest{Format: manifestFormat, CreatedAt: now, Seed: o.Seed, Hold: o.Hold.String(), FPS: o.FPS,
 		MaxTravellers: o.MaxTravellers, Docs: o.Docs, Persons: o.Persons, FacesDir: o.FacesDir, ModelsDir: o.ModelsDir,
-		FaceModelID: rec.ModelID(), FaceDistance: threshold, Officer: Officer}
+		FaceModel: o.Model, FaceModelID: rec.ModelID(), FaceDistance: threshold, Officer: Officer}
 
 	log.Info("demo: watchlist source", "documents", o.Docs, "persons", o.Persons, "demo_alerts", len(plan.alerts))
-	if err := writeSource(p.Source, o, rec.ModelID(), plan.alerts); err != nil {
+	if err := writeSource(p.Source, o, rec.ModelID(), rec.Info().Dim, plan.alerts); err != nil {
 		return nil, fmt.Errorf("watchlist source: %w", err)
 	}
 	log.Info("demo: bundle")
@@ -450,12 +482,12 @@ func prepareFresh(ctx context.Context, p Paths, o *Options) (*Result, error) {
 	m.Bundle = *b
 
 	log.Info("demo: self-check")
-	if err := selfCheck(ctx, p, threshold, plan, now); err != nil {
+	if err := selfCheck(ctx, p, watchlist.DefaultFacePolicy(cal), threshold, plan, now); err != nil {
 		return nil, err
 	}
 
 	log.Info("demo: passport chips")
-	chipRoles, err := makeChips(ctx, p, rec, plan, now)
+	chipRoles, err := makeChips(ctx, p, rec, plan, bands.verify, now)
 	if err != nil {
 		return nil, fmt.Errorf("chips: %w", err)
 	}
@@ -607,6 +639,10 @@ type plannedTraveller struct {
 	template string
 }
 
+// faceBands are the demo unit's face distances for its bundle: 1:N hit and
+// possible bands, 1:1 verification (chip photo against the live face).
+type faceBands struct{ hit, possible, verify float32 }
+
 type plan struct {
 	travellers []*plannedTraveller
 	alerts     []watchlist.Change
@@ -630,7 +666,7 @@ func roleCounts(n int) (wanted, stolen, alias int) {
 
 // makePlan picks the travellers, their roles, identities, documents and
 // the demo's watchlist alerts, deterministically from the seed.
-func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, threshold float32, now time.Time) (*plan, error) {
+func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, bands faceBands, now time.Time) (*plan, error) {
 	r := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed_c0de))
 	if len(subs) > o.MaxTravellers {
 		subs = subs[:o.MaxTravellers]
@@ -638,12 +674,48 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 	n := len(subs)
 	nw, ns, na := roleCounts(n)
 
-	// Roles: wanted persons preferably among people with several photos
-	// (a template from another photo is possible), then the rest at random.
+	// Roles: wanted persons only among people with another photo that the
+	// unit finds from the camera's view (chooseTemplate), then the rest at
+	// random. With fewer such people the demo has fewer wanted travellers.
+	type listed struct {
+		path   string
+		vec    []float32
+		q      float32
+		strong bool // in the hit band
+	}
+	templates := make([]*listed, n)
+	found := 0
+	for i, s := range subs {
+		var notMe [][]float32
+		for _, o := range subs {
+			if o != s {
+				notMe = append(notMe, o.LiveVec)
+			}
+		}
+		path, vec, q, strong, ok, err := chooseTemplate(ctx, rec, s, notMe, bands.hit, bands.possible)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			templates[i] = &listed{path, vec, q, strong}
+			found++
+		}
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("%w: no person in the photos has a second photo the face model finds at its bands (hit %.3f)", ErrNoTravellers, bands.hit)
+	}
+	nw = min(nw, found)
 	idx := r.Perm(n)
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return boolInt(len(subs[b].Photos) > 1) - boolInt(len(subs[a].Photos) > 1)
-	})
+	rank := func(i int) int {
+		switch {
+		case templates[i] == nil:
+			return 0
+		case templates[i].strong:
+			return 2
+		}
+		return 1
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return rank(b) - rank(a) })
 	roles := make([]Role, n)
 	for i := range roles {
 		roles[i] = RoleClear
@@ -691,11 +763,23 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 	}
 
 	ids := pickIdentities(r, n, func(k int) string { return subs[order[k]].Person })
-	pl := &plan{}
-	var others [][]float32
-	for _, s := range subs {
-		others = append(others, s.LiveVec)
+	// With two or more wanted persons one travels under another identity,
+	// so only the face can find them: the last one in camera order whose
+	// template is in the hit band (a face-only possible match would only
+	// refer), else the third.
+	faceOnly := -1
+	if nw >= 2 {
+		w := 0
+		for _, i := range order {
+			if roles[i] != RoleWanted {
+				continue
+			}
+			if w++; templates[i].strong || (w == 3 && faceOnly < 0) {
+				faceOnly = i
+			}
+		}
 	}
+	pl := &plan{}
 	wantedNo, stolenNo := 0, 0
 	categories := []struct{ cat, action string }{
 		{"wanted", watchlist.ActionArrest},
@@ -715,16 +799,7 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 		case RoleWanted:
 			cat := categories[wantedNo%len(categories)]
 			wantedNo++
-			var notMe [][]float32
-			for _, o := range subs {
-				if o != s {
-					notMe = append(notMe, o.LiveVec)
-				}
-			}
-			path, vec, q, err := chooseTemplate(ctx, rec, s, notMe, threshold)
-			if err != nil {
-				return nil, err
-			}
+			path, vec, q := templates[i].path, templates[i].vec, templates[i].q
 			photo, err := referenceJPEG(path, 320)
 			if err != nil {
 				return nil, fmt.Errorf("reference photo: %w", err)
@@ -736,7 +811,7 @@ func makePlan(ctx context.Context, rec recognizer, subs []*subject, o *Options, 
 				Source: "national", Photo: photo,
 				Faces: []watchlist.FaceTemplate{{ID: pid + "-F1", ModelID: rec.ModelID(), Quality: q, Vector: vec}}}
 			t.kinds = []string{watchlist.HitFace, watchlist.HitPerson}
-			if wantedNo == 3 {
+			if i == faceOnly {
 				// Travelling under another identity: listed by face under a
 				// different name and date of birth, so only the face hits.
 				other := otherIdentity(r, id)
@@ -791,9 +866,12 @@ func boolInt(b bool) int {
 // writeSource writes the headquarters' plain source of the watchlist
 // (JSON Lines, the format `checkpointctl watchlist build --from` reads):
 // the synthetic background list, then the demo's alerts.
-func writeSource(path string, o *Options, modelID string, alerts []watchlist.Change) error {
+func writeSource(path string, o *Options, modelID string, dim int, alerts []watchlist.Change) error {
 	faces := o.Persons / 10
-	g := synth.New(synth.Config{Docs: o.Docs, Persons: o.Persons, Faces: faces, Seed: o.Seed, FaceModelID: modelID, WatchlistID: WatchlistID})
+	g := synth.New(synth.Config{Docs: o.Docs, Persons: o.Persons, Faces: faces, Seed: o.Seed, FaceModelID: modelID, WatchlistID: WatchlistID,
+		FaceVector: func(i int64) []float32 { // background faces in the model's dimension
+			return synth.RandomUnitVector(rand.New(rand.NewPCG(o.Seed^0xface, uint64(i))), dim)
+		}})
 	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<16)
 		enc := json.NewEncoder(bw)
@@ -878,8 +956,10 @@ func buildAndPublish(ctx context.Context, p Paths, seq uint64, modelID string, n
 
 // selfCheck installs the published bundle into a scratch store through the
 // unit's verification path (trust root, unit identity) and checks every
-// traveller, with the face the camera will show, against it.
-func selfCheck(ctx context.Context, p Paths, threshold float32, pl *plan, now time.Time) error {
+// traveller, with the face the camera will show, against it, at the unit's
+// default face bands (a listed face in the possible band counts: the lane
+// refers).
+func selfCheck(ctx context.Context, p Paths, face watchlist.FacePolicy, threshold float32, pl *plan, now time.Time) error {
 	root, err := trust.Load(p.Trust)
 	if err != nil {
 		return err
@@ -894,7 +974,7 @@ func selfCheck(ctx context.Context, p Paths, threshold float32, pl *plan, now ti
 	}
 	defer os.RemoveAll(scratch)
 	store, err := watchlist.Open(filepath.Join(scratch, "watchlist.db"), seal.FileKey{Path: p.WatchlistKEK},
-		watchlist.Options{FaceMaxDistance: threshold, NoSync: true, SpillDir: scratch})
+		watchlist.Options{Face: face, FaceMaxDistance: threshold, NoSync: true, SpillDir: scratch})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func verifyDistance(rec vision.Recognizer) float32 {
 // openTraffic opens the face traffic ring in the state directory. A
 // damaged file is replaced: it only holds statistics.
 func openTraffic(cfg *config.Config, logger *slog.Logger) (*traffic.Log, error) {
-	p := filepath.Join(cfg.StateDir, "face-traffic")
+	p := filepath.Join(cfg.StateDir, traffic.FileName)
 	l, err := traffic.Open(p, 0)
 	if errors.Is(err, traffic.ErrFormat) {
 		logger.Warn("face traffic log damaged: starting a new one", "path", p)

@@ -31,6 +31,9 @@ type Record struct {
 	Possible float32
 }
 
+// FileName is the traffic file's name in the unit's state directory.
+const FileName = "face-traffic"
+
 // ErrFormat is returned when a traffic file is not one, or is damaged.
 var ErrFormat = errors.New("traffic: not a face traffic file")
 
