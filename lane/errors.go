@@ -34,4 +34,9 @@ var (
 	// ErrReasonRequired is returned when dismissing or clearing a HIT, or
 	// changing a verdict, comes without a reason from the list.
 	ErrReasonRequired = errors.New("lane: a reason from the list is required")
+
+	// ErrPendingStore is returned by New when the stored work queue
+	// (Config.Pending) cannot be loaded or holds something the lane did
+	// not write.
+	ErrPendingStore = errors.New("lane: the stored work queue cannot be loaded")
 )

@@ -40,6 +40,9 @@ type Config struct {
 	// regardless, up to MaxHeld.
 	MaxHistory int
 	HistoryAge time.Duration
+	// Pending keeps the work queue (the HITs and REFERs awaiting a
+	// verdict) across restarts; New loads it back. nil: memory only.
+	Pending PendingStore
 }
 
 // Pipeline runs transactions one at a time, as a lane serves one traveller
@@ -55,6 +58,9 @@ type Pipeline struct {
 	// adds counts transactions; maxHeld is MaxHeld (tests lower it).
 	settled, adds int
 	maxHeld       int
+	// dropped are pending transactions MaxHeld let go of, still to be
+	// removed from cfg.Pending (outside mu).
+	dropped []string
 }
 
 // Transaction states.
@@ -84,7 +90,17 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.HistoryAge <= 0 {
 		cfg.HistoryAge = DefaultHistoryAge
 	}
-	return &Pipeline{cfg: cfg, byID: map[string]*Transaction{}, maxHeld: MaxHeld}, nil
+	p := &Pipeline{cfg: cfg, byID: map[string]*Transaction{}, maxHeld: MaxHeld}
+	if cfg.Pending != nil {
+		if err := p.loadPending(); err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		dropped := p.takeDroppedLocked()
+		p.mu.Unlock()
+		p.removePending(dropped...)
+	}
+	return p, nil
 }
 
 // Run processes documents until ctx is done or docs is closed.
@@ -234,15 +250,29 @@ func (p *Pipeline) Process(ctx context.Context, ev DocumentEvent) (*Transaction,
 		tx.Texts = append(tx.Texts, "Result could not be stored: "+persistErr.Error())
 		p.mu.Unlock()
 	}
+	// A HIT or REFER is in the stored work queue before anyone can give
+	// a verdict on it: verdicts wait on p.decide, so a verdict's removal
+	// can never come before the save.
+	p.decide.Lock()
 	p.mu.Lock()
 	tx.State = StateDecided
 	tx.DecidedAt = p.cfg.Now()
 	tx.LatencyMS = float64(tx.DecidedAt.Sub(start).Microseconds()) / 1000
-	if !tx.pendingLocked() {
+	pending := tx.pendingLocked()
+	var snap Transaction
+	if pending {
+		snap = tx.copyLocked()
+	} else {
 		p.settleLocked()
 		p.trimLocked(tx.DecidedAt)
 	}
+	dropped := p.takeDroppedLocked()
 	p.mu.Unlock()
+	if pending {
+		p.savePending(snap)
+	}
+	p.removePending(dropped...)
+	p.decide.Unlock()
 	p.publish(EventDecision, tx)
 	if p.cfg.Observe != nil {
 		p.cfg.Observe(tx)

@@ -15,8 +15,10 @@ import (
 // awaiting its verdict is never dropped because later travellers came, so
 // the officer's work queue survives any number of scans and any page
 // reload. Decided transactions are kept for the shift's history, bounded by
-// count and age, and let go of their images early. All of it is memory only:
-// nothing of it is written to disk or logged.
+// count and age, and let go of their images early. All of it is memory,
+// never logged; only the work queue (the transactions awaiting a verdict,
+// without images) is also kept in Config.Pending, when there is one, so it
+// survives a restart (pending.go).
 const (
 	// DefaultMaxHistory is how many decided transactions the lane keeps.
 	DefaultMaxHistory = 5000
@@ -55,11 +57,17 @@ func (tx *Transaction) copyLocked() Transaction {
 // remember adds a new transaction and applies the bounds.
 func (p *Pipeline) remember(tx *Transaction) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.txs = append(p.txs, tx)
 	p.byID[tx.ID] = tx
 	p.adds++
 	p.trimLocked(p.cfg.Now())
+	dropped := p.takeDroppedLocked()
+	p.mu.Unlock()
+	if len(dropped) > 0 {
+		p.decide.Lock()
+		p.removePending(dropped...)
+		p.decide.Unlock()
+	}
 }
 
 // settleLocked counts a transaction that needs no verdict (any more).
@@ -98,6 +106,8 @@ func (p *Pipeline) trimLocked(now time.Time) {
 		p.cfg.Logger.Warn("officer work queue overflow: oldest pending transaction dropped from the page", "decision", p.txs[i].Decision, "held", len(p.txs))
 		if !p.txs[i].pendingLocked() {
 			p.settled--
+		} else if p.cfg.Pending != nil {
+			p.dropped = append(p.dropped, p.txs[i].ID)
 		}
 		p.removeLocked(i)
 	}

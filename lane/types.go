@@ -319,7 +319,7 @@ var AlarmCodes = []string{
 	"camera_idle", "camera_opening", "camera_reconnecting", "camera_ended", "camera_stopped", "camera_failed", "camera_closed",
 	"chip_reader_disconnected", "chip_trust_unreadable",
 	"watchlist_stale", "watchlist_unsigned", "watchlist_none", "integrity",
-	"disk_full", "evicted", "channels",
+	"disk_full", "evicted", "channels", "pending_store",
 }
 
 // Alarm adds an alarm: its code and its English text.

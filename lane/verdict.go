@@ -204,13 +204,19 @@ func (p *Pipeline) Record(ctx context.Context, r VerdictRequest) (*Transaction, 
 	}
 	od.Recorded = true
 	p.mu.Lock()
-	if tx.pendingLocked() {
+	wasPending := tx.pendingLocked()
+	if wasPending {
 		p.settleLocked()
 	}
 	tx.Officer = od
 	tx.Verdicts = append(tx.Verdicts, *od)
 	c := tx.copyLocked()
 	p.mu.Unlock()
+	if wasPending {
+		// Durable in the outbox and the audit log: it leaves the stored
+		// work queue (p.decide is held, so its save came first).
+		p.removePending(r.TxID)
+	}
 	p.cfg.Broker.Publish(Event{Type: EventOfficerDecision, Transaction: &c})
 	return &c, nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/checkpoint-edge/checkpoint/config"
 	"github.com/checkpoint-edge/checkpoint/internal/cli"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
+	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
@@ -119,7 +121,13 @@ destroy the old one, and start checkpointd.`,
 			if err := ta.record(audit.KindKeyOperation, "kek_rotation_started", fields); err != nil {
 				return err
 			}
-			if err := rotateStore(args[0], rep.Path, oldKP, newKP); err != nil {
+			files := []storeFile{{args[0], rep.Path}}
+			if pp := unit.PendingPath(cfg.StateDir); args[0] == "outbox" && fileExists(pp) {
+				// The officer's work queue shares the outbox's key.
+				files = append(files, storeFile{"work queue", pp})
+			}
+			err = rotateStores(files, oldKP, newKP)
+			if err != nil {
 				ta.record(audit.KindKeyOperation, "kek_rotation_failed", fields)
 				return err
 			}
@@ -144,11 +152,16 @@ destroy the old one, and start checkpointd.`,
 	return cmd
 }
 
-// rotateStore re-wraps and then proves the file opens with the new key.
-func rotateStore(store, path string, oldKP, newKP seal.KeyProvider) error {
-	classify := func(err error) error {
+// storeFile is one file keys rotate re-wraps.
+type storeFile struct{ store, path string }
+
+// rotateStores re-wraps files that share a key and then proves each opens
+// with the new key. All are opened with the old key first, so a busy unit
+// or a wrong key changes none of them.
+func rotateStores(files []storeFile, oldKP, newKP seal.KeyProvider) error {
+	classify := func(path string, err error) error {
 		switch {
-		case errors.Is(err, outbox.ErrLocked), errors.Is(err, bolterrors.ErrTimeout):
+		case errors.Is(err, outbox.ErrLocked), errors.Is(err, bolterrors.ErrTimeout), errors.Is(err, sealdb.ErrLocked):
 			return cli.Exit(exitRotateBusy, fmt.Errorf("%s is in use: stop checkpointd first (systemctl stop checkpointd)", path))
 		case errors.Is(err, seal.ErrWrongKey):
 			return cli.Exit(exitRotateWrong, fmt.Errorf("%s: the old key does not open it: %w", path, err))
@@ -158,31 +171,60 @@ func rotateStore(store, path string, oldKP, newKP seal.KeyProvider) error {
 		return err
 	}
 	const wait = 2 * time.Second
-	open := func(kp seal.KeyProvider, readOnly bool) (rotatable, error) {
-		if store == "watchlist" {
-			return watchlist.Open(path, kp, watchlist.Options{Timeout: wait, ReadOnly: readOnly})
+	open := func(f storeFile, kp seal.KeyProvider, readOnly bool) (rotatable, error) {
+		switch f.store {
+		case "watchlist":
+			return watchlist.Open(f.path, kp, watchlist.Options{Timeout: wait, ReadOnly: readOnly})
+		case "work queue":
+			return unit.OpenPendingStore(f.path, kp)
 		}
-		return outbox.Open(path, kp, outbox.Options{Timeout: wait})
+		return outbox.Open(f.path, kp, outbox.Options{Timeout: wait})
 	}
-	s, err := open(oldKP, false)
-	if err != nil {
-		return classify(err)
+	var opened []rotatable
+	closeAll := func() error {
+		var errs []error
+		for _, s := range opened {
+			errs = append(errs, s.Close())
+		}
+		opened = nil
+		return errors.Join(errs...)
 	}
-	err = s.RotateKEK(newKP)
-	if cerr := s.Close(); err == nil {
-		err = cerr
+	for _, f := range files {
+		s, err := open(f, oldKP, false)
+		if err != nil {
+			closeAll()
+			return classify(f.path, err)
+		}
+		opened = append(opened, s)
 	}
-	if err != nil {
-		return classify(err)
+	for i, s := range opened {
+		if err := s.RotateKEK(newKP); err != nil {
+			closeAll()
+			return classify(files[i].path, err)
+		}
 	}
-	if s, err = open(newKP, true); err != nil {
-		return fmt.Errorf("%s does not open with the new key after rotation: %w", path, err)
+	if err := closeAll(); err != nil {
+		return err
 	}
-	return s.Close()
+	for _, f := range files {
+		s, err := open(f, newKP, true)
+		if err != nil {
+			return fmt.Errorf("%s does not open with the new key after rotation: %w", f.path, err)
+		}
+		if err := s.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rotatable is what the watchlist store and the outbox share for rotation.
 type rotatable interface {
 	RotateKEK(seal.KeyProvider) error
 	Close() error
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/checkpoint-edge/checkpoint/audit"
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
+	"github.com/checkpoint-edge/checkpoint/internal/unit"
+	"github.com/checkpoint-edge/checkpoint/lane"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
@@ -43,6 +45,23 @@ func TestKeyRotationAudited(t *testing.T) {
 		if _, err := o.Enqueue(context.Background(), outbox.Item{Kind: "result", Priority: outbox.Hit, Payload: json.RawMessage(`{"n":` + string(rune('0'+i)) + `}`)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The officer's work queue shares the outbox's key and rotates with it.
+	pq, err := unit.OpenPendingStore(unit.PendingPath(dir), seal.EnvKey{Var: "CP_ROT_OB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pq.Save(lane.Transaction{ID: "tx-1", State: lane.StateDecided, Decision: lane.Hit, Hits: []lane.HitView{}}); err != nil {
+		t.Fatal(err)
+	}
+	pq.Close()
+	pendingWith := func(kp seal.KeyProvider) ([]lane.Transaction, error) {
+		st, err := unit.OpenPendingStore(unit.PendingPath(dir), kp)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return st.Load()
 	}
 	rotate := func(args ...string) (string, string, int) {
 		return runTech(t, "", env, append([]string{"keys", "rotate", "--config", cfg}, args...)...)
@@ -77,6 +96,9 @@ func TestKeyRotationAudited(t *testing.T) {
 	} else {
 		o.Close()
 	}
+	if txs, err := pendingWith(seal.EnvKey{Var: "CP_ROT_OB"}); err != nil || len(txs) != 1 {
+		t.Fatalf("work queue after refused rotations: %d, %v", len(txs), err)
+	}
 
 	out, errOut, code := rotate("outbox", "--new-key", "file:"+newOB, "--json")
 	if code != 0 {
@@ -97,6 +119,12 @@ func TestKeyRotationAudited(t *testing.T) {
 		t.Fatalf("queue depth %d after rotation, want 5", st.Depth)
 	}
 	o.Close()
+	if _, err := pendingWith(seal.EnvKey{Var: "CP_ROT_OB"}); !errors.Is(err, seal.ErrWrongKey) {
+		t.Fatalf("work queue with the old key after rotation: %v", err)
+	}
+	if txs, err := pendingWith(seal.FileKey{Path: newOB}); err != nil || len(txs) != 1 || txs[0].ID != "tx-1" {
+		t.Fatalf("work queue with the new key: %d, %v", len(txs), err)
+	}
 
 	newWL := filepath.Join(dir, "watchlist-2.kek")
 	if out, errOut, code := rotate("watchlist", "--new-key", "file:"+newWL, "--generate"); code != 0 || !strings.Contains(out, "opens with file:"+newWL+" only") {

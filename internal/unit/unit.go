@@ -62,6 +62,7 @@ type Unit struct {
 	pax       paxState     // internal/unit/paxdata.go
 	shared    sharedAlerts // internal/unit/alerts.go
 	pipeline  *lane.Pipeline
+	pending   *PendingStore // the officer's work queue on disk (pending.go)
 	broker    *lane.Broker
 	metrics   *metrics.Metrics
 	accounts  *web.AccountsFile
@@ -145,6 +146,9 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	if u.pending, err = u.openPending(okp); err != nil {
+		return nil, fmt.Errorf("work queue %s: %w", PendingPath(cfg.StateDir), err)
+	}
 	if err := u.openChannels(logger.With("component", "channels")); err != nil {
 		return nil, err
 	}
@@ -218,9 +222,11 @@ func New(cfg *config.Config, logger *slog.Logger) (u *Unit, err error) {
 	if u.chip != nil {
 		lc.Chip = u.chip
 	}
+	lc.Pending = u.pending
 	if u.pipeline, err = lane.New(lc); err != nil {
 		return nil, err
 	}
+	u.pendingLoaded(u.pending)
 	u.audit.Append(audit.KindSystem, "system", "start", map[string]string{"unit": cfg.Unit.ID, "version": version()})
 	u.auditConfig()
 	u.lastSeq = u.store.Meta().Sequence
@@ -417,6 +423,9 @@ func (u *Unit) Close() error {
 		closeIt("sync", u.puller)
 	}
 	u.closeChannels(closeIt)
+	if u.pending != nil {
+		closeIt("work queue", u.pending)
+	}
 	if u.outbox != nil {
 		closeIt("outbox", u.outbox)
 	}

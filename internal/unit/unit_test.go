@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -26,28 +25,7 @@ import (
 // running starts the unit in-process and stops it at cleanup.
 func running(t testing.TB, f *unittest.Fixture) *unit.Unit {
 	t.Helper()
-	u, err := unit.New(f.Config, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- u.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-		if err := u.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	waitFor(t, "scanner connected", func() bool { return u.Health().Scanner == "connected" })
+	u, _ := startUnit(t, f)
 	return u
 }
 
