@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"syscall"
@@ -110,13 +109,7 @@ func runBatchSearch(cmd *cobra.Command, src string, daemon bool, socket, configP
 // screenViaDaemon streams the batch to POST /v1/watchlist/screen and the
 // results back.
 func screenViaDaemon(ctx context.Context, socket string, in io.Reader, out io.Writer) error {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-		DisableKeepAlives: true,
-	}
+	tr := adminTransport(socket)
 	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://checkpointd/v1/watchlist/screen", in)
 	if err != nil {

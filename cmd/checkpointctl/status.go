@@ -169,17 +169,23 @@ func statusFetch(ctx context.Context, socket string) ([]byte, error) {
 	return adminFetch(ctx, socket, "/v1/status")
 }
 
-// adminFetch GETs path from the daemon's admin socket; errors as statusFetch.
-func adminFetch(ctx context.Context, socket, path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
-	defer cancel()
-	tr := &http.Transport{
+// adminTransport talks HTTP to the daemon's admin socket, one connection
+// per request.
+func adminTransport(socket string) *http.Transport {
+	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		},
 		DisableKeepAlives: true,
 	}
+}
+
+// adminFetch GETs path from the daemon's admin socket; errors as statusFetch.
+func adminFetch(ctx context.Context, socket, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	tr := adminTransport(socket)
 	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://checkpointd"+path, nil)
 	if err != nil {
