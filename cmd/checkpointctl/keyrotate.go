@@ -17,6 +17,8 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/sealdb"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
+	"github.com/checkpoint-edge/checkpoint/paxdata/paxstore"
+	"github.com/checkpoint-edge/checkpoint/sync/channel"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
@@ -47,7 +49,10 @@ func newRotateCmd() *cobra.Command {
 		Long: `Re-wraps the data key of the unit's watchlist or outbox under a new
 key-encryption key. Records are not re-encrypted, so it takes a moment at
 any size; queued results are kept. Stop checkpointd first: it holds the
-files. The operation is recorded in the unit's audit log.
+files. The operation is recorded in the unit's audit log. The stores that
+share a key rotate together: the officer's work queue with the outbox; the
+channel store (trust anchors, alerts, pre-arrival lists) and the API/PNR
+store with the watchlist, unless the config gives them keys of their own.
 
 Keys are file:PATH, credential:NAME or env:VAR. The old key is the
 config's (watchlist.key / outbox.key); a systemd credential is only
@@ -126,6 +131,18 @@ destroy the old one, and start checkpointd.`,
 				// The officer's work queue shares the outbox's key.
 				files = append(files, storeFile{"work queue", pp})
 			}
+			// The channel store (trust anchors, alerts, pre-arrival lists)
+			// and the API/PNR store share the watchlist's key unless the
+			// config gives them their own: rotating one without the others
+			// would leave them unreadable at the next start.
+			if args[0] == "watchlist" {
+				if cfg.Channels.Key == "" && fileExists(cfg.Channels.Path) {
+					files = append(files, storeFile{"channels", cfg.Channels.Path})
+				}
+				if cfg.Paxdata.Key == "" && cfg.Paxdata.Path != "" && fileExists(cfg.Paxdata.Path) {
+					files = append(files, storeFile{"paxdata", cfg.Paxdata.Path})
+				}
+			}
 			err = rotateStores(files, oldKP, newKP)
 			if err != nil {
 				ta.record(audit.KindKeyOperation, "kek_rotation_failed", fields)
@@ -161,7 +178,8 @@ type storeFile struct{ store, path string }
 func rotateStores(files []storeFile, oldKP, newKP seal.KeyProvider) error {
 	classify := func(path string, err error) error {
 		switch {
-		case errors.Is(err, outbox.ErrLocked), errors.Is(err, bolterrors.ErrTimeout), errors.Is(err, sealdb.ErrLocked):
+		case errors.Is(err, outbox.ErrLocked), errors.Is(err, bolterrors.ErrTimeout), errors.Is(err, sealdb.ErrLocked),
+			errors.Is(err, channel.ErrLocked), errors.Is(err, paxstore.ErrLocked):
 			return cli.Exit(exitRotateBusy, fmt.Errorf("%s is in use: stop checkpointd first (systemctl stop checkpointd)", path))
 		case errors.Is(err, seal.ErrWrongKey):
 			return cli.Exit(exitRotateWrong, fmt.Errorf("%s: the old key does not open it: %w", path, err))
@@ -177,6 +195,10 @@ func rotateStores(files []storeFile, oldKP, newKP seal.KeyProvider) error {
 			return watchlist.Open(f.path, kp, watchlist.Options{Timeout: wait, ReadOnly: readOnly})
 		case "work queue":
 			return unit.OpenPendingStore(f.path, kp)
+		case "channels":
+			return channel.Open(f.path, kp, channel.Options{Timeout: wait})
+		case "paxdata":
+			return paxstore.Open(f.path, kp, paxstore.Options{Timeout: wait})
 		}
 		return outbox.Open(f.path, kp, outbox.Options{Timeout: wait})
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/checkpoint-edge/checkpoint/internal/seal"
 	"github.com/checkpoint-edge/checkpoint/internal/unit"
 	"github.com/checkpoint-edge/checkpoint/lane"
+	"github.com/checkpoint-edge/checkpoint/paxdata/paxstore"
+	"github.com/checkpoint-edge/checkpoint/sync/channel"
 	"github.com/checkpoint-edge/checkpoint/sync/outbox"
 	"github.com/checkpoint-edge/checkpoint/watchlist"
 )
@@ -126,6 +128,20 @@ func TestKeyRotationAudited(t *testing.T) {
 		t.Fatalf("work queue with the new key: %d, %v", len(txs), err)
 	}
 
+	// The channel store and the API/PNR store share the watchlist's key
+	// (the config names no key of their own) and rotate with it.
+	chPath, paxPath := filepath.Join(dir, "channels.db"), filepath.Join(dir, "paxdata.db")
+	if cs, err := channel.Open(chPath, seal.EnvKey{Var: "CP_ROT_WL"}, channel.Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		cs.Close()
+	}
+	if ps, err := paxstore.Open(paxPath, seal.EnvKey{Var: "CP_ROT_WL"}, paxstore.Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		ps.Close()
+	}
+
 	newWL := filepath.Join(dir, "watchlist-2.kek")
 	if out, errOut, code := rotate("watchlist", "--new-key", "file:"+newWL, "--generate"); code != 0 || !strings.Contains(out, "opens with file:"+newWL+" only") {
 		t.Fatalf("rotate watchlist: exit %d: %s%s", code, out, errOut)
@@ -135,6 +151,21 @@ func TestKeyRotationAudited(t *testing.T) {
 	}
 	if _, err := watchlist.Open(wlPath, seal.FileKey{Path: newWL}, watchlist.Options{ReadOnly: true}); err != nil {
 		t.Fatalf("watchlist with the new key: %v", err)
+	}
+	for _, kp := range []seal.KeyProvider{seal.FileKey{Path: newWL}, seal.EnvKey{Var: "CP_ROT_WL"}} {
+		cs, cerr := channel.Open(chPath, kp, channel.Options{})
+		if cerr == nil {
+			cs.Close()
+		}
+		ps, perr := paxstore.Open(paxPath, kp, paxstore.Options{})
+		if perr == nil {
+			ps.Close()
+		}
+		if _, isNew := kp.(seal.FileKey); isNew && (cerr != nil || perr != nil) {
+			t.Fatalf("channel and paxdata stores with the new key: %v, %v", cerr, perr)
+		} else if !isNew && (!errors.Is(cerr, seal.ErrWrongKey) || !errors.Is(perr, seal.ErrWrongKey)) {
+			t.Fatalf("channel and paxdata stores with the old key after rotation: %v, %v", cerr, perr)
+		}
 	}
 
 	if _, errOut, code := runTech(t, "246810\n", env, "officer", "add", "--config", cfg, "--pin-stdin", "--id", "o9", "--name", "Eva Holm"); code != 0 {

@@ -54,3 +54,20 @@ func Open(path string, kp seal.KeyProvider, l Layout, o *bolt.Options) (*bolt.DB
 	}
 	return db, s, nil
 }
+
+// RotateKEK re-wraps the data key of a file opened with Open from oldKP's
+// key-encryption key to newKP's (records are not re-encrypted). A wrong
+// old key is seal.ErrWrongKey and changes nothing.
+func RotateKEK(db *bolt.DB, l Layout, oldKP, newKP seal.KeyProvider) error {
+	oldKEK, err := oldKP.KEK()
+	if err != nil {
+		return fmt.Errorf("key %s: %w", oldKP, err)
+	}
+	defer seal.Wipe(oldKEK)
+	newKEK, err := newKP.KEK()
+	if err != nil {
+		return fmt.Errorf("new key %s: %w", newKP, err)
+	}
+	defer seal.Wipe(newKEK)
+	return db.Update(func(tx *bolt.Tx) error { return Rotate(tx, l, oldKEK, newKEK) })
+}

@@ -170,17 +170,7 @@ func (s *PendingStore) Skipped() int {
 // RotateKEK re-wraps the file's data key under newKP's key (checkpointctl
 // keys rotate outbox rotates this file too: it shares the outbox's key).
 func (s *PendingStore) RotateKEK(newKP seal.KeyProvider) error {
-	oldKEK, err := s.kp.KEK()
-	if err != nil {
-		return fmt.Errorf("work queue: key %s: %w", s.kp, err)
-	}
-	defer seal.Wipe(oldKEK)
-	newKEK, err := newKP.KEK()
-	if err != nil {
-		return fmt.Errorf("work queue: new key %s: %w", newKP, err)
-	}
-	defer seal.Wipe(newKEK)
-	if err := s.db.Update(func(tx *bolt.Tx) error { return sealdb.Rotate(tx, pendingLayout, oldKEK, newKEK) }); err != nil {
+	if err := sealdb.RotateKEK(s.db, pendingLayout, s.kp, newKP); err != nil {
 		return fmt.Errorf("work queue: rotate key: %w", err)
 	}
 	s.kp = newKP

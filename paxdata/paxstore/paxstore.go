@@ -131,6 +131,7 @@ type Options struct {
 type Store struct {
 	db     *bolt.DB
 	sealer *seal.Sealer
+	kp     seal.KeyProvider // for RotateKEK
 	log    *slog.Logger
 	mu     sync.Mutex
 	closed bool
@@ -152,8 +153,19 @@ func Open(path string, kp seal.KeyProvider, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paxstore: %w", err)
 	}
-	s := &Store{db: db, sealer: sealer, log: log}
+	s := &Store{db: db, sealer: sealer, kp: kp, log: log}
 	return s, nil
+}
+
+// RotateKEK re-wraps the store's data key under newKP's key (checkpointctl
+// keys rotate watchlist rotates this file too when it shares the
+// watchlist's key).
+func (s *Store) RotateKEK(newKP seal.KeyProvider) error {
+	if err := sealdb.RotateKEK(s.db, layout, s.kp, newKP); err != nil {
+		return fmt.Errorf("paxstore: rotate key: %w", err)
+	}
+	s.kp = newKP
+	return nil
 }
 
 // Close closes the file; idempotent.

@@ -75,6 +75,7 @@ type Options struct {
 type Store struct {
 	db     *bolt.DB
 	sealer *seal.Sealer
+	kp     seal.KeyProvider // for RotateKEK
 	log    *slog.Logger
 	path   string
 
@@ -103,8 +104,19 @@ func Open(path string, kp seal.KeyProvider, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel: %w", err)
 	}
-	s := &Store{db: db, sealer: sealer, log: log, path: path}
+	s := &Store{db: db, sealer: sealer, kp: kp, log: log, path: path}
 	return s, nil
+}
+
+// RotateKEK re-wraps the store's data key under newKP's key (checkpointctl
+// keys rotate watchlist rotates this file too when it shares the
+// watchlist's key).
+func (s *Store) RotateKEK(newKP seal.KeyProvider) error {
+	if err := sealdb.RotateKEK(s.db, layout, s.kp, newKP); err != nil {
+		return fmt.Errorf("channel: rotate key: %w", err)
+	}
+	s.kp = newKP
+	return nil
 }
 
 // Path is the store's file.
