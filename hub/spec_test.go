@@ -37,6 +37,11 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	c := client(srv.Fleet.OperatorTLS(t, "ops"))
 	ops := 0
 	for p, methods := range spec.Paths {
+		if strings.HasPrefix(p, "/v1/paxdata") {
+			// Served by hub/prearrival beside the hub's own routes
+			// (checkpoint-hub mounts both); its own test checks them.
+			continue
+		}
 		url := srv.URL + strings.NewReplacer("{path}", "x", "{unit}", "ghost").Replace(p)
 		for m := range methods {
 			ops++
