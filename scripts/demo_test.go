@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,13 +86,22 @@ func TestDemoStopsCleanlyOnCtrlC(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	up := make(chan struct{})
+	// The reader goroutine owns the output until it has read it all
+	// (done); before that it is read only under mu.
+	var (
+		mu  sync.Mutex
+		out strings.Builder
+	)
+	text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	up, done := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(pr)
 		seen := false
 		for sc.Scan() {
+			mu.Lock()
 			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
 			if !seen && strings.Contains(sc.Text(), "Checkpoint demo is running") {
 				seen = true
 				close(up)
@@ -101,20 +111,20 @@ func TestDemoStopsCleanlyOnCtrlC(t *testing.T) {
 	select {
 	case <-up:
 	case <-ctx.Done():
-		t.Fatalf("the demo did not come up:\n%s", out.String())
+		t.Fatalf("the demo did not come up:\n%s", text())
 	}
 	time.Sleep(3 * time.Second) // a traveller or two
 	stdin.Write([]byte{3})      // Ctrl-C at the terminal
 	err = cmd.Wait()
 	pw.Close()
-	time.Sleep(100 * time.Millisecond)
-	text := out.String()
+	<-done
+	all := text()
 	if err != nil {
-		t.Fatalf("exit after Ctrl-C: %v\n%s", err, text)
+		t.Fatalf("exit after Ctrl-C: %v\n%s", err, all)
 	}
-	if !strings.Contains(text, "demo stopped") || strings.Contains(text, "exited") || strings.Contains(text, "killing") ||
-		strings.Contains(text, "Interrupt") || strings.Contains(text, "Error") {
-		t.Fatalf("not a clean stop:\n%s", text)
+	if !strings.Contains(all, "demo stopped") || strings.Contains(all, "exited") || strings.Contains(all, "killing") ||
+		strings.Contains(all, "Interrupt") || strings.Contains(all, "Error") {
+		t.Fatalf("not a clean stop:\n%s", all)
 	}
 	// Nothing of the demo is left: its PTY links are gone.
 	if _, err := os.Stat(filepath.Join(demoDir, "scanner")); err == nil {
