@@ -131,7 +131,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 		done; \
 	done
 
-fuzz-ci: ## every fuzz target briefly (FUZZTIME=10s each, FUZZ_BUDGET=240s in all); make test runs it
+fuzz-ci: ## every fuzz target briefly (FUZZTIME=10s each, FUZZ_BUDGET=120s in all); make test runs it
 	@GO=$(GO) ./scripts/fuzz-ci.sh
 
 fmt: ## gofmt every Go file

@@ -8,7 +8,7 @@
 #
 # Time is bounded whatever the number of targets: each target gets FUZZTIME
 # (default 10s), but when targets × FUZZTIME would exceed FUZZ_BUDGET
-# (default 240s of fuzzing), every target gets FUZZ_BUDGET / targets
+# (default 120s of fuzzing), every target gets FUZZ_BUDGET / targets
 # instead, never less than FUZZ_MIN (default 3s). A crash fails the run
 # (exit 1) after every target has run; the crasher is written to the
 # package's testdata/fuzz/FuzzX/ by the fuzzer, where `go test` replays it
@@ -22,7 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 GO="${GO:-go}"
 FUZZTIME="${FUZZTIME:-10s}"
-FUZZ_BUDGET="${FUZZ_BUDGET:-240}"
+FUZZ_BUDGET="${FUZZ_BUDGET:-120}"
 FUZZ_MIN="${FUZZ_MIN:-3}"
 PKGS="${FUZZ_PKGS:-./...}"
 
