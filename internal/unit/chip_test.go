@@ -89,7 +89,7 @@ func TestChipLane(t *testing.T) {
 func TestChipFace1to1(t *testing.T) {
 	f := unittest.New(t, unittest.Options{Camera: true, Photo: "bona.jpg"})
 	c := f.AddChip(t)
-	u := running(t, f)
+	u := streaming(t, f)
 	waitFor(t, "chip reader", func() bool { return u.Health().ChipReader == "connected" })
 
 	c.Insert(t, unittest.ChipDoc{MRZ: f.Clear, FacePhoto: "bona.jpg"})

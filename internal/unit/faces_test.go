@@ -52,7 +52,7 @@ func listedPhotoDiffers(t *testing.T, f *unittest.Fixture) {
 func TestListedFaceFromAnotherPhoto(t *testing.T) {
 	f := unittest.New(t, unittest.Options{Camera: true, Embedder: "onnx"})
 	listedPhotoDiffers(t, f)
-	u := running(t, f)
+	u := streaming(t, f)
 	// A clear passport: the face alone is listed (under another name).
 	tx := decided(t, u, f, f.Clear)
 	fh := faceHits(tx)
@@ -76,7 +76,7 @@ func TestPossibleFaceMatchRefers(t *testing.T) {
 	for _, egate := range []bool{false, true} {
 		bands := config.FaceSearch{HitDistance: 0.3, PossibleDistance: 1.2, Candidates: 3}
 		f := unittest.New(t, unittest.Options{Camera: true, Embedder: "onnx", Egate: egate, FaceBands: &bands})
-		u := running(t, f)
+		u := streaming(t, f)
 		tx := decided(t, u, f, f.Clear)
 		fh := faceHits(tx)
 		if tx.Decision != lane.Refer || !slices.Contains(tx.Reasons, lane.ReasonPossibleMatch) || len(fh) != 1 ||

@@ -29,6 +29,17 @@ func running(t testing.TB, f *unittest.Fixture) *unit.Unit {
 	return u
 }
 
+// streaming starts the unit and waits for its camera to deliver frames: a
+// document scanned before that is decided without a face (camera_down),
+// which on a loaded machine (models loading, first frames) can take a
+// while.
+func streaming(t testing.TB, f *unittest.Fixture) *unit.Unit {
+	t.Helper()
+	u := running(t, f)
+	waitFor(t, "camera streaming", func() bool { return u.Health().Camera == "streaming" })
+	return u
+}
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
